@@ -1,0 +1,144 @@
+"""The command line: parse options, call the core, pick a reporter, map errors to
+exit codes. Nothing below this module imports Click; heavy libraries are imported
+inside the commands that need them so `--help` and `--version` stay instant."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from . import __version__
+from .errors import MedmassageError
+
+KIND_NAMES = ("settings", "therapist", "provider", "patient", "referral", "assessment", "plan", "session", "addendum", "update")
+
+
+class Group(click.Group):
+    """Turns every MedmassageError into one located message and its exit status."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MedmassageError as exc:
+            _fail(str(exc), exc.exit_code)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+        except BrokenPipeError:
+            sys.stderr.close()
+            sys.exit(1)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
+            if os.environ.get("MEDMASSAGE_DEBUG"):
+                traceback.print_exc()
+            _fail(f"internal error ({type(exc).__name__}); set MEDMASSAGE_DEBUG=1 for details and please report it", 3)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"medmassage: error: {message}", err=True)
+    sys.exit(code)
+
+
+def use_colour(stream: Any) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set."""
+    return not os.environ.get("NO_COLOR") and hasattr(stream, "isatty") and stream.isatty()
+
+
+_COLOURS = {"error": "red", "warning": "yellow", "ok": "green"}
+
+
+def _styler(stream: Any) -> Any:
+    if not use_colour(stream):
+        return lambda text, severity: text
+    return lambda text, severity: click.style(text, fg=_COLOURS.get(severity), bold=severity == "error")
+
+
+class Options:
+    """Global options shared by every command."""
+
+    def __init__(self, root: str | None) -> None:
+        self.root_arg = root
+
+    def store(self, near: Path | None = None) -> Any:
+        from .store import Store, find_root
+
+        return Store(find_root(self.root_arg, near))
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--root", metavar="DIR", help="The store's folder (default: $MEDMASSAGE_ROOT, else the nearest folder up holding medmassage.yaml).")
+@click.version_option(__version__, "--version", prog_name="medmassage", message="%(prog)s %(version)s")
+@click.pass_context
+def main(ctx: click.Context, root: str | None) -> None:
+    """Plain-text charts for medical massage therapy: validate and render the
+    patient, referral, assessment, plan and SOAP-note records kept in a store."""
+    ctx.obj = Options(root)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True, help="text for people, json for programs, github for workflow annotations.")
+@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@click.option("--today", metavar="YYYY-MM-DD", help="Judge dates as if today were this day (for reproducible checks).")
+@click.pass_obj
+def validate(opts: Options, paths: tuple[Path, ...], fmt: str, strict: bool, today: str | None) -> None:
+    """Check records: syntax, schema, layout, references and clinical rules.
+
+    PATHS are record files or folders inside the store (default: the whole store).
+    Exit status: 0 no errors (warnings allowed), 1 errors found, 2 usage error."""
+    from .report import REPORTERS
+    from .validate import validate_store
+
+    today = _checked_date(today, "--today")
+    store = opts.store(paths[0].resolve().parent if paths and opts.root_arg is None else None)
+    report = validate_store(store, list(paths) or None, today=today)
+    stream = click.get_text_stream("stdout")
+    REPORTERS[fmt](report, store.root, stream, _styler(stream) if fmt == "text" else (lambda t, s: t))
+    sys.exit(1 if report.failed(strict) else 0)
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(KIND_NAMES))
+@click.pass_obj
+def schema(opts: Options, kind: str) -> None:
+    """Print the JSON Schema of one record KIND (self-contained, with the store's
+    vocabulary extensions when run inside a store), e.g. for an editor's YAML plugin."""
+    import json
+
+    from . import schema_loader as schemas
+    from .errors import StoreNotFound
+    from .yamlio import load_file
+
+    extensions: schemas.Extensions = ()
+    try:
+        store = opts.store()
+    except StoreNotFound:
+        if opts.root_arg is not None or os.environ.get("MEDMASSAGE_ROOT"):
+            raise
+    else:
+        settings = store.root / "medmassage.yaml"
+        try:
+            extensions = schemas.extensions_from(load_file(settings, "medmassage.yaml"))
+        except MedmassageError:
+            extensions = ()
+    click.echo(json.dumps(schemas.bundled(kind, extensions), indent=2, ensure_ascii=False))
+
+
+def _checked_date(value: str | None, option: str) -> str | None:
+    import datetime as dt
+
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value).isoformat() if len(value) == 10 else _bad_date(option, value)
+    except ValueError:
+        _bad_date(option, value)
+
+
+def _bad_date(option: str, value: str) -> NoReturn:
+    raise click.BadParameter(f"{value!r} is not a date written YYYY-MM-DD", param_hint=option)

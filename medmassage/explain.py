@@ -1,0 +1,125 @@
+"""Turn jsonschema's errors into plain-English findings with stable rule codes.
+
+Messages name fields and vocabulary terms but do not echo free text from the
+record, so CI logs carry no clinical narrative."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from .errors import Finding
+from .ids import describe_id_rule
+
+_TYPE_NAMES = {
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "object": "a mapping of fields",
+    "array": "a list",
+    "null": "nothing",
+}
+_FORMS = {
+    "id": describe_id_rule(),
+    "time": "a time is written HH:MM on the 24-hour clock, in quotes, e.g. \"14:30\"",
+    "datetime": "a timestamp is written like 2026-03-14T16:05:00-05:00",
+}
+
+
+def _kebab(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+def _found(value: Any) -> str:
+    if value is None:
+        return "nothing (the value is empty)"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, dict):
+        return "a mapping of fields"
+    return "a list"
+
+
+def _short(value: Any) -> str:
+    """A value safe and short enough to quote: terms, numbers, dates; never narrative."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str) and len(value) <= 40 and "\n" not in value:
+        return repr(value)
+    return "the value"
+
+
+def _suggest(word: Any, options: Any) -> str:
+    if not isinstance(word, str):
+        return ""
+    close = difflib.get_close_matches(word, [str(o) for o in options], n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def explain(rel: str, error: Any) -> Iterator[Finding]:
+    """Findings for one jsonschema ValidationError (one error may name several fields)."""
+    path = tuple(error.absolute_path)
+    keyword = error.validator
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    value = error.instance
+    rule = f"schema/{_kebab(str(keyword))}"
+
+    if keyword == "required":
+        present = value if isinstance(value, dict) else {}
+        for name in error.validator_value:
+            if name not in present:
+                where = ".".join(str(p) for p in (*path, name))
+                yield Finding(rel, (*path, name), rule, "error", f"missing required field '{where}'")
+        return
+    if keyword == "additionalProperties":
+        known = list(schema.get("properties", {}))
+        for name in value:
+            if name not in known:
+                hint = _suggest(name, known) or (f"; fields here are: {', '.join(known)}" if len(known) <= 8 else "")
+                yield Finding(rel, (*path, name), rule, "error", f"unknown field '{name}'{hint}", at_key=True)
+        return
+    yield Finding(rel, path, rule, "error", _message(keyword, schema, value, error))
+
+
+def _message(keyword: str, schema: dict[str, Any], value: Any, error: Any) -> str:
+    title = schema.get("title", "")
+    if keyword == "enum":
+        options = schema.get("enum", [])
+        what = f"a known {title.replace('_', ' ')}" if title else "one of the allowed values"
+        listing = f" ({', '.join(map(str, options))})" if len(options) <= 8 else ""
+        return f"{_short(value)} is not {what}{listing}{_suggest(value, options)}"
+    if keyword == "type":
+        expected = error.validator_value
+        names = [_TYPE_NAMES.get(t, t) for t in (expected if isinstance(expected, list) else [expected])]
+        hint = " (put it in quotes)" if "text" in names and isinstance(value, (int, float)) else ""
+        return f"expected {' or '.join(names)}, found {_found(value)}{hint}"
+    if keyword == "format":
+        form = {"date": "a date written YYYY-MM-DD", "date-time": _FORMS["datetime"], "email": "an email address"}
+        return f"{_short(value)} is not {form.get(error.validator_value, 'in the ' + str(error.validator_value) + ' format')}"
+    if keyword == "pattern":
+        return f"{_short(value)} does not have the expected form: {_FORMS.get(title, schema.get('description', 'see the schema'))}"
+    if keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        words = {"minimum": "below the minimum of", "maximum": "above the maximum of", "exclusiveMinimum": "must be more than", "exclusiveMaximum": "must be less than"}
+        if keyword.startswith("exclusive"):
+            return f"{_short(value)} {words[keyword]} {error.validator_value}"
+        return f"{_short(value)} is {words[keyword]} {error.validator_value}"
+    if keyword == "minLength":
+        return "must not be empty" if error.validator_value == 1 else f"must be at least {error.validator_value} characters"
+    if keyword == "maxLength":
+        return f"is longer than {error.validator_value} characters"
+    if keyword == "minItems":
+        return f"needs at least {error.validator_value} item{'s' if error.validator_value != 1 else ''}"
+    if keyword == "maxItems":
+        return f"has more than {error.validator_value} items"
+    if keyword == "const":
+        return f"must be {error.validator_value!r}"
+    if keyword == "uniqueItems":
+        return "lists the same item twice"
+    return str(error.message)[:200]

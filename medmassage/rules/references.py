@@ -1,0 +1,98 @@
+"""Reference checks: every id a record mentions names a record that exists."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from typing import Any
+
+from ..errors import Finding
+from ..store import FOLDER_OF, PATIENT_SCOPED
+from ..view import Record, StoreView
+
+# (kind of the referring record, field path ("*" = every list item), kind referred to)
+REFERENCES: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("settings", ("default_therapist",), "therapist"),
+    ("patient", ("primary_provider",), "provider"),
+    ("referral", ("provider",), "provider"),
+    ("assessment", ("therapist",), "therapist"),
+    ("assessment", ("referral",), "referral"),
+    ("plan", ("therapist",), "therapist"),
+    ("plan", ("referral",), "referral"),
+    ("plan", ("assessment",), "assessment"),
+    ("session", ("therapist",), "therapist"),
+    ("session", ("treatment_plan",), "plan"),
+    ("session", ("signature", "by"), "therapist"),
+    ("addendum", ("refers_to",), "session"),
+    ("addendum", ("author",), "therapist"),
+    ("addendum", ("signature", "by"), "therapist"),
+    ("update", ("provider",), "provider"),
+    ("update", ("sessions", "*"), "session"),
+)
+
+
+def _values(node: Any, fields: tuple[str, ...], path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    if not fields:
+        if isinstance(node, str):
+            yield path, node
+        return
+    head, rest = fields[0], fields[1:]
+    if head == "*":
+        if isinstance(node, list):
+            for index, item in enumerate(node):
+                yield from _values(item, rest, (*path, index))
+    elif isinstance(node, dict) and head in node:
+        yield from _values(node[head], rest, (*path, head))
+
+
+def _where(kind: str, patient: str | None, record_id: str) -> str:
+    if kind in PATIENT_SCOPED:
+        return f"patients/{patient}/{FOLDER_OF[kind]}/{record_id}.yaml"
+    return f"{FOLDER_OF[kind]}/{record_id}.yaml"
+
+
+def _known(view: StoreView, kind: str, patient: str | None) -> list[str]:
+    return sorted(rid for (k, p, rid) in view.existing if k == kind and p == patient)
+
+
+def check_references(view: StoreView, records: list[Record]) -> Iterator[Finding]:
+    """ref/unknown-<kind>: an id that names no record of that kind."""
+    for record in records:
+        for kind, fields, target in REFERENCES:
+            if record.kind != kind:
+                continue
+            patient = record.entry.patient if target in PATIENT_SCOPED else None
+            for path, value in _values(record.data, fields):
+                if view.exists(target, value, patient):
+                    continue
+                close = difflib.get_close_matches(value, _known(view, target, patient), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                yield Finding(
+                    record.rel, path, f"ref/unknown-{target}", "error",
+                    f"{target} {value!r} does not exist (no {_where(target, patient, value)}){hint}",
+                )
+
+
+def check_goal_references(view: StoreView, records: list[Record]) -> Iterator[Finding]:
+    """ref/unknown-goal and ref/duplicate-goal: session goal ids are the plan's goal ids."""
+    for record in records:
+        if record.kind == "plan" and record.valid:
+            seen: set[str] = set()
+            for index, goal in enumerate(record.data["goals"]):
+                if goal["id"] in seen:
+                    yield Finding(record.rel, ("goals", index, "id"), "ref/duplicate-goal", "error", f"goal id {goal['id']!r} is used twice in this plan")
+                seen.add(goal["id"])
+        if record.kind != "session" or not record.valid:
+            continue
+        plan = view.get("plan", record.data["treatment_plan"], record.entry.patient)
+        if plan is None:
+            continue
+        goal_ids = [goal["id"] for goal in plan.data["goals"]]
+        for index, entry in enumerate(record.data.get("assessment", {}).get("goals", [])):
+            if entry["goal"] not in goal_ids:
+                close = difflib.get_close_matches(entry["goal"], goal_ids, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else f"; the plan's goals are: {', '.join(goal_ids)}"
+                yield Finding(
+                    record.rel, ("assessment", "goals", index, "goal"), "ref/unknown-goal", "error",
+                    f"goal {entry['goal']!r} is not a goal of plan {plan.id!r}{hint}",
+                )

@@ -1,0 +1,121 @@
+"""The shipped JSON Schemas: loaded once, bundled into one self-contained schema per
+kind (vocabulary inlined, the store's vocabulary extensions appended), validators
+built once per kind and vocabulary."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from datetime import datetime
+from functools import cache, lru_cache
+from importlib import resources
+from typing import Any
+
+from .errors import UsageError
+from .store import KINDS
+
+VOCABULARY_ID = "urn:medmassage:schema:vocabulary"
+_REF_PREFIX = VOCABULARY_ID + "#/$defs/"
+# Settings keys under `vocabulary:` that may extend a controlled list.
+EXTENDABLE = ("technique", "region", "instrument", "joint", "movement", "credential")
+
+Extensions = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@cache
+def raw_schema(name: str) -> dict[str, Any]:
+    """A schema file exactly as shipped (`session`, `vocabulary`, ...)."""
+    if name not in (*KINDS, "vocabulary"):
+        raise UsageError(f"unknown record kind {name!r}; kinds are: {', '.join(KINDS)}")
+    text = resources.files("medmassage.schemas").joinpath(f"{name}.schema.json").read_text("utf-8")
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+@cache
+def schemas_digest() -> str:
+    """A hash over every shipped schema, so caches notice a changed schema."""
+    digest = hashlib.sha256()
+    for name in (*KINDS, "vocabulary"):
+        digest.update(json.dumps(raw_schema(name), sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def extensions_from(settings: dict[str, Any] | None) -> Extensions:
+    """The vocabulary extensions a store's settings declare, in a hashable form."""
+    vocabulary = (settings or {}).get("vocabulary")
+    if not isinstance(vocabulary, dict):
+        return ()
+    found = []
+    for name in EXTENDABLE:
+        terms = vocabulary.get(name)
+        if isinstance(terms, list) and terms:
+            found.append((name, tuple(term for term in terms if isinstance(term, str))))
+    return tuple(found)
+
+
+@lru_cache(maxsize=64)
+def bundled(kind: str, extensions: Extensions = ()) -> dict[str, Any]:
+    """One self-contained schema for `kind`: vocabulary refs made local, extensions applied."""
+    schema = copy.deepcopy(raw_schema(kind))
+    definitions = raw_schema("vocabulary")["$defs"]
+    used: dict[str, Any] = {}
+    pending = [schema]
+    while pending:
+        node = pending.pop()
+        for ref_holder in _ref_holders(node):
+            name = ref_holder["$ref"][len(_REF_PREFIX) :]
+            if name not in definitions:
+                raise RuntimeError(f"schema {kind}: unknown vocabulary term list {name!r}")
+            ref_holder["$ref"] = f"#/$defs/{name}"
+            if name not in used:
+                used[name] = copy.deepcopy(definitions[name])
+                used[name].setdefault("title", name)
+                pending.append(used[name])
+    extra = dict(extensions)
+    for name, definition in used.items():
+        if name in extra and "enum" in definition:
+            definition["enum"] = [*definition["enum"], *(t for t in extra[name] if t not in definition["enum"])]
+    if used:
+        schema["$defs"] = {**schema.get("$defs", {}), **dict(sorted(used.items()))}
+    return schema
+
+
+def _ref_holders(node: Any) -> list[dict[str, Any]]:
+    """Every dict below `node` whose $ref points into the vocabulary."""
+    found = []
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            ref = item.get("$ref")
+            if isinstance(ref, str) and ref.startswith(_REF_PREFIX):
+                found.append(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+def _is_datetime(instance: object) -> bool:
+    if not isinstance(instance, str):
+        return True
+    return datetime.fromisoformat(instance.replace("Z", "+00:00")).tzinfo is not None
+
+
+@cache
+def format_checker() -> Any:
+    """jsonschema's format checker with a date-time check that needs no extra package."""
+    from jsonschema import Draft202012Validator
+
+    checker = copy.deepcopy(Draft202012Validator.FORMAT_CHECKER)
+    checker.checks("date-time", raises=ValueError)(_is_datetime)
+    return checker
+
+
+@lru_cache(maxsize=64)
+def validator(kind: str, extensions: Extensions = ()) -> Any:
+    """A ready jsonschema validator for `kind`, built once per vocabulary."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(bundled(kind, extensions), format_checker=format_checker())

@@ -1,0 +1,169 @@
+"""The record store on disk (SPEC §3): finding the root, where each kind lives, and
+walking the files. Nothing here parses YAML; it only knows names and places."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import StoreNotFound, UsageError
+from .ids import describe_id_rule, is_valid_id
+
+SETTINGS_FILE = "medmassage.yaml"
+ROOT_ENV = "MEDMASSAGE_ROOT"
+STORE_KINDS = {"therapists": "therapist", "providers": "provider"}
+PATIENT_KINDS = {
+    "referrals": "referral",
+    "assessments": "assessment",
+    "plans": "plan",
+    "sessions": "session",
+    "addenda": "addendum",
+    "updates": "update",
+}
+FOLDER_OF = {kind: folder for folder, kind in (*STORE_KINDS.items(), *PATIENT_KINDS.items())}
+KINDS = ("settings", "therapist", "provider", "patient", "referral", "assessment", "plan", "session", "addendum", "update")
+PATIENT_SCOPED = frozenset(PATIENT_KINDS.values())
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One file the walk found: a record of a known kind, or a layout finding."""
+
+    rel: str  # posix path relative to the store root
+    kind: str | None  # None: not a record (see `rule`)
+    id: str = ""
+    patient: str | None = None
+    rule: str = ""  # layout rule code when this entry is a finding
+    severity: str = "warning"
+    message: str = ""
+
+
+def find_root(explicit: str | os.PathLike[str] | None, start: Path | None = None) -> Path:
+    """`--root` > $MEDMASSAGE_ROOT > the nearest ancestor holding medmassage.yaml."""
+    named = explicit if explicit is not None else os.environ.get(ROOT_ENV) or None
+    if named is not None:
+        root = Path(named).expanduser()
+        if not (root / SETTINGS_FILE).is_file():
+            how = "--root" if explicit is not None else f"${ROOT_ENV}"
+            raise StoreNotFound(f"{root} ({how}) is not a medmassage store: it has no {SETTINGS_FILE}")
+        return root.resolve()
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / SETTINGS_FILE).is_file():
+            return folder
+    raise StoreNotFound(
+        f"no medmassage store here: no {SETTINGS_FILE} in {here} or any folder above it "
+        f"(use --root DIR or set ${ROOT_ENV})"
+    )
+
+
+class Store:
+    """A store rooted at `root`: paths for records, and the walk over them."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path_of(self, kind: str, record_id: str, patient: str | None = None) -> Path:
+        """Where a record of `kind` with `record_id` lives; ids are checked first."""
+        for value in (record_id, patient):
+            if value is not None and not is_valid_id(value):
+                raise UsageError(f"{value!r} is not a valid id: {describe_id_rule()}")
+        if kind == "settings":
+            return self.root / SETTINGS_FILE
+        if kind == "patient":
+            return self.root / "patients" / record_id / "patient.yaml"
+        if kind in PATIENT_SCOPED:
+            if patient is None:
+                raise UsageError(f"a {kind} belongs to a patient: name the patient")
+            return self.root / "patients" / patient / FOLDER_OF[kind] / f"{record_id}.yaml"
+        if kind in FOLDER_OF:
+            return self.root / FOLDER_OF[kind] / f"{record_id}.yaml"
+        raise UsageError(f"unknown record kind {kind!r}; kinds are: {', '.join(KINDS)}")
+
+    def rel(self, path: Path) -> str:
+        """`path` relative to the root, in posix form; UsageError when outside the store."""
+        try:
+            return path.resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            raise UsageError(f"{path} is outside the store at {self.root}") from None
+
+    def walk(self, only: Iterable[Path] | None = None) -> list[Entry]:
+        """Every record file and layout finding, sorted by path; `only` limits it to files or folders."""
+        entries = list(self._walk_all())
+        if only is not None:
+            wanted = [self.rel(_existing(path)) for path in only]
+            entries = [entry for entry in entries if any(_within(entry.rel, want) for want in wanted)]
+        entries.sort(key=lambda entry: entry.rel)
+        return entries
+
+    def _walk_all(self) -> Iterator[Entry]:
+        if (self.root / SETTINGS_FILE).is_file():
+            yield Entry(SETTINGS_FILE, "settings", "settings")
+        for folder, kind in STORE_KINDS.items():
+            yield from _records_in(self.root / folder, folder, kind, None)
+        patients = self.root / "patients"
+        for item in _listing(patients):
+            rel = f"patients/{item.name}"
+            if not item.is_dir(follow_symlinks=False):
+                yield _stray(rel, item.name)
+                continue
+            yield from self._walk_patient(Path(item.path), rel, item.name)
+
+    def _walk_patient(self, folder: Path, rel: str, patient: str) -> Iterator[Entry]:
+        if not is_valid_id(patient):
+            yield Entry(rel, None, rule="layout/bad-id", severity="error", message=f"patient folder name {patient!r} is not a valid id: {describe_id_rule()}")
+            return
+        has_record = False
+        for item in _listing(folder):
+            item_rel = f"{rel}/{item.name}"
+            if item.name == "patient.yaml" and item.is_file(follow_symlinks=False):
+                has_record = True
+                yield Entry(item_rel, "patient", patient, patient)
+            elif item.name in PATIENT_KINDS and item.is_dir(follow_symlinks=False):
+                yield from _records_in(Path(item.path), item_rel, PATIENT_KINDS[item.name], patient)
+            elif item.is_dir(follow_symlinks=False):
+                yield Entry(item_rel, None, rule="layout/unknown-folder", message=f"unknown folder {item.name!r}; a patient's folders are: {', '.join(PATIENT_KINDS)}")
+            else:
+                yield _stray(item_rel, item.name)
+        if not has_record:
+            yield Entry(f"{rel}/patient.yaml", None, rule="layout/missing-patient", severity="error", message=f"patient folder {patient!r} has no patient.yaml")
+
+
+def _listing(folder: Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(folder) as items:
+            return [item for item in items if not (item.name.startswith(".") and not item.name.endswith(".tmp"))]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _records_in(folder: Path, rel: str, kind: str, patient: str | None) -> Iterator[Entry]:
+    for item in _listing(folder):
+        item_rel = f"{rel}/{item.name}"
+        stem, dot, extension = item.name.rpartition(".")
+        if item.is_dir(follow_symlinks=False) or extension != "yaml" or not dot:
+            yield _stray(item_rel, item.name)
+        elif not is_valid_id(stem):
+            yield Entry(item_rel, None, rule="layout/bad-id", severity="error", message=f"file name {stem!r} is not a valid id: {describe_id_rule()}")
+        else:
+            yield Entry(item_rel, kind, stem, patient)
+
+
+def _stray(rel: str, name: str) -> Entry:
+    if name.startswith(".") and name.endswith(".tmp"):
+        return Entry(rel, None, rule="layout/stray-temp-file", message="left over from an interrupted write; check the record it was for, then delete it")
+    if name.endswith(".yml"):
+        return Entry(rel, None, rule="layout/stray-file", message="record files end in .yaml, not .yml; this file is not read")
+    return Entry(rel, None, rule="layout/stray-file", message="not a record file; it is not read")
+
+
+def _existing(path: Path) -> Path:
+    if not path.exists():
+        raise UsageError(f"{path}: no such file or folder")
+    return path
+
+
+def _within(rel: str, wanted: str) -> bool:
+    return wanted in ("", ".") or rel == wanted or rel.startswith(wanted.rstrip("/") + "/")
