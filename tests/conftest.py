@@ -1,0 +1,73 @@
+"""Shared fixtures: a private copy of the demo store and the real CLI in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parent.parent
+DEMO = PROJECT / "records"
+# Validation of the demo store is judged as of this day, so tests do not age.
+TODAY = "2026-11-22"
+
+
+class Result:
+    """What a CLI run produced."""
+
+    def __init__(self, proc: subprocess.CompletedProcess[str]) -> None:
+        self.code = proc.returncode
+        self.out = proc.stdout
+        self.err = proc.stderr
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+    def __repr__(self) -> str:
+        return f"<exit {self.code}\nstdout:\n{self.out}\nstderr:\n{self.err}>"
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, input: str | None = None) -> Result:
+    """Run `python -m medmassage ARGS` as a real process, as users and CI do."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MEDMASSAGE_")}
+    environment.update({"NO_COLOR": "1", "PYTHONIOENCODING": "utf-8"})
+    environment.update(env or {})
+    proc = subprocess.run(
+        [sys.executable, "-m", "medmassage", *args],
+        cwd=cwd or PROJECT, env=environment, input=input, capture_output=True, text=True, timeout=300,
+    )
+    return Result(proc)
+
+
+@pytest.fixture
+def cli() -> Any:
+    return run_cli
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    """A private copy of the demo clinic, free to break."""
+    target = tmp_path / "store"
+    shutil.copytree(DEMO, target, ignore=shutil.ignore_patterns("rendered", ".medmassage-cache"))
+    return target
+
+
+def first_file(root: Path, pattern: str) -> Path:
+    """The first record (sorted) matching a glob, e.g. 'patients/*/sessions/*.yaml'."""
+    found = sorted(root.glob(pattern))
+    assert found, f"no {pattern} in {root}"
+    return found[0]
+
+
+def line_of(path: Path, text: str) -> int:
+    """1-based number of the first line of `path` containing `text`."""
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if text in line:
+            return number
+    raise AssertionError(f"{text!r} not in {path}")
