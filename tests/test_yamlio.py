@@ -1,0 +1,175 @@
+"""The strict loader and the deterministic writer (SPEC §5)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from medmassage.errors import RecordError
+from medmassage.yamlio import MAX_BYTES, dump, load_bytes, load_file
+
+
+def problem(data: bytes) -> Any:
+    with pytest.raises(RecordError) as caught:
+        load_bytes(data, "r.yaml")
+    return caught.value.problem
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a: no", "no"),
+        ("a: on", "on"),
+        ("a: Yes", "Yes"),
+        ("a: 012", "012"),
+        ("a: 12:30", "12:30"),
+        ("a: 2024-02-30", "2024-02-30"),
+        ("a: 2026-03-14", "2026-03-14"),
+        ("a: 0x1F", "0x1F"),
+        ("a: .inf", ".inf"),
+        ("a: 1e999", "1e999"),
+        ("a: 1_000", "1_000"),
+        ("a: true", True),
+        ("a: FALSE", False),
+        ("a: 7", 7),
+        ("a: -3", -3),
+        ("a: 0", 0),
+        ("a: 1.5", 1.5),
+        ("a: ~", None),
+        ("a:", None),
+        ("a: null", None),
+        ("a: '7'", "7"),
+        ('a: "true"', "true"),
+    ],
+)
+def test_yaml_12_core_types(text: str, expected: Any) -> None:
+    assert load_bytes(text.encode(), "r.yaml") == {"a": expected}
+
+
+@pytest.mark.parametrize(
+    ("data", "rule", "line", "column"),
+    [
+        (b"a: 1\nb: 2\na: 3\n", "syntax/duplicate-key", 3, 1),
+        (b"a: &x 1\n", "syntax/anchor", 1, 4),
+        (b"a: 1\nb: *x\n", "syntax/alias", 2, 4),
+        (b"a: 1\n<<: {b: 2}\n", "syntax/merge-key", 2, 1),
+        (b"a: !!timestamp junk\n", "syntax/tag", 1, 4),
+        (b"a: !!python/object:os.system x\n", "syntax/tag", 1, 4),
+        (b"a: 1\n---\nb: 2\n", "syntax/multiple-documents", 2, 1),
+        (b"- a\n- b\n", "syntax/not-a-mapping", 1, 1),
+        (b"just text\n", "syntax/not-a-mapping", 1, 1),
+        (b"", "syntax/empty", 1, 1),
+        (b"# only a comment\n", "syntax/empty", 1, 1),
+        (b"a: 1\nb: \xff\xfe\n", "syntax/encoding", 2, 4),
+        (b"a: 1\nb: x\x07y\n", "syntax/control-character", 2, 5),
+        (b"a: [1, 2\n", "syntax/invalid-yaml", 2, 1),
+        (b"a:\n\tb: 1\n", "syntax/invalid-yaml", 2, 1),
+        (b"? [a, b]\n: 1\n", "syntax/complex-key", 1, 3),
+        (b"a: " + b"[" * 40 + b"]" * 40 + b"\n", "syntax/too-deep", 1, 35),
+    ],
+)
+def test_rejected_with_location(data: bytes, rule: str, line: int, column: int) -> None:
+    found = problem(data)
+    assert (found.rule, found.line, found.column) == (rule, line, column)
+    assert found.severity == "error" and found.file == "r.yaml" and found.message
+
+
+def test_duplicate_key_names_both_lines() -> None:
+    found = problem(b"id: x\nname: a\nname: b\n")
+    assert found.line == 3 and "line 2" in found.message and found.path == "$.name"
+
+
+def test_oversize_file_is_refused_without_reading_it_all(tmp_path: Path) -> None:
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"a: " + b"x" * MAX_BYTES + b"\n")
+    with pytest.raises(RecordError) as caught:
+        load_file(big, "big.yaml")
+    assert caught.value.problem.rule == "syntax/too-large"
+
+
+def test_directory_and_missing_file_are_located_errors(tmp_path: Path) -> None:
+    for target in (tmp_path, tmp_path / "absent.yaml"):
+        with pytest.raises(RecordError) as caught:
+            load_file(target, "x.yaml")
+        assert caught.value.problem.rule == "syntax/unreadable"
+
+
+def test_deep_flow_nesting_does_not_crash_the_process(tmp_path: Path) -> None:
+    # libyaml's own composer overflows the C stack on this; ours must answer calmly.
+    deep = tmp_path / "deep.yaml"
+    deep.write_bytes(b"a: " + b"[" * (MAX_BYTES - 10))
+    code = (
+        "import sys\nfrom medmassage.yamlio import load_file\nfrom medmassage.errors import RecordError\n"
+        "try:\n    load_file(__import__('pathlib').Path(sys.argv[1]), 'deep.yaml')\n"
+        "except RecordError as e:\n    print(e.problem.rule)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(deep)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "syntax/too-deep"
+
+
+def test_utf8_bom_and_crlf_are_accepted() -> None:
+    assert load_bytes("\ufeffa: 1\r\nb: ünï\r\n".encode(), "r.yaml") == {"a": 1, "b": "ünï"}
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=300))
+def test_any_bytes_give_a_record_or_a_record_error(data: bytes) -> None:
+    try:
+        result = load_bytes(data, "r.yaml")
+    except RecordError as exc:
+        assert exc.problem.line >= 1 and exc.problem.column >= 1 and exc.problem.rule.startswith("syntax/")
+    else:
+        assert isinstance(result, dict)
+
+
+_yamlish = st.text(alphabet=st.sampled_from(list("ab:- \n#[]{},'\"&*!|>%@`?\t0123.~")), max_size=120)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_yamlish)
+def test_yaml_shaped_text_gives_a_record_or_a_record_error(text: str) -> None:
+    try:
+        assert isinstance(load_bytes(text.encode(), "r.yaml"), dict)
+    except RecordError as exc:
+        assert exc.problem.rule.startswith("syntax/")
+
+
+_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-(10**18), max_value=10**18),
+    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=40),
+)
+_keys = st.text(min_size=1, max_size=12)
+_values = st.recursive(
+    _scalars,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(_keys, children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(_keys, _values, min_size=1, max_size=6))
+def test_what_is_written_reads_back_identically(record: dict[str, Any]) -> None:
+    text = dump(record)
+    assert load_bytes(text.encode(), "r.yaml") == record
+    assert dump(record) == text  # deterministic
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(_keys, _values, min_size=1, max_size=6))
+def test_written_yaml_is_ordinary_yaml(record: dict[str, Any]) -> None:
+    # Other YAML readers see the same strings (dates and numbers-as-text are safe).
+    other = yaml.safe_load(dump(record))
+    assert isinstance(other, dict) and list(map(str, other)) == list(record)
+
+
+def test_writer_keeps_key_order_and_quotes_risky_text() -> None:
+    text = dump({"z": "no", "a": "12:30", "m": "012", "d": "2026-03-14", "note": "line one\nline two\n"})
+    assert text == 'z: "no"\na: "12:30"\nm: "012"\nd: 2026-03-14\nnote: |\n  line one\n  line two\n'
