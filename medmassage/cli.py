@@ -85,8 +85,10 @@ def main(ctx: click.Context, root: str | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True, help="text for people, json for programs, github for workflow annotations.")
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
 @click.option("--today", metavar="YYYY-MM-DD", help="Judge dates as if today were this day (for reproducible checks).")
+@click.option("--no-cache", is_flag=True, help="Check every file again instead of reusing results for unchanged charts.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Processes to use (default: one per core).")
 @click.pass_obj
-def validate(opts: Options, paths: tuple[Path, ...], fmt: str, strict: bool, today: str | None) -> None:
+def validate(opts: Options, paths: tuple[Path, ...], fmt: str, strict: bool, today: str | None, no_cache: bool, jobs: int | None) -> None:
     """Check records: syntax, schema, layout, references and clinical rules.
 
     PATHS are record files or folders inside the store (default: the whole store).
@@ -96,7 +98,7 @@ def validate(opts: Options, paths: tuple[Path, ...], fmt: str, strict: bool, tod
 
     today = _checked_date(today, "--today")
     store = opts.store(paths[0].resolve().parent if paths and opts.root_arg is None else None)
-    report = validate_store(store, list(paths) or None, today=today)
+    report = validate_store(store, list(paths) or None, today=today, jobs=jobs, use_cache=not no_cache, keep_view=False)
     stream = click.get_text_stream("stdout")
     REPORTERS[fmt](report, store.root, stream, _styler(stream) if fmt == "text" else (lambda t, s: t))
     sys.exit(1 if report.failed(strict) else 0)

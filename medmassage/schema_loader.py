@@ -119,3 +119,58 @@ def validator(kind: str, extensions: Extensions = ()) -> Any:
     from jsonschema import Draft202012Validator
 
     return Draft202012Validator(bundled(kind, extensions), format_checker=format_checker())
+
+
+def _inline(node: Any, definitions: dict[str, Any]) -> Any:
+    """The schema with every local $ref replaced by its definition (ours are not recursive)."""
+    if isinstance(node, dict):
+        if "$ref" in node:
+            target = _inline(definitions[node["$ref"].rsplit("/", 1)[-1]], definitions)
+            rest = {k: v for k, v in node.items() if k not in ("$ref", "description", "title")}
+            return {**target, **_inline(rest, definitions)}
+        return {k: _inline(v, definitions) for k, v in node.items() if k not in ("$defs", "$schema", "$id")}
+    if isinstance(node, list):
+        return [_inline(item, definitions) for item in node]
+    return node
+
+
+def _is_date(instance: object) -> bool:
+    from datetime import date
+
+    try:
+        return not isinstance(instance, str) or bool(_DATE.fullmatch(instance) and date.fromisoformat(instance))
+    except ValueError:
+        return False
+
+
+def _is_datetime_quiet(instance: object) -> bool:
+    try:
+        return _is_datetime(instance)
+    except ValueError:
+        return False
+
+
+_DATE = __import__("re").compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@lru_cache(maxsize=64)
+def fast_validator(kind: str, extensions: Extensions = ()) -> Any:
+    """A compiled yes/no validator for the common valid case (about 30x faster than
+    jsonschema). It must never accept what jsonschema rejects; the tests compare them.
+    Failures are explained by `validator()`, never by this one."""
+    import fastjsonschema
+
+    schema = bundled(kind, extensions)
+    compiled = fastjsonschema.compile(
+        _inline(schema, schema.get("$defs", {})),
+        formats={"date": _is_date, "date-time": _is_datetime_quiet, "email": lambda s: "@" in s},
+    )
+
+    def is_valid(data: Any) -> bool:
+        try:
+            compiled(data)
+        except fastjsonschema.JsonSchemaException:
+            return False
+        return True
+
+    return is_valid

@@ -6,6 +6,7 @@ the cross-record rules so it can be spread over processes and cached."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,26 +59,23 @@ class Report:
 
 def check_file(root: Path, entry: Entry, extensions: schemas.Extensions) -> FileResult:
     """Read, parse and schema-check one record file."""
-    assert entry.kind is not None
     try:
         data = load_file(root / entry.rel, entry.rel)
     except RecordError as exc:
         return FileResult(entry.rel, None, False, problems=[exc.problem])
+    return check_data(entry, data, extensions)
+
+
+def check_data(entry: Entry, data: dict[str, Any], extensions: schemas.Extensions) -> FileResult:
+    """Schema-check one parsed record: a compiled validator decides, jsonschema explains."""
+    assert entry.kind is not None
     result = FileResult(entry.rel, data, True)
-    validator = schemas.validator(entry.kind, extensions)
-    errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
-    if errors:
-        result.valid = False
-        elsewhere = _kind_it_fits(data, entry.kind, extensions)
-        if elsewhere:
-            result.findings.append(Finding(
-                entry.rel, (), "layout/wrong-folder", "error",
-                f"this is a {elsewhere} record in the {FOLDER_OF.get(entry.kind, entry.kind)} folder; "
-                f"move it to the {FOLDER_OF.get(elsewhere, elsewhere)} folder",
-            ))
-        else:
-            for error in errors:
-                result.findings.extend(explain(entry.rel, error))
+    if not schemas.fast_validator(entry.kind, extensions)(data):
+        validator = schemas.validator(entry.kind, extensions)
+        errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+        if errors:
+            result.valid = False
+            result.findings.extend(_explain_all(entry, data, errors, extensions))
     record_id = data.get("id")
     if entry.kind != "settings" and isinstance(record_id, str) and record_id != entry.id:
         result.findings.append(Finding(
@@ -87,9 +85,20 @@ def check_file(root: Path, entry: Entry, extensions: schemas.Extensions) -> File
     return result
 
 
+def _explain_all(entry: Entry, data: dict[str, Any], errors: list[Any], extensions: schemas.Extensions) -> list[Finding]:
+    elsewhere = _kind_it_fits(data, entry.kind or "", extensions)
+    if elsewhere:
+        return [Finding(
+            entry.rel, (), "layout/wrong-folder", "error",
+            f"this is a {elsewhere} record in the {FOLDER_OF.get(entry.kind or '', entry.kind)} folder; "
+            f"move it to the {FOLDER_OF.get(elsewhere, elsewhere)} folder",
+        )]
+    return [finding for error in errors for finding in explain(entry.rel, error)]
+
+
 def _kind_it_fits(data: dict[str, Any], kind: str, extensions: schemas.Extensions) -> str | None:
     for other in KINDS:
-        if other not in (kind, "settings") and schemas.validator(other, extensions).is_valid(data):
+        if other not in (kind, "settings") and schemas.fast_validator(other, extensions)(data):
             return other
     return None
 
@@ -105,51 +114,137 @@ def _key(entry: Entry) -> tuple[str, str | None, str]:
     return (kind, entry.patient if kind in PATIENT_SCOPED else None, entry.id)
 
 
+@dataclass
+class Shared:
+    """What judging any one chart needs from outside it: settings, therapists, providers."""
+
+    root: Path
+    today: str
+    extensions: schemas.Extensions
+    records: list[Record]
+    existing: set[tuple[str, str | None, str]]
+    rules: tuple[Rule, ...]
+
+
+def check_chart(shared: Shared, entries: list[Entry]) -> tuple[list[Problem], list[Record]]:
+    """Every problem in one patient's folder (its files and the rules across them)."""
+    results = [check_file(shared.root, e, shared.extensions) for e in entries if e.kind is not None]
+    view = StoreView(today=shared.today)
+    view.existing = shared.existing | {_key(e) for e in entries if e.kind is not None}
+    for record in shared.records:
+        view.add(record)
+    records = [Record(e, r.data, r.valid) for e, r in zip([e for e in entries if e.kind], results) if r.data is not None]
+    for record in records:
+        view.add(record)
+    findings = [f for r in results for f in r.findings]
+    for rule in shared.rules:
+        findings.extend(rule(view, records))
+    problems = [p for r in results for p in r.problems]
+    problems.extend(locate(shared.root, findings))
+    return problems, records
+
+
+def _check_shared(store: Store, entries: list[Entry], today: str, rules: tuple[Rule, ...]) -> tuple[Shared, list[Problem]]:
+    """Check settings, therapists and providers, which every chart refers to."""
+    mine = [e for e in entries if e.kind is not None and e.patient is None]
+    settings_entry = next((e for e in mine if e.kind == "settings"), None)
+    results: dict[str, FileResult] = {}
+    extensions: schemas.Extensions = ()
+    if settings_entry is not None:
+        settings = results[settings_entry.rel] = check_file(store.root, settings_entry, ())
+        extensions = schemas.extensions_from(settings.data) if settings.valid else ()
+    for entry in mine:
+        if entry.rel not in results:
+            results[entry.rel] = check_file(store.root, entry, extensions)
+    records = [Record(e, results[e.rel].data or {}, results[e.rel].valid) for e in mine if results[e.rel].data is not None]
+    shared = Shared(store.root, today, extensions, records, {_key(e) for e in mine}, rules)
+    view = StoreView(today=today)
+    view.existing = shared.existing
+    for record in records:
+        view.add(record)
+    findings = [f for r in results.values() for f in r.findings]
+    findings.extend(f for rule in rules for f in rule(view, records))
+    problems = [p for r in results.values() for p in r.problems]
+    return shared, problems + locate(store.root, findings)
+
+
 def validate_store(
     store: Store,
     only: Sequence[Path] | None = None,
     today: str | None = None,
     extra_rules: Iterable[Rule] = (),
+    jobs: int | None = 1,
+    use_cache: bool = False,
+    keep_view: bool = True,
 ) -> Report:
-    """Check the store (or the files and folders in `only`) and return every problem."""
+    """Check the store (or the files and folders in `only`) and return every problem.
+
+    Charts (patient folders) are judged independently: in parallel over `jobs`
+    processes (None: one per core), reusing cached results when `use_cache`, and
+    keeping their records in `report.view` only when `keep_view` (memory grows with it)."""
+    from .cache import ChartCache
+
     entries = store.walk()
     targets = store.walk(only) if only else entries
-    to_load = _context(entries, targets) if only else [e for e in entries if e.kind is not None]
     target_rels = {e.rel for e in targets}
+    patients = {e.patient for e in targets if e.patient is not None}
+    today = today or dt.date.today().isoformat()
+    rules = (*RULES, *extra_rules)
 
-    results: dict[str, FileResult] = {}
-    settings_entry = next((e for e in to_load if e.kind == "settings"), None)
-    extensions: schemas.Extensions = ()
-    if settings_entry is not None:
-        results[settings_entry.rel] = check_file(store.root, settings_entry, ())
-        settings = results[settings_entry.rel]
-        extensions = schemas.extensions_from(settings.data) if settings.valid else ()
-    for entry in to_load:
-        if entry.rel not in results:
-            results[entry.rel] = check_file(store.root, entry, extensions)
+    shared, problems = _check_shared(store, entries, today, rules)
+    problems.extend(locate(store.root, [Finding(e.rel, (), e.rule, e.severity, e.message) for e in entries if e.kind is None and e.rule]))
+    charts: dict[str, list[Entry]] = {}
+    for entry in entries:
+        if entry.patient is not None and entry.kind is not None and (not only or entry.patient in patients):
+            charts.setdefault(entry.patient, []).append(entry)
 
-    view = StoreView(today=today or dt.date.today().isoformat())
-    view.existing = {_key(e) for e in entries if e.kind is not None}
-    records: list[Record] = []
-    for entry in to_load:
-        result = results[entry.rel]
-        if result.data is not None:
-            record = Record(entry, result.data, result.valid)
-            records.append(record)
+    view = StoreView(today=today)
+    view.existing = shared.existing | {_key(e) for e in entries if e.kind is not None}
+    for record in shared.records:
+        view.add(record)
+    cache = ChartCache(store.root, shared, enabled=use_cache and not keep_view and not extra_rules)
+    todo = {patient: chart for patient, chart in charts.items() if not cache.reuse(patient, chart, problems)}
+    for patient, (found, records) in _run_charts(shared, todo, jobs if not keep_view else 1, keep_view):
+        problems.extend(found)
+        cache.store(patient, todo[patient], found)
+        for record in records:
             view.add(record)
-
-    findings = [f for r in results.values() for f in r.findings]
-    findings.extend(
-        Finding(e.rel, (), e.rule, e.severity, e.message) for e in entries if e.kind is None and e.rule
-    )
-    for rule in (*RULES, *extra_rules):
-        findings.extend(rule(view, records))
-
-    problems = [p for r in results.values() for p in r.problems]
-    problems.extend(locate(store.root, findings))
+    cache.save()
     problems = sorted({p for p in problems if p.file in target_rels})
-    files = sum(1 for e in targets if e.kind is not None)
-    return Report(files, problems, view)
+    return Report(sum(1 for e in targets if e.kind is not None), problems, view)
+
+
+def _run_charts(shared: Shared, charts: dict[str, list[Entry]], jobs: int | None, keep: bool) -> Iterable[tuple[str, tuple[list[Problem], list[Record]]]]:
+    """Judge charts serially, or over a process pool when the work is large enough."""
+    jobs = jobs or os.cpu_count() or 1
+    files = sum(len(chart) for chart in charts.values())
+    if jobs <= 1 or files < 400:
+        for patient in sorted(charts):
+            found, records = check_chart(shared, charts[patient])
+            yield patient, (found, records if keep else [])
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    names = sorted(charts)
+    size = max(1, len(names) // (jobs * 8))
+    batches = [[(p, charts[p]) for p in names[i : i + size]] for i in range(0, len(names), size)]
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(shared,)) as pool:
+        for batch in pool.map(_check_batch, batches):
+            for patient, found in batch:
+                yield patient, (found, [])
+
+
+_WORKER_SHARED: Shared | None = None
+
+
+def _init_worker(shared: Shared) -> None:
+    global _WORKER_SHARED
+    _WORKER_SHARED = shared
+
+
+def _check_batch(batch: list[tuple[str, list[Entry]]]) -> list[tuple[str, list[Problem]]]:
+    assert _WORKER_SHARED is not None
+    return [(patient, check_chart(_WORKER_SHARED, chart)[0]) for patient, chart in batch]
 
 
 def locate(root: Path, findings: list[Finding]) -> list[Problem]:
@@ -181,3 +276,54 @@ def _position(marks: dict[Any, Any], path: tuple[str | int, ...], at_key: bool) 
         if prefix in marks:
             return marks[prefix][2], marks[prefix][3]
     return 1, 1
+
+
+def validate_candidate(
+    store: Store,
+    entry: Entry,
+    data: dict[str, Any],
+    today: str | None = None,
+    text: str | None = None,
+    name: str | None = None,
+) -> list[Problem]:
+    """Every problem of one record not yet written, judged in the store as `validate_store`
+    would judge it once written as `entry`: schema, references and clinical rules.
+
+    Problems are located in `text` (the input the record came from, e.g. stdin) and
+    carry `name` as their file; by default the record's deterministic dump and entry.rel."""
+    from .yamlio import dump
+
+    entries = [e for e in store.walk() if e.rel != entry.rel]
+    to_load = _context(entries, [entry])
+    results: dict[str, FileResult] = {}
+    extensions: schemas.Extensions = ()
+    if entry.kind == "settings":
+        extensions = schemas.extensions_from(data)
+    else:
+        settings_entry = next((e for e in to_load if e.kind == "settings"), None)
+        if settings_entry is not None:
+            results[settings_entry.rel] = check_file(store.root, settings_entry, ())
+            settings = results[settings_entry.rel]
+            extensions = schemas.extensions_from(settings.data) if settings.valid else ()
+    for other in to_load:
+        if other.rel not in results:
+            results[other.rel] = check_file(store.root, other, extensions)
+    mine = check_data(entry, data, extensions)
+
+    view = StoreView(today=today or dt.date.today().isoformat())
+    view.existing = {_key(e) for e in (*entries, entry) if e.kind is not None}
+    records = [Record(e, results[e.rel].data or {}, results[e.rel].valid) for e in to_load if results[e.rel].data is not None]
+    records.append(Record(entry, data, mine.valid))
+    for record in records:
+        view.add(record)
+
+    findings = list(mine.findings)
+    for rule in RULES:
+        findings.extend(f for f in rule(view, records) if f.rel == entry.rel)
+    source = text if text is not None else (dump(data) if data else "")
+    marks = field_marks(source) if findings else {}
+    located = [
+        Problem(name or entry.rel, *_position(marks, f.path, f.at_key), json_path(f.path), f.rule, f.severity, f.message)
+        for f in findings
+    ]
+    return sorted(set(located))
