@@ -144,3 +144,100 @@ def _checked_date(value: str | None, option: str) -> str | None:
 
 def _bad_date(option: str, value: str) -> NoReturn:
     raise click.BadParameter(f"{value!r} is not a date written YYYY-MM-DD", param_hint=option)
+
+@main.command()
+@click.argument("document", required=False, metavar="DOCUMENT", type=click.Choice(["soap", "physician-update"]))
+@click.argument("refs", nargs=-1, metavar="[REF]...")
+@click.option("--all", "all_", is_flag=True, help="Every session (soap), or every active patient with a referral (physician-update).")
+@click.option("--patient", metavar="ID", help="Every session of this patient (soap), or this patient's update.")
+@click.option("--since", metavar="YYYY-MM-DD", help="soap: sessions from this day; physician-update: period start (default: the day after the last update sent, else the referral date).")
+@click.option("--until", metavar="YYYY-MM-DD", help="soap: sessions up to this day; physician-update: period end (default: the last visit).")
+@click.option("--format", "formats", multiple=True, type=click.Choice(["md", "html", "txt", "all"]), help="Output format; repeat for several. Default: all three (md, html, txt); md with --out -.")
+@click.option("--out", metavar="DIR", help="Output folder (default: rendered/ in the store); '-' writes one document to standard output.")
+@click.option("--date", metavar="YYYY-MM-DD", help="Date printed on letters (default: the period's end date); nothing is ever dated by the clock.")
+@click.option("--list-templates", is_flag=True, help="List the templates and which file is in effect (the store's templates/ overrides packaged ones).")
+@click.pass_obj
+def render(opts: Options, document: str | None, refs: tuple[str, ...], all_: bool, patient: str | None, since: str | None,
+           until: str | None, formats: tuple[str, ...], out: str | None, date: str | None, list_templates: bool) -> None:
+    """Render DOCUMENT (soap or physician-update) from records that validate.
+
+    REF is PATIENT/SESSION or PATIENT for soap, PATIENT for physician-update, or a
+    record file or folder. Files go to OUT/<patient>/<id>.<document>.<ext>, where <id>
+    is the session id (soap) or the period's end date (physician-update); the paths
+    written are printed, one per line. Records with errors are not rendered: their
+    errors are printed (as by validate) and the exit status is 1, but the rest are."""
+    from .render import DEFAULT_OUT, Renderer, Request
+
+    if list_templates:
+        _list_templates(opts)
+        return
+    if document is None:
+        raise click.UsageError("name a DOCUMENT: soap or physician-update")
+    to_stdout = out == "-"
+    chosen = ("md", "html", "txt") if "all" in formats or not (formats or to_stdout) else tuple(dict.fromkeys(formats or ("md",)))
+    dates = {name: _checked_date(value, f"--{name}") for name, value in (("since", since), ("until", until), ("date", date))}
+    store = opts.store()
+    renderer = Renderer(store, Request(document, refs, all_, patient, dates["since"], dates["until"], chosen, dates["date"]))
+    renderer.check_templates()
+    targets = renderer.targets()
+    held = {target: renderer.held(target) for target in targets}
+    ready = [target for target in targets if not held[target]]
+    if to_stdout and (len(targets) != 1 or len(chosen) != 1):
+        raise click.UsageError("--out - writes exactly one document in one format; name one record and at most one --format")
+    written = _render_all(renderer, ready, None if to_stdout else Path(out or store.root / DEFAULT_OUT))
+    for path in written:
+        click.echo(path)
+    _report_held(store.root, document, held)
+    sys.exit(1 if any(held.values()) else 0)
+
+
+def _render_all(renderer: Any, ready: list[Any], out: Path | None) -> list[str]:
+    """Render and write each target (a progress bar on a terminal for batches); the paths written."""
+    import contextlib
+
+    from .render import output_path, shown, write_atomic
+
+    written: list[str] = []
+    show_bar = len(ready) > 1 and sys.stderr.isatty()
+    bar = click.progressbar(ready, label="Rendering", file=sys.stderr) if show_bar else contextlib.nullcontext(ready)
+    with bar as items:
+        for target in items:
+            document = renderer.render(target)
+            for fmt, text in document.texts.items():
+                if out is None:
+                    click.echo(text, nl=False)
+                    continue
+                path = output_path(out, document, renderer.request.document, fmt)
+                write_atomic(path, text, out)
+                written.append(shown(path))
+    return written
+
+
+def _report_held(root: Path, document: str, held: dict[Any, list[Any]]) -> None:
+    """The located errors of the records not rendered, as `validate` prints them, on stderr."""
+    from .report import display_path
+
+    problems = sorted({p for found in held.values() for p in found})
+    for p in problems:
+        click.echo(f"{display_path(root, p.file)}:{p.line}:{p.column}: {p.severity} {p.rule}: {p.message} [{p.path}]", err=True)
+    names = [str(target) for target, found in held.items() if found]
+    if names:
+        click.echo(f"medmassage: {len(names)} {document} document{'s' if len(names) != 1 else ''} not rendered "
+                   f"because of the errors above: {', '.join(names)}", err=True)
+
+
+def _list_templates(opts: Options) -> None:
+    """One line per template name: name, origin (store or packaged), file, and any refusal."""
+    from .errors import StoreNotFound
+    from .templating import listing, refusal
+
+    try:
+        root: Path | None = opts.store().root
+    except StoreNotFound:
+        if opts.root_arg is not None or os.environ.get("MEDMASSAGE_ROOT"):
+            raise
+        root = None
+    for source in listing(root):
+        note = refusal(source)
+        click.echo(f"{source.name}\t{source.origin}\t{source.path}" + (f"\t({note})" if note else ""))
+

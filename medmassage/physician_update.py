@@ -1,0 +1,277 @@
+"""The physician update: a letter to the referring provider for a period of care.
+
+The period defaults to the day after the last update sent (patients/<p>/updates/)
+or the referral date, until the last visit under the referral. Visits are those
+whose treatment plan belongs to that referral."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from . import norms, progress
+from .documents import Context, address_lines, label, num, patient, practice, therapist, words
+from .errors import UsageError
+from .svg import Series, line_chart
+from .view import Chart, Record, StoreView
+
+_DOCTORS = frozenset(("MD", "DO", "DC", "DPM", "DDS", "DMD", "DPT", "ND"))
+_NO_REACTION = frozenset(("", "none", "no", "nil", "n/a", "none reported", "none noted"))
+
+
+@dataclass(frozen=True)
+class Course:
+    """One referral's episode of care up to the period end, and the period itself."""
+
+    referral: Record
+    plan: Record | None
+    visits: list[Record]  # every visit under the referral up to `end`
+    period: list[Record]  # the visits from `start` to `end`
+    assessments: list[Record]
+    start: str
+    end: str
+
+
+def referral_of(view: StoreView, chart: Chart, until: str | None = None) -> Record | None:
+    """The referral an update is about: that of the latest visit (up to `until`), else the latest referral."""
+    for session in reversed([s for s in chart.sorted("session") if until is None or s.data["date"] <= until]):
+        plan = view.get("plan", session.data["treatment_plan"], chart.patient_id)
+        referral = plan and view.get("referral", plan.data["referral"], chart.patient_id)
+        if referral:
+            return referral
+    referrals = [r for r in chart.sorted("referral") if until is None or r.data["date"] <= until]
+    return referrals[-1] if referrals else None
+
+
+def visits_under(view: StoreView, chart: Chart, referral: Record) -> list[Record]:
+    """The patient's schema-valid visits whose plan belongs to `referral`, oldest first."""
+    def belongs(session: Record) -> bool:
+        plan = view.get("plan", session.data["treatment_plan"], chart.patient_id)
+        return plan is not None and plan.data["referral"] == referral.id
+
+    return [s for s in chart.sorted("session") if belongs(s)]
+
+
+def _day_after(day: str) -> str:
+    return (dt.date.fromisoformat(day) + dt.timedelta(days=1)).isoformat()
+
+
+def default_start(chart: Chart, referral: Record, end: str) -> str:
+    """The day after the period of the last update sent before `end`, else the referral date."""
+    sent = [u.data["period"]["to"] for u in chart.sorted("update") if u.data["period"]["to"] < end]
+    start = _day_after(max(sent)) if sent else referral.data["date"]
+    return max(start, referral.data["date"])
+
+
+def course(view: StoreView, chart: Chart, since: str | None, until: str | None) -> Course:
+    """Find the referral, the period (defaults as documented above) and its visits."""
+    referral = referral_of(view, chart, until)
+    if referral is None:
+        raise UsageError(f"patient {chart.patient_id!r} has no valid referral to report on")
+    everything = visits_under(view, chart, referral)
+    end = until or (everything[-1].data["date"] if everything else referral.data["date"])
+    start = since or default_start(chart, referral, end)
+    if start > end:
+        raise UsageError(f"patient {chart.patient_id!r}: the period starts ({start}) after it ends ({end})")
+    visits = [s for s in everything if s.data["date"] <= end]
+    period = [s for s in visits if s.data["date"] >= start]
+    plan_id = (period or visits)[-1].data["treatment_plan"] if visits else None
+    plans = [p for p in chart.sorted("plan") if p.data["referral"] == referral.id and p.data["date"] <= end]
+    plan = view.get("plan", plan_id, chart.patient_id) if plan_id else (plans[-1] if plans else None)
+    assessments = [a for a in chart.sorted("assessment") if referral.data["date"] <= a.data["date"] <= end]
+    return Course(referral, plan, visits, period, assessments, start, end)
+
+
+def _worded(goal_id: str, visits: list[Record]) -> str | None:
+    for session in reversed(visits):
+        for entry in session.data.get("assessment", {}).get("goals", []):
+            if entry["goal"] == goal_id:
+                return str(entry["progress"])
+    return None
+
+
+def goal_progress(c: Course) -> list[progress.GoalProgress]:
+    """Each plan goal judged from every measurement up to the period end."""
+    if c.plan is None:
+        return []
+    sessions, assessments = [s.data for s in c.visits], [a.data for a in c.assessments]
+    baseline = next((a.data["date"] for a in c.assessments if a.id == c.plan.data["assessment"]), c.plan.data["date"])
+    return [
+        progress.assess_goal(goal, progress.goal_series(goal, sessions, assessments), _worded(goal["id"], c.visits), baseline)
+        for goal in c.plan.data["goals"]
+    ]
+
+
+def _measure(goal: dict[str, Any]) -> str:
+    measure = goal["measure"]
+    if measure["kind"] == "pain":
+        return "Pain (0–10 NRS)"
+    if measure["kind"] == "range_of_motion":
+        side = f", {measure['side']}" if measure.get("side") else ""
+        return f"{label(measure.get('joint', 'joint'))} {str(measure.get('movement', '')).replace('_', ' ')}{side} (°)"
+    if measure["kind"] == "outcome_measure":
+        return str(measure.get("instrument", "score"))
+    return str(measure.get("unit", "other measure"))
+
+
+def _goal_row(g: progress.GoalProgress) -> Context:
+    goal = g.goal
+    unit = goal["measure"].get("unit", "")
+    change = g.change
+    normal = norms.normal_rom(goal["measure"].get("joint", ""), goal["measure"].get("movement", ""))
+    return {
+        "id": goal["id"], "description": goal["description"], "term": goal["term"], "due": goal["due"],
+        "measure": _measure(goal), "unit": unit,
+        "baseline": num(goal["baseline"]), "target": num(goal["target"]),
+        "latest": num(g.latest.value) if g.latest else "—", "latest_date": g.latest.date if g.latest else "",
+        "change": "—" if change is None else (f"{change:+g}" if change else "0"),
+        "status": g.status, "meaningful": g.meaningful, "judgement": g.judgement,
+        "normal": normal if goal["measure"]["kind"] == "range_of_motion" else "",
+    }
+
+
+def _techniques(visits: list[Record]) -> list[Context]:
+    minutes: Counter[str] = Counter()
+    seen: dict[str, set[str]] = {}
+    regions: dict[str, set[str]] = {}
+    for session in visits:
+        for item in session.data["treatment"]:
+            minutes[item["technique"]] += item["minutes"]
+            seen.setdefault(item["technique"], set()).add(session.id)
+            regions.setdefault(item["technique"], set()).update(item["regions"])
+    return [
+        {"technique": label(t), "visits": len(seen[t]), "minutes": minutes[t], "regions": words(sorted(regions[t]))}
+        for t in sorted(minutes)
+    ]
+
+
+def _home_care(c: Course) -> Context:
+    counts = Counter(s.data["subjective"].get("home_care_done", "not_recorded") for s in c.period)
+    order = ("full", "partial", "none", "not_assigned", "not_recorded")
+    latest = c.period[-1].data.get("plan", {}).get("home_care") if c.period else None
+    assigned = latest or (c.plan.data.get("home_care", []) if c.plan else [])
+    return {
+        "assigned": list(assigned),
+        "compliance": [{"level": k.replace("_", " "), "visits": counts[k]} for k in order if counts[k]],
+    }
+
+
+def _pain(c: Course) -> list[Context]:
+    return [
+        {"date": s.data["date"], "before": s.data["subjective"]["pain"], "after": num(s.data.get("response", {}).get("pain"))}
+        for s in c.period
+    ]
+
+
+def _outcomes(c: Course) -> dict[str, list[tuple[str, float]]]:
+    scores: dict[str, dict[str, float]] = {}
+    for record in c.assessments:
+        for entry in record.data.get("outcome_measures", []):
+            scores.setdefault(entry["instrument"], {})[record.data["date"]] = float(entry["score"])
+    return {name: sorted(points.items()) for name, points in sorted(scores.items())}
+
+
+def _outcome_rows(outcomes: dict[str, list[tuple[str, float]]]) -> list[Context]:
+    rows = []
+    for name, points in outcomes.items():
+        known = norms.instrument(name)
+        rows.append({
+            "instrument": name, "name": known.name if known else name,
+            "scores": ", ".join(f"{num(v)} ({day})" for day, v in points),
+            "mcid": f"{known.mcid:g} points ({known.source})" if known and known.mcid else "not established",
+            "better": ("lower" if known.lower_is_better else "higher") if known else "",
+        })
+    return rows
+
+
+def _charts(c: Course, outcomes: dict[str, list[tuple[str, float]]]) -> Context:
+    before = [(s.data["date"], float(s.data["subjective"]["pain"])) for s in c.visits]
+    after = [(s.data["date"], float(s.data["response"]["pain"])) for s in c.visits if "pain" in s.data.get("response", {})]
+    pain = line_chart("Pain per visit (0–10)", [Series("before treatment", before), Series("after treatment", after)], 0, 10, "NRS")
+    scores = []
+    for name, points in outcomes.items():
+        known = norms.instrument(name)
+        low, high = (known.low, known.high) if known else (0.0, max(v for _, v in points))
+        scores.append(line_chart(f"{name} score ({'lower' if not known or known.lower_is_better else 'higher'} is better)",
+                                 [Series(name, points)], low, high, "score"))
+    return {"pain": pain, "outcomes": scores}
+
+
+def _adverse(visits: list[Record]) -> list[Context]:
+    found = []
+    for s in visits:
+        text = str(s.data.get("response", {}).get("adverse", "")).strip()
+        if text.lower().rstrip(".") not in _NO_REACTION:
+            found.append({"date": s.data["date"], "text": text})
+    return found
+
+
+def _provider(view: StoreView, provider_id: str) -> Context:
+    record = view.get("provider", provider_id)
+    data = record.data if record else {"name": provider_id, "credentials": ""}
+    doctor = data["credentials"] in _DOCTORS
+    return {
+        "salutation": f"Dr. {data['name'].split()[-1]}" if doctor else data["name"],
+        "name": data["name"], "credentials": data["credentials"], "organization": data.get("organization", ""),
+        "fax": data.get("fax", ""), "phone": data.get("phone", ""), "email": data.get("email", ""),
+        "address": address_lines(data.get("address")),
+    }
+
+
+def _referral(c: Course, letter_date: str) -> Context:
+    data = c.referral.data
+    return {
+        "id": c.referral.id, "date": data["date"], "kind": data["kind"], "valid_until": data["valid_until"],
+        "diagnoses": [{"code": d["code"], "description": d["description"]} for d in data["diagnoses"]],
+        "visits_authorized": data["visits_authorized"], "visits_used": len(c.visits),
+        "visits_left": max(data["visits_authorized"] - len(c.visits), 0), "visits_in_period": len(c.period),
+        "expired": letter_date > data["valid_until"],
+        "frequency": f"{num(data['frequency_per_week'])} per week for {data['duration_weeks']} weeks",
+    }
+
+
+def _plan(c: Course) -> Context:
+    if c.plan is None:
+        return {"id": "", "frequency": "", "techniques": "", "regions": "", "next_visit": ""}
+    data = c.plan.data
+    last = c.visits[-1].data.get("plan", {}) if c.visits else {}
+    return {
+        "id": c.plan.id,
+        "frequency": f"{num(data['sessions_per_week'])} visit{'' if data['sessions_per_week'] == 1 else 's'} a week of {data['session_minutes']} minutes "
+                     f"for {data['weeks']} weeks ({data['visits']} visits)",
+        "techniques": words(data["techniques"]), "regions": words(data["regions"]),
+        "next_visit": last.get("next_visit", ""),
+    }
+
+
+def update_context(view: StoreView, chart: Chart, c: Course, date: str | None) -> Context:
+    """Everything a physician update shows, for one patient and the course found by `course`."""
+    letter_date = date or c.end
+    goals = goal_progress(c)
+    referral = _referral(c, letter_date)
+    advice = progress.recommend(goals, len(c.visits), referral["visits_authorized"], referral["expired"])
+    author = (c.period or c.visits)[-1].data["therapist"] if c.visits else (
+        c.plan.data["therapist"] if c.plan else view.setting("default_therapist", default=""))
+    outcomes = _outcomes(c)
+    return {
+        "letter": {"id": c.end, "date": letter_date, "since": c.start, "until": c.end},
+        "practice": practice(view),
+        "provider": _provider(view, c.referral.data["provider"]),
+        "patient": patient(chart),
+        "referral": referral,
+        "plan": _plan(c),
+        "techniques": _techniques(c.period),
+        "treatment_minutes": sum(t["minutes"] for s in c.period for t in s.data["treatment"]),
+        "goals": [_goal_row(g) for g in goals],
+        "pain": _pain(c),
+        "outcomes": _outcome_rows(outcomes),
+        "home_care": _home_care(c),
+        "adverse": _adverse(c.period),
+        "recommendation": {"action": advice.action, "reasons": list(advice.reasons)},
+        "therapist": therapist(view, author),
+        "charts": _charts(c, outcomes),
+    }
+
+

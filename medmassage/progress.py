@@ -1,0 +1,193 @@
+"""Measured progress toward plan goals: the series of measurements behind each goal,
+whether the change is clinically meaningful, and the recommendation a physician
+update makes from it. Pure functions over record data; no formatting beyond words."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import norms
+
+Data = Mapping[str, Any]
+
+# A session's own word for a goal when no number was measured.
+_WORDED = {"met": "met", "progressing": "improving", "unchanged": "unchanged", "regressed": "worse"}
+
+
+@dataclass(frozen=True)
+class Point:
+    """One measurement: the day and the value in the goal's unit."""
+
+    date: str
+    value: float
+
+
+@dataclass(frozen=True)
+class GoalProgress:
+    """Where one goal stands: baseline, latest measurement, target and the verdict."""
+
+    goal: Data
+    latest: Point | None
+    status: str  # met | improving | unchanged | worse | not measured
+    meaningful: bool  # a change in the right direction of at least the threshold
+    worsened: bool  # a change in the wrong direction of at least the threshold
+    judgement: str  # the verdict on the change in words
+
+    @property
+    def change(self) -> float | None:
+        """Latest minus baseline (None when never measured)."""
+        return None if self.latest is None else self.latest.value - float(self.goal["baseline"])
+
+
+def _rom_match(entry: Data, measure: Data) -> bool:
+    return (
+        entry["joint"] == measure.get("joint")
+        and entry["movement"] == measure.get("movement")
+        and ("side" not in measure or entry["side"] == measure["side"])
+    )
+
+
+def _measured(goal: Data, record: Data, kind: str) -> float | None:
+    """The goal's measure as found in one session or assessment, if it is there."""
+    measure = goal["measure"]
+    if kind == "session":
+        for entry in record.get("assessment", {}).get("goals", []):
+            if entry["goal"] == goal["id"] and "value" in entry:
+                return float(entry["value"])
+    if measure["kind"] == "pain":
+        pain = record["subjective"]["pain"] if kind == "session" else record["pain"]["current"]
+        return float(pain)
+    if measure["kind"] == "range_of_motion":
+        rom = record.get("objective", {}) if kind == "session" else record
+        for entry in rom.get("range_of_motion", []):
+            if _rom_match(entry, measure):
+                return float(entry["degrees"])
+    if measure["kind"] == "outcome_measure" and kind == "assessment":
+        for entry in record.get("outcome_measures", []):
+            if entry["instrument"] == measure.get("instrument"):
+                return float(entry["score"])
+    return None
+
+
+def goal_series(goal: Data, sessions: Iterable[Data], assessments: Iterable[Data]) -> list[Point]:
+    """Every measurement of the goal, oldest first, one per day (a session's own value wins)."""
+    by_day: dict[str, float] = {}
+    for kind, records in (("assessment", assessments), ("session", sessions)):
+        for record in records:
+            value = _measured(goal, record, kind)
+            if value is not None:
+                by_day[record["date"]] = value
+    return [Point(day, by_day[day]) for day in sorted(by_day)]
+
+
+def lower_is_better(goal: Data) -> bool:
+    """Direction of improvement: from the measure kind or instrument, else from the target."""
+    measure = goal["measure"]
+    if measure["kind"] == "pain":
+        return True
+    if measure["kind"] == "range_of_motion":
+        return False
+    known = norms.instrument(measure.get("instrument", "")) if measure["kind"] == "outcome_measure" else None
+    return known.lower_is_better if known else float(goal["target"]) < float(goal["baseline"])
+
+
+def threshold(goal: Data) -> tuple[float | None, str]:
+    """The smallest change worth calling real, and its basis in words (None: not judged)."""
+    measure = goal["measure"]
+    if measure["kind"] == "pain":
+        nrs = norms.INSTRUMENTS["NRS"]
+        return nrs.mcid, f"MCID {nrs.mcid:g} points, {nrs.source}"
+    if measure["kind"] == "range_of_motion":
+        return norms.ROM_MEASUREMENT_ERROR, f"{norms.ROM_MEASUREMENT_ERROR:g}°, goniometry error margin"
+    known = norms.instrument(measure.get("instrument", "")) if measure["kind"] == "outcome_measure" else None
+    if known is None or known.mcid is None:
+        return None, ""
+    mcid, unit = known.mcid, "points"
+    if "%" in str(measure.get("unit", "")) and known.high - known.low != 100:
+        mcid, unit = mcid / (known.high - known.low) * 100, "%"  # e.g. NDI scored as a percentage
+    return mcid, f"MCID {mcid:g} {unit}, {known.source}"
+
+
+def _judge(goal: Data, change: float) -> tuple[bool, bool, str]:
+    """(meaningful improvement, meaningful worsening, the verdict in words)."""
+    limit, basis = threshold(goal)
+    if not change:
+        return False, False, "no change"
+    if limit is None:
+        return False, False, "not judged (no established MCID)"
+    better = change < 0 if lower_is_better(goal) else change > 0
+    direction = "improvement" if better else "worsening"
+    if goal["measure"]["kind"] == "range_of_motion":
+        if abs(change) >= limit:
+            return better, not better, f"{direction} beyond measurement error (at least {basis})"
+        return False, False, f"within measurement error (below {basis})"
+    if abs(change) >= limit:
+        return better, not better, f"clinically meaningful {direction} (at least the {basis})"
+    return False, False, f"not clinically meaningful (below the {basis})"
+
+
+def assess_goal(goal: Data, series: list[Point], worded: str | None, baseline_day: str = "") -> GoalProgress:
+    """Judge one goal from its measurements after `baseline_day` (those on or before it are
+    the baseline itself); `worded` is the latest session's own verdict, used when none."""
+    series = [p for p in series if p.date > baseline_day]
+    if not series:
+        status = _WORDED.get(worded or "", "not re-measured")
+        why = "therapist's judgement; not re-measured since baseline" if worded in _WORDED else "not re-measured since baseline"
+        return GoalProgress(goal, None, status, False, False, why)
+    latest = series[-1]
+    baseline, target = float(goal["baseline"]), float(goal["target"])
+    lower = lower_is_better(goal)
+    change = latest.value - baseline
+    if (latest.value <= target) if lower else (latest.value >= target):
+        status = "met"
+    elif change == 0:
+        status = "unchanged"
+    else:
+        status = "improving" if (change < 0) == lower else "worse"
+    return GoalProgress(goal, latest, status, *_judge(goal, change))
+
+
+def _goals(ids: list[str]) -> str:
+    """'goal g1' or 'goals g1, g2 and g3'."""
+    return f"goal {ids[0]}" if len(ids) == 1 else f"goals {', '.join(ids[:-1])} and {ids[-1]}"
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """continue | modify | discharge | refer, and why."""
+
+    action: str
+    reasons: tuple[str, ...]
+
+
+def recommend(goals: list[GoalProgress], used: int, authorized: int, expired: bool) -> Recommendation:
+    """Derive the recommendation from goal status and the visits left, conservatively."""
+    left = authorized - used
+    worse = [g for g in goals if g.status == "worse"]
+    worsened = [g.goal["id"] for g in goals if g.worsened]
+    if worsened:
+        return Recommendation("refer", (
+            f"{_goals(worsened)} {'is' if len(worsened) == 1 else 'are'} measurably worse than at baseline",
+            "we ask you to re-evaluate before massage continues",
+        ))
+    if goals and all(g.status == "met" for g in goals):
+        return Recommendation("discharge", (f"all {len(goals)} goals are met", "the patient continues the home-care program"))
+    meaningful = [g for g in goals if g.meaningful]
+    if worse or (not meaningful and used * 2 >= authorized):
+        why = f"{_goals([g.goal['id'] for g in worse])} {'is' if len(worse) == 1 else 'are'} worse than at baseline" if worse else (
+            f"no clinically meaningful change on any goal after {used} of {authorized} visits")
+        return Recommendation("modify", (why, "we will change techniques, pressure or frequency and re-measure"))
+    reasons = [f"{sum(g.status in ('met', 'improving') for g in goals)} of {len(goals)} goals met or improving, "
+               f"{len(meaningful)} by a clinically meaningful amount"]
+    unmet = [g.goal["id"] for g in goals if g.status != "met"]
+    if left <= 0 or expired:
+        reasons.append("the referral is used up or has expired: we ask you to authorize further visits")
+    elif unmet and left * 4 <= authorized:
+        reasons.append(f"only {left} of {authorized} authorized visits {'is' if left == 1 else 'are'} left and "
+                       f"{_goals(unmet)} {'is' if len(unmet) == 1 else 'are'} not yet met: "
+                       "we ask you to consider authorizing further visits")
+    else:
+        reasons.append(f"visits left: {left} of {authorized} authorized")
+    return Recommendation("continue", tuple(reasons))

@@ -1,0 +1,266 @@
+"""Rendering (SPEC §7): choose what to render, hold back what does not validate,
+build each document's context, run its templates and write the results atomically
+to <out>/<patient>/<id>.<document>.<ext>. Returns values; the CLI prints."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import templating
+from .documents import Context, addenda, soap_context
+from .errors import Problem, UsageError, WriteError
+from .ids import describe_id_rule, is_valid_id
+from .physician_update import course, referral_of, update_context
+from .store import SETTINGS_FILE, Store
+from .validate import Report, validate_store
+from .view import Chart, Record
+
+DOCUMENTS = ("soap", "physician-update")
+DEFAULT_OUT = "rendered"
+# What a physician update can draw on in the patient's folder: errors here hold it back.
+_UPDATE_SOURCES = ("patient.yaml", "referrals/", "assessments/", "plans/", "sessions/", "updates/")
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the user asked for (already parsed by the CLI)."""
+
+    document: str
+    refs: tuple[str, ...] = ()
+    all: bool = False
+    patient: str | None = None
+    since: str | None = None
+    until: str | None = None
+    formats: tuple[str, ...] = templating.FORMATS
+    date: str | None = None
+
+
+@dataclass(frozen=True, order=True)
+class Target:
+    """One document to render: a patient and, for a SOAP note, the session id."""
+
+    patient: str
+    session: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.patient}/{self.session}" if self.session else self.patient
+
+
+@dataclass
+class Document:
+    """One rendered target: its id in the output name and the text per format."""
+
+    target: Target
+    id: str
+    texts: dict[str, str] = field(default_factory=dict)
+
+
+class Renderer:
+    """Validates the store once, then renders targets one at a time."""
+
+    def __init__(self, store: Store, request: Request, today: str | None = None) -> None:
+        if request.document not in DOCUMENTS:
+            raise UsageError(f"unknown document {request.document!r}; documents are: {', '.join(DOCUMENTS)}")
+        self.store, self.request = store, request
+        self.report: Report = validate_store(store, None, today=today)
+        self.view = self.report.view
+        self.errors = [p for p in self.report.problems if p.severity == "error"]
+        loader = templating.Loader(store.root)
+        self.envs = {fmt: templating.environment(loader, fmt) for fmt in request.formats}
+
+    def template(self, fmt: str) -> str:
+        """The template name for the requested document in one format."""
+        return f"{self.request.document}.{fmt}.j2"
+
+    def check_templates(self) -> None:
+        """Load and compile every template needed, so a broken one fails before any output."""
+        for fmt, env in self.envs.items():
+            try:
+                env.get_template(self.template(fmt))
+            except templating.TemplateProblem:
+                raise
+            except Exception:  # noqa: BLE001 - reworded by templating.render below
+                templating.render(env, self.template(fmt), {})
+
+    # -- choosing targets -------------------------------------------------------------
+
+    def targets(self) -> list[Target]:
+        """The documents asked for, sorted, each once."""
+        r = self.request
+        if not (r.refs or r.all or r.patient):
+            what = "PATIENT/SESSION" if r.document == "soap" else "PATIENT"
+            raise UsageError(f"name what to render: {what}, a record path, --patient ID or --all")
+        chosen: set[Target] = set()
+        for ref in r.refs:
+            chosen.update(self._from_ref(ref))
+        if r.patient:
+            chosen.update(self._of_patient(self._patient_id(r.patient)))
+        if r.all:
+            chosen.update(self._everything())
+        return sorted(t for t in chosen if self._in_dates(t))
+
+    def _sessions(self, patient: str) -> list[Target]:
+        return sorted(Target(patient, rid) for kind, p, rid in self.view.existing if kind == "session" and p == patient)
+
+    def _patient_id(self, patient: str) -> str:
+        if not is_valid_id(patient):
+            raise UsageError(f"{patient!r} is not a valid patient id: {describe_id_rule()}")
+        if patient not in self.view.charts and not self.view.exists("patient", patient, patient):
+            raise UsageError(f"no patient {patient!r} in this store (no patients/{patient}/)")
+        return patient
+
+    def _of_patient(self, patient: str) -> list[Target]:
+        if self.request.document == "soap":
+            return self._sessions(patient)
+        if not any(kind == "referral" and p == patient for kind, p, _ in self.view.existing):
+            raise UsageError(f"patient {patient!r} has no referral, so there is no physician to update")
+        return [Target(patient)]
+
+    def _from_ref(self, ref: str) -> list[Target]:
+        if Path(ref).exists():
+            entries = self.store.walk([Path(ref)])
+            found = {Target(e.patient, e.id if self.request.document == "soap" else "")
+                     for e in entries if e.patient and (e.kind == "session" or self.request.document != "soap")}
+            if not found:
+                raise UsageError(f"{ref}: no {'session' if self.request.document == 'soap' else 'patient'} records there")
+            return sorted(found)
+        patient, _, session = ref.partition("/")
+        patient = self._patient_id(patient)
+        if not session or self.request.document != "soap":
+            if session:
+                raise UsageError(f"{ref}: a physician update is named by the patient alone, e.g. {patient}")
+            return self._of_patient(patient)
+        if not (is_valid_id(session) and self.view.exists("session", session, patient)):
+            raise UsageError(f"{ref}: no such session (no patients/{patient}/sessions/{session}.yaml)")
+        return [Target(patient, session)]
+
+    def _everything(self) -> list[Target]:
+        if self.request.document == "soap":
+            return [t for patient in sorted(self.view.charts) for t in self._sessions(patient)]
+        return [Target(p) for p, chart in sorted(self.view.charts.items()) if _active_with_referral(chart)]
+
+    def _in_dates(self, target: Target) -> bool:
+        if not target.session:
+            return True
+        session = self.view.charts[target.patient].of("session").get(target.session) if target.patient in self.view.charts else None
+        day = session.data.get("date") if session else None
+        if not isinstance(day, str):
+            return True  # undated: keep it, so its errors are reported
+        r = self.request
+        return (r.since is None or day >= r.since) and (r.until is None or day <= r.until)
+
+    # -- holding back what does not validate ------------------------------------------
+
+    def held(self, target: Target) -> list[Problem]:
+        """The errors that keep `target` from being rendered (empty: render it)."""
+        files = self._soap_files(target) if target.session else self._update_files(target)
+        return [p for p in self.errors if p.file in files]
+
+    def _chart(self, target: Target) -> Chart:
+        return self.view.charts.get(target.patient) or Chart(target.patient)
+
+    def _soap_files(self, target: Target) -> set[str]:
+        base = f"patients/{target.patient}"
+        files = {f"{base}/sessions/{target.session}.yaml", f"{base}/patient.yaml", SETTINGS_FILE}
+        session = self._chart(target).of("session").get(target.session)
+        if session is not None and session.valid:
+            files.add(f"{base}/plans/{session.data['treatment_plan']}.yaml")
+            files.update(_therapist_file(session.data["therapist"]), _therapist_file(session.data.get("signature", {}).get("by")))
+            for record in addenda(self.view, self._chart(target), target.session):
+                files.update((record.rel, *_therapist_file(record.data["author"])))
+        return files
+
+    def _update_files(self, target: Target) -> set[str]:
+        chart = self._chart(target)
+        base = f"patients/{target.patient}/"
+        referral = referral_of(self.view, chart, self.request.until) if chart.patient and chart.patient.valid else None
+        start = referral.data["date"] if referral else ""
+        files = {SETTINGS_FILE, f"{base}patient.yaml"}
+        for problem in self.errors:
+            inside = problem.file.startswith(base) and problem.file[len(base):].startswith(_UPDATE_SOURCES)
+            if inside and not _dated_before(chart, problem.file, start):
+                files.add(problem.file)
+        if referral is not None:
+            files.add(f"providers/{referral.data['provider']}.yaml")
+            files.update(f for s in chart.sorted("session") for f in _therapist_file(s.data["therapist"]))
+        return files
+
+    # -- rendering ---------------------------------------------------------------------
+
+    def render(self, target: Target) -> Document:
+        """Build the context and run the templates of every requested format."""
+        chart = self._chart(target)
+        if target.session:
+            context, doc_id = soap_context(self.view, chart, chart.of("session")[target.session]), target.session
+        else:
+            c = course(self.view, chart, self.request.since, self.request.until)
+            context, doc_id = update_context(self.view, chart, c, self.request.date), c.end
+        document = Document(target, doc_id)
+        for fmt, env in self.envs.items():
+            text = templating.render(env, self.template(fmt), dict(context, format=fmt))
+            document.texts[fmt] = templating.fit(text, fmt)
+        return document
+
+
+def _active_with_referral(chart: Chart) -> bool:
+    status = chart.patient.data.get("status") if chart.patient else None
+    return status in ("active", None) and bool(chart.of("referral"))
+
+
+def _therapist_file(therapist_id: object) -> Iterable[str]:
+    return [f"therapists/{therapist_id}.yaml"] if isinstance(therapist_id, str) else []
+
+
+def _dated_before(chart: Chart, rel: str, start: str) -> bool:
+    """True for a record of the chart dated before `start` (an older episode of care)."""
+    folder, _, name = rel.rpartition("/")
+    kind = {"referrals": "referral", "assessments": "assessment", "plans": "plan", "sessions": "session"}.get(folder.rpartition("/")[2])
+    record: Record | None = chart.of(kind).get(name.removesuffix(".yaml")) if kind else None
+    day = record.data.get("date") if record else None
+    return bool(start) and isinstance(day, str) and day < start
+
+
+def shown(path: Path) -> str:
+    """A written path as printed: relative to the working folder when under it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def output_path(out: Path, document: Document, name: str, fmt: str) -> Path:
+    """<out>/<patient>/<id>.<document>.<ext>; ids were checked, so nothing can climb out."""
+    for part in (document.target.patient, document.id):
+        if not is_valid_id(part):
+            raise UsageError(f"{part!r} is not a valid id: {describe_id_rule()}")
+    return out / document.target.patient / f"{document.id}.{name}.{fmt}"
+
+
+def write_atomic(path: Path, text: str, out: Path) -> None:
+    """Write through a temporary file in the same folder and os.replace; never outside `out`."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    inside = os.path.realpath(path.parent)
+    if os.path.commonpath([inside, os.path.realpath(out)]) != os.path.realpath(out) or path.is_symlink():
+        raise WriteError(f"{path} would be written outside {out} (through a symbolic link); nothing written")
+    data = text.encode("utf-8")
+    try:
+        if path.read_bytes() == data:
+            return  # unchanged: leave the file (and its time stamp) alone
+    except OSError:
+        pass
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException as exc:
+        Path(temp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise

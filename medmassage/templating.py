@@ -1,0 +1,258 @@
+"""The template side of rendering: a sandboxed, strict Jinja environment per output
+format; a loader that prefers the store's own templates/ and refuses symlinks and
+names that climb out of the folder; text filters; and template errors turned into
+one line naming the template, the line and the missing variable, never record data."""
+
+from __future__ import annotations
+
+import importlib.resources
+import os
+import re
+import stat
+import textwrap
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from markupsafe import Markup
+
+from .errors import MedmassageError
+
+PACKAGE = "medmassage.templates"
+STORE_FOLDER = "templates"
+FORMATS = ("md", "html", "txt")
+WIDTH = 80
+MAX_BYTES = 256 * 1024
+# A template name is a plain file name inside the templates folder: no folders, no '..'.
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\.j2")
+_TYPE_REPR = re.compile(r"^[\w.]+ object$")
+
+
+class TemplateProblem(MedmassageError):
+    """A template that cannot be used: refused, missing, malformed or failing."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a template comes from: 'store' or 'packaged', and its file."""
+
+    name: str
+    origin: str
+    path: Path
+
+
+def check_name(name: str) -> None:
+    """Refuse any template name that is not a plain file name ending in .j2."""
+    if not _NAME.fullmatch(name) or ".." in name:
+        raise TemplateProblem(f"template name {name!r} is refused: templates are plain file names ending in .j2 inside the templates folder")
+
+
+def packaged_folder() -> Path:
+    """The folder of the templates shipped with medmassage."""
+    return Path(str(importlib.resources.files(PACKAGE)))
+
+
+def _read(source: Source) -> str:
+    """The text of a template file, refusing symlinks, non-files and oversize files."""
+    if source.path.parent.is_symlink():
+        raise TemplateProblem(f"the {source.origin} templates folder {source.path.parent} is a symbolic link; it is refused")
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        if source.path.is_symlink():
+            raise OSError("symbolic link")
+        fd = os.open(source.path, flags)
+    except OSError:
+        raise TemplateProblem(f"template {source.name} ({source.path}) is a symbolic link or unreadable; it is refused") from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise TemplateProblem(f"template {source.name} ({source.path}) is not a regular file; it is refused")
+        data = handle.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise TemplateProblem(f"template {source.name} is larger than {MAX_BYTES} bytes; it is refused")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise TemplateProblem(f"template {source.name} ({source.path}) is not UTF-8 text") from None
+
+
+class Loader(jinja2.BaseLoader):
+    """The store's templates/<name> when it exists, else the packaged one."""
+
+    def __init__(self, store_root: Path | None) -> None:
+        self.folders = [("packaged", packaged_folder())]
+        if store_root is not None:
+            self.folders.insert(0, ("store", store_root / STORE_FOLDER))
+        self.loaded: dict[str, Source] = {}  # file name Jinja reports -> source
+
+    def find(self, name: str) -> Source | None:
+        """The template in effect for `name` (a name that is present, even if it will be refused)."""
+        check_name(name)
+        for origin, folder in self.folders:
+            path = folder / name
+            if path.is_symlink() or path.exists():
+                return Source(name, origin, path)
+        return None
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        source = self.find(template)
+        if source is None:
+            raise jinja2.TemplateNotFound(template)
+        text = _read(source)
+        self.loaded[str(source.path)] = source
+        return text, str(source.path), lambda: True
+
+    def list_templates(self) -> list[str]:
+        names: set[str] = set()
+        for _, folder in self.folders:
+            if folder.is_dir():
+                names.update(p.name for p in folder.iterdir() if p.name.endswith(".j2"))
+        return sorted(names)
+
+
+def wrap(text: Any, indent: int = 0, hang: int | None = None, width: int = WIDTH) -> str:
+    """Fill text to `width` columns, paragraph by paragraph, with an indent and a hanging indent."""
+    first, rest = " " * indent, " " * (indent if hang is None else hang)
+    lines: list[str] = []
+    for paragraph in str(text).split("\n"):
+        filled = textwrap.fill(paragraph, width, initial_indent=first if not lines else rest,
+                               subsequent_indent=rest, break_on_hyphens=False)
+        lines.append(filled or first.rstrip())
+    return "\n".join(lines)
+
+
+def field(value: Any, name: str, column: int = 18) -> str:
+    """'Name:' padded to `column`, then the value wrapped beside it (for plain-text layouts)."""
+    label = f"{name}:" if name.strip() else name
+    head = label.ljust(column) if len(label) + 1 <= column else f"{label} "
+    body = wrap(value, width=WIDTH - len(head)).split("\n")
+    return "\n".join([head + body[0]] + [" " * len(head) + line if line else "" for line in body[1:]])
+
+
+def oneline(text: Any) -> str:
+    """Text on one line (for table cells): runs of whitespace become one space."""
+    return " ".join(str(text).split())
+
+
+_MD_CHARS = re.compile(r"([\\`*_\[\]<>|])")
+_MD_MARKER = re.compile(r"^(\s*)([#+-])(?=\s|$)", re.MULTILINE)  # headings and list items
+_MD_NUMBERED = re.compile(r"^(\s*\d+)([.)])(?=\s|$)", re.MULTILINE)  # numbered list items
+_MD_RULE = re.compile(r"^(\s*)([=-])(?=[=\s-]*$)", re.MULTILINE)  # rules and setext underlines
+
+
+def md_escape(value: Any) -> Any:
+    """Backslash-escape what Markdown would read as markup or raw HTML in record text."""
+    if not isinstance(value, str) or isinstance(value, Markup):
+        return "" if value is None else value
+    text = _MD_CHARS.sub(r"\\\1", value)
+    text = re.sub(r"&(?=#?\w+;)", r"\\&", text)
+    text = _MD_MARKER.sub(r"\1\\\2", text)
+    text = _MD_RULE.sub(r"\1\\\2", text)
+    return _MD_NUMBERED.sub(r"\1\\\2", text)
+
+
+def _plain(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def environment(loader: Loader, fmt: str) -> ImmutableSandboxedEnvironment:
+    """The sandboxed, strict environment for one output format (HTML autoescaped by name)."""
+    env = ImmutableSandboxedEnvironment(
+        loader=loader,
+        undefined=jinja2.StrictUndefined,
+        autoescape=lambda name: bool(name and name.endswith(".html.j2")),
+        finalize=md_escape if fmt == "md" else _plain,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=False,
+    )
+    env.filters.update(wrap=wrap, oneline=oneline, field=field)
+    return env
+
+
+def fit(text: str, fmt: str) -> str:
+    """Final tidy: no trailing spaces, one final newline, and for txt no line over 80 columns."""
+    lines = [line.rstrip() for line in text.rstrip("\n").split("\n")]
+    if fmt == "txt":
+        lines = [wrapped for line in lines for wrapped in _fold(line)]
+    return "\n".join(lines) + "\n"
+
+
+def _fold(line: str) -> list[str]:
+    if len(line) <= WIDTH:
+        return [line]
+    indent = len(line) - len(line.lstrip(" "))
+    indent = indent if indent < WIDTH // 2 else 0
+    return textwrap.wrap(line, WIDTH, initial_indent=" " * indent, subsequent_indent=" " * indent,
+                         break_on_hyphens=False, drop_whitespace=True) or [line[:WIDTH]]
+
+
+def render(env: ImmutableSandboxedEnvironment, name: str, context: dict[str, Any]) -> str:
+    """Render one template; any failure becomes a TemplateProblem without record data."""
+    try:
+        return env.get_template(name).render(context)
+    except TemplateProblem:
+        raise
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateProblem(f"{_describe(env, exc.filename, exc.name or name)}, line {exc.lineno}: {exc.message}") from None
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateProblem(f"template {exc.name} not found (neither in the store's {STORE_FOLDER}/ nor packaged)") from None
+    except Exception as exc:  # noqa: BLE001 - every template failure gets the same careful message
+        raise TemplateProblem(_runtime_message(env, name, exc)) from None
+
+
+def _describe(env: jinja2.Environment, filename: str | None, name: str) -> str:
+    loader = env.loader
+    source = loader.loaded.get(filename or "") if isinstance(loader, Loader) else None
+    return f"template {source.name} ({source.origin})" if source else f"template {name}"
+
+
+def _runtime_message(env: jinja2.Environment, name: str, exc: Exception) -> str:
+    loader = env.loader
+    known = loader.loaded if isinstance(loader, Loader) else {}
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename in known]
+    where = f"{_describe(env, frames[-1].filename, name)}, line {frames[-1].lineno}" if frames else f"template {name}"
+    text = _read(known[frames[-1].filename]) if frames else ""
+    if isinstance(exc, jinja2.UndefinedError):
+        return f"{where}: undefined variable: {_redact(exc.message or '', text)}"
+    if isinstance(exc, SecurityError):
+        return f"{where}: refused by the sandbox: {_redact(str(exc), text)}"
+    return f"{where}: {type(exc).__name__} while rendering (details withheld: they could contain patient data)"
+
+
+def _redact(message: str, template_text: str) -> str:
+    """Keep quoted names only when they come from the template itself, never from records."""
+    def keep(match: re.Match[str]) -> str:
+        quoted = match.group(1)
+        return match.group(0) if _TYPE_REPR.match(quoted) or (quoted and quoted in template_text) else "'…'"
+
+    return re.sub(r"'([^'\n]{0,80})'", keep, message)
+
+
+def listing(store_root: Path | None) -> list[Source]:
+    """Every template name known, with the file in effect for it (store first)."""
+    loader = Loader(store_root)
+    found = []
+    for name in loader.list_templates():
+        try:
+            source = loader.find(name)
+        except TemplateProblem:
+            source = Source(name, "refused", Path(name))
+        if source is not None:
+            found.append(source)
+    return found
+
+
+def refusal(source: Source) -> str:
+    """Why a listed template would be refused, or '' when it can be used."""
+    if source.origin == "refused":
+        return "refused: not a plain .j2 file name"
+    try:
+        _read(source)
+    except TemplateProblem as exc:
+        return f"refused: {exc}"
+    return ""
