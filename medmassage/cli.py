@@ -180,6 +180,8 @@ def render(opts: Options, document: str | None, refs: tuple[str, ...], all_: boo
     renderer = Renderer(store, Request(document, refs, all_, patient, dates["since"], dates["until"], chosen, dates["date"]))
     renderer.check_templates()
     targets = renderer.targets()
+    for notice in renderer.skipped:
+        click.echo(f"medmassage: {notice}", err=True)
     held = {target: renderer.held(target) for target in targets}
     ready = [target for target in targets if not held[target]]
     if to_stdout and (len(targets) != 1 or len(chosen) != 1):

@@ -26,7 +26,7 @@ def words(items: list[str]) -> str:
     return ", ".join(item.replace("_", " ") for item in items)
 
 
-def num(value: float | int | None) -> str:
+def num(value: float | None) -> str:
     """A number without a useless '.0'; '—' when there is none."""
     if value is None:
         return "—"
@@ -67,7 +67,7 @@ def practice(view: StoreView) -> Context:
 def therapist(view: StoreView, therapist_id: str) -> Context:
     """Name, credentials and license of a therapist (for headers and signature blocks)."""
     record = view.get("therapist", therapist_id)
-    data = record.data if record else {"name": therapist_id, "credentials": "", "license": {}}
+    data: dict[str, Any] = record.data if record else {"name": therapist_id, "credentials": "", "license": {}}
     licence = data.get("license", {})
     return {
         "id": therapist_id,

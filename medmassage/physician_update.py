@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,8 +62,8 @@ def _day_after(day: str) -> str:
 def default_start(chart: Chart, referral: Record, end: str) -> str:
     """The day after the period of the last update sent before `end`, else the referral date."""
     sent = [u.data["period"]["to"] for u in chart.sorted("update") if u.data["period"]["to"] < end]
-    start = _day_after(max(sent)) if sent else referral.data["date"]
-    return max(start, referral.data["date"])
+    start = _day_after(max(sent)) if sent else str(referral.data["date"])
+    return max(start, str(referral.data["date"]))
 
 
 def course(view: StoreView, chart: Chart, since: str | None, until: str | None) -> Course:
@@ -104,7 +105,7 @@ def goal_progress(c: Course) -> list[progress.GoalProgress]:
     ]
 
 
-def _measure(goal: dict[str, Any]) -> str:
+def _measure(goal: Mapping[str, Any]) -> str:
     measure = goal["measure"]
     if measure["kind"] == "pain":
         return "Pain (0–10 NRS)"
@@ -210,7 +211,7 @@ def _adverse(visits: list[Record]) -> list[Context]:
 
 def _provider(view: StoreView, provider_id: str) -> Context:
     record = view.get("provider", provider_id)
-    data = record.data if record else {"name": provider_id, "credentials": ""}
+    data: dict[str, Any] = record.data if record else {"name": provider_id, "credentials": ""}
     doctor = data["credentials"] in _DOCTORS
     return {
         "salutation": f"Dr. {data['name'].split()[-1]}" if doctor else data["name"],

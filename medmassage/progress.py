@@ -179,8 +179,8 @@ def recommend(goals: list[GoalProgress], used: int, authorized: int, expired: bo
         why = f"{_goals([g.goal['id'] for g in worse])} {'is' if len(worse) == 1 else 'are'} worse than at baseline" if worse else (
             f"no clinically meaningful change on any goal after {used} of {authorized} visits")
         return Recommendation("modify", (why, "we will change techniques, pressure or frequency and re-measure"))
-    reasons = [f"{sum(g.status in ('met', 'improving') for g in goals)} of {len(goals)} goals met or improving, "
-               f"{len(meaningful)} by a clinically meaningful amount"]
+    improving = sum(g.status in ("met", "improving") for g in goals)
+    reasons = [f"{improving} of {len(goals)} goals met or improving, {len(meaningful)} by a clinically meaningful amount"]
     unmet = [g.goal["id"] for g in goals if g.status != "met"]
     if left <= 0 or expired:
         reasons.append("the referral is used up or has expired: we ask you to authorize further visits")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import templating
-from .documents import Context, addenda, soap_context
+from .documents import addenda, soap_context
 from .errors import Problem, UsageError, WriteError
 from .ids import describe_id_rule, is_valid_id
 from .physician_update import course, referral_of, update_context
@@ -65,12 +65,16 @@ class Renderer:
     def __init__(self, store: Store, request: Request, today: str | None = None) -> None:
         if request.document not in DOCUMENTS:
             raise UsageError(f"unknown document {request.document!r}; documents are: {', '.join(DOCUMENTS)}")
+        if not (request.refs or request.all or request.patient):
+            what = "PATIENT/SESSION" if request.document == "soap" else "PATIENT"
+            raise UsageError(f"name what to render: {what}, a record path, --patient ID or --all")
         self.store, self.request = store, request
-        self.report: Report = validate_store(store, None, today=today)
+        self.report: Report = validate_store(store, _folders_named(store, request), today=today)
         self.view = self.report.view
         self.errors = [p for p in self.report.problems if p.severity == "error"]
         loader = templating.Loader(store.root)
         self.envs = {fmt: templating.environment(loader, fmt) for fmt in request.formats}
+        self.skipped: list[str] = []  # what --all leaves out on purpose, and why
 
     def template(self, fmt: str) -> str:
         """The template name for the requested document in one format."""
@@ -91,9 +95,6 @@ class Renderer:
     def targets(self) -> list[Target]:
         """The documents asked for, sorted, each once."""
         r = self.request
-        if not (r.refs or r.all or r.patient):
-            what = "PATIENT/SESSION" if r.document == "soap" else "PATIENT"
-            raise UsageError(f"name what to render: {what}, a record path, --patient ID or --all")
         chosen: set[Target] = set()
         for ref in r.refs:
             chosen.update(self._from_ref(ref))
@@ -118,16 +119,22 @@ class Renderer:
             return self._sessions(patient)
         if not any(kind == "referral" and p == patient for kind, p, _ in self.view.existing):
             raise UsageError(f"patient {patient!r} has no referral, so there is no physician to update")
+        if not _may_share(self._chart(Target(patient))):
+            raise UsageError(f"patient {patient!r} has not consented to sharing with providers (consent.share_with_providers)")
         return [Target(patient)]
 
     def _from_ref(self, ref: str) -> list[Target]:
         if Path(ref).exists():
             entries = self.store.walk([Path(ref)])
-            found = {Target(e.patient, e.id if self.request.document == "soap" else "")
-                     for e in entries if e.patient and (e.kind == "session" or self.request.document != "soap")}
+            if self.request.document != "soap":
+                patients = sorted({e.patient for e in entries if e.patient})
+                if not patients:
+                    raise UsageError(f"{ref}: no patient records there")
+                return [t for patient in patients for t in self._of_patient(patient)]
+            found = sorted({Target(e.patient, e.id) for e in entries if e.patient and e.kind == "session"})
             if not found:
-                raise UsageError(f"{ref}: no {'session' if self.request.document == 'soap' else 'patient'} records there")
-            return sorted(found)
+                raise UsageError(f"{ref}: no session records there")
+            return found
         patient, _, session = ref.partition("/")
         patient = self._patient_id(patient)
         if not session or self.request.document != "soap":
@@ -141,7 +148,11 @@ class Renderer:
     def _everything(self) -> list[Target]:
         if self.request.document == "soap":
             return [t for patient in sorted(self.view.charts) for t in self._sessions(patient)]
-        return [Target(p) for p, chart in sorted(self.view.charts.items()) if _active_with_referral(chart)]
+        found = [Target(p) for p, chart in sorted(self.view.charts.items()) if _active_with_referral(chart)]
+        for target in found:
+            if not _may_share(self._chart(target)):
+                self.skipped.append(f"{target}: no physician update, the patient has not consented to sharing with providers")
+        return [t for t in found if _may_share(self._chart(t))]
 
     def _in_dates(self, target: Target) -> bool:
         if not target.session:
@@ -204,6 +215,26 @@ class Renderer:
             text = templating.render(env, self.template(fmt), dict(context, format=fmt))
             document.texts[fmt] = templating.fit(text, fmt)
         return document
+
+
+def _folders_named(store: Store, request: Request) -> list[Path] | None:
+    """The patient folders a request without --all names, so only they are validated."""
+    if request.all:
+        return None
+    names = [request.patient] if request.patient else []
+    for ref in request.refs:
+        rel = store.rel(Path(ref)) if Path(ref).exists() else f"patients/{ref}"
+        folder, _, rest = rel.partition("/")
+        names.append(rest.partition("/")[0] if folder == "patients" else "")
+    folders = [store.root / "patients" / name for name in names if is_valid_id(name)]
+    existing = [folder for folder in folders if folder.is_dir()]
+    return existing if existing and len(existing) == len(names) else None
+
+
+def _may_share(chart: Chart) -> bool:
+    """False only when the patient record says no to sharing with providers."""
+    consent = chart.patient.data.get("consent") if chart.patient else None
+    return not (isinstance(consent, dict) and consent.get("share_with_providers") is False)
 
 
 def _active_with_referral(chart: Chart) -> bool:

@@ -81,8 +81,8 @@ def line_chart(title: str, series: Sequence[Series], low: float, high: float, un
     if not labels:
         return Markup("")
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" '
-        f'role="img" aria-label="{escape(title)}" class="chart">',
+        (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" '
+         f'role="img" aria-label="{escape(title)}" class="chart">'),
         *_axes(title, labels, low, high, unit),
     ]
     for index, item in enumerate(series):
