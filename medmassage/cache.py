@@ -33,9 +33,10 @@ RACY_SECONDS = 1.0
 def _identity(root: Path, entries: list[Entry]) -> list[Any] | None:
     identity: list[Any] = []
     now = time.time_ns()
+    base = str(root)
     for entry in entries:
         try:
-            info = os.stat(root / entry.rel)
+            info = os.stat(os.path.join(base, entry.rel))
         except OSError:
             return None
         if now - max(info.st_mtime_ns, info.st_ctime_ns) < RACY_SECONDS * 1e9:
@@ -44,41 +45,58 @@ def _identity(root: Path, entries: list[Entry]) -> list[Any] | None:
     return identity
 
 
-def _shared_digest(shared: Any) -> str:
+def shared_digest(root: Path, entries: list[Entry], today: str, rules: tuple[Any, ...]) -> str:
+    """What every chart's result depends on beyond its own files: tool, schemas, rules,
+    the day, and the bytes of medmassage.yaml, therapists/ and providers/."""
     from .schema_loader import schemas_digest
 
-    digest = hashlib.sha256(f"{FORMAT}|{__version__}|{schemas_digest()}|{shared.today}".encode())
-    digest.update(repr([getattr(rule, "__qualname__", str(rule)) for rule in shared.rules]).encode())
-    for record in sorted(shared.records, key=lambda r: r.rel):
-        digest.update(record.rel.encode())
-        digest.update(json.dumps(record.data, sort_keys=True, ensure_ascii=False).encode())
-    digest.update(repr(sorted(map(repr, shared.existing))).encode())
+    digest = hashlib.sha256(f"{FORMAT}|{__version__}|{schemas_digest()}|{today}".encode())
+    digest.update(repr([getattr(rule, "__qualname__", str(rule)) for rule in rules]).encode())
+    for entry in entries:
+        digest.update(f"\0{entry.rel}\0".encode())
+        try:
+            digest.update(Path(root, entry.rel).read_bytes())
+        except OSError:
+            digest.update(b"\0unreadable")
     return digest.hexdigest()
 
 
 class ChartCache:
     """Load once, answer `reuse` per chart, record fresh results, save atomically."""
 
-    def __init__(self, root: Path, shared: Any, enabled: bool = True) -> None:
+    def __init__(self, root: Path, digest: str, enabled: bool = True) -> None:
         self.root = root
         self.enabled = enabled
         self.path = root / CACHE_DIR / CACHE_FILE
-        self.digest = _shared_digest(shared) if enabled else ""
+        self.digest = digest
         self.old: dict[str, Any] = self._load() if enabled else {}
         self.new: dict[str, Any] = {}
 
+    def shared_problems(self) -> list[Problem] | None:
+        """The cached problems of the shared records, when their bytes are unchanged."""
+        cached = self.old.get("") if self.enabled else None
+        try:
+            return [Problem(*item) for item in cached["problems"]] if isinstance(cached, dict) else None
+        except (TypeError, KeyError):
+            return None
+
+    def store_shared(self, problems: list[Problem]) -> None:
+        """Remember the problems of the shared records (keyed by their bytes, via the digest)."""
+        if self.enabled:
+            self.new[""] = {"problems": [list(p) for p in problems]}
+
     def _load(self) -> dict[str, Any]:
         try:
-            document = json.loads(self.path.read_bytes())
-            body = json.dumps(document["charts"], sort_keys=True, ensure_ascii=False)
+            header, _, body = self.path.read_bytes().partition(b"\n")
+            meta = json.loads(header)
             if (
-                document.get("format") != FORMAT
-                or document.get("shared") != self.digest
-                or document.get("checksum") != hashlib.sha256(body.encode()).hexdigest()
-                or not isinstance(document["charts"], dict)
+                meta.get("format") != FORMAT
+                or meta.get("shared") != self.digest
+                or meta.get("checksum") != hashlib.sha256(body).hexdigest()
             ):
                 return {}
-            return document["charts"]  # type: ignore[no-any-return]
+            charts = json.loads(body)
+            return charts if isinstance(charts, dict) else {}
         except Exception:  # noqa: BLE001 - a cache that cannot be read is simply not used
             return {}
 
@@ -109,20 +127,15 @@ class ChartCache:
         """Write the cache atomically; a store that cannot hold one just goes without."""
         if not self.enabled or self.new == self.old:
             return
-        body = json.dumps(self.new, sort_keys=True, ensure_ascii=False)
-        document = {
-            "format": FORMAT,
-            "shared": self.digest,
-            "checksum": hashlib.sha256(body.encode()).hexdigest(),
-            "charts": self.new,
-        }
+        body = json.dumps(self.new, sort_keys=True, ensure_ascii=False).encode()
+        header = {"format": FORMAT, "shared": self.digest, "checksum": hashlib.sha256(body).hexdigest()}
         try:
             folder = self.path.parent
             folder.mkdir(mode=0o700, exist_ok=True)
             (folder / ".gitignore").exists() or (folder / ".gitignore").write_text("*\n")
             handle, temp = tempfile.mkstemp(dir=folder, prefix=".validate.", suffix=".tmp")
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(document, stream, ensure_ascii=False)
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(json.dumps(header).encode() + b"\n" + body)
             os.replace(temp, self.path)
         except OSError:
             pass

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import StoreNotFound, UsageError
 from .ids import describe_id_rule, is_valid_id
@@ -27,8 +27,7 @@ KINDS = ("settings", "therapist", "provider", "patient", "referral", "assessment
 PATIENT_SCOPED = frozenset(PATIENT_KINDS.values())
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One file the walk found: a record of a known kind, or a layout finding."""
 
     rel: str  # posix path relative to the store root
@@ -93,25 +92,26 @@ class Store:
         """Every record file and layout finding, sorted by path; `only` limits it to files or folders."""
         entries = list(self._walk_all())
         if only is not None:
-            wanted = [self.rel(_existing(path)) for path in only]
-            entries = [entry for entry in entries if any(_within(entry.rel, want) for want in wanted)]
+            wanted = {self.rel(_existing(path)).rstrip("/") for path in only}
+            entries = [entry for entry in entries if _within(entry.rel, wanted)]
         entries.sort(key=lambda entry: entry.rel)
         return entries
 
     def _walk_all(self) -> Iterator[Entry]:
         if (self.root / SETTINGS_FILE).is_file():
             yield Entry(SETTINGS_FILE, "settings", "settings")
+        root = str(self.root)
         for folder, kind in STORE_KINDS.items():
-            yield from _records_in(self.root / folder, folder, kind, None)
-        patients = self.root / "patients"
+            yield from _records_in(os.path.join(root, folder), folder, kind, None)
+        patients = os.path.join(root, "patients")
         for item in _listing(patients):
             rel = f"patients/{item.name}"
             if not item.is_dir(follow_symlinks=False):
                 yield _stray(rel, item.name)
                 continue
-            yield from self._walk_patient(Path(item.path), rel, item.name)
+            yield from self._walk_patient(item.path, rel, item.name)
 
-    def _walk_patient(self, folder: Path, rel: str, patient: str) -> Iterator[Entry]:
+    def _walk_patient(self, folder: str, rel: str, patient: str) -> Iterator[Entry]:
         if not is_valid_id(patient):
             yield Entry(rel, None, rule="layout/bad-id", severity="error", message=f"patient folder name {patient!r} is not a valid id: {describe_id_rule()}")
             return
@@ -122,7 +122,7 @@ class Store:
                 has_record = True
                 yield Entry(item_rel, "patient", patient, patient)
             elif item.name in PATIENT_KINDS and item.is_dir(follow_symlinks=False):
-                yield from _records_in(Path(item.path), item_rel, PATIENT_KINDS[item.name], patient)
+                yield from _records_in(item.path, item_rel, PATIENT_KINDS[item.name], patient)
             elif item.is_dir(follow_symlinks=False):
                 yield Entry(item_rel, None, rule="layout/unknown-folder", message=f"unknown folder {item.name!r}; a patient's folders are: {', '.join(PATIENT_KINDS)}")
             else:
@@ -131,7 +131,7 @@ class Store:
             yield Entry(f"{rel}/patient.yaml", None, rule="layout/missing-patient", severity="error", message=f"patient folder {patient!r} has no patient.yaml")
 
 
-def _listing(folder: Path) -> list[os.DirEntry[str]]:
+def _listing(folder: str) -> list[os.DirEntry[str]]:
     try:
         with os.scandir(folder) as items:
             return [item for item in items if not (item.name.startswith(".") and not item.name.endswith(".tmp"))]
@@ -139,7 +139,7 @@ def _listing(folder: Path) -> list[os.DirEntry[str]]:
         return []
 
 
-def _records_in(folder: Path, rel: str, kind: str, patient: str | None) -> Iterator[Entry]:
+def _records_in(folder: str, rel: str, kind: str, patient: str | None) -> Iterator[Entry]:
     for item in _listing(folder):
         item_rel = f"{rel}/{item.name}"
         stem, dot, extension = item.name.rpartition(".")
@@ -165,5 +165,9 @@ def _existing(path: Path) -> Path:
     return path
 
 
-def _within(rel: str, wanted: str) -> bool:
-    return wanted in ("", ".") or rel == wanted or rel.startswith(wanted.rstrip("/") + "/")
+def _within(rel: str, wanted: set[str]) -> bool:
+    """True when `rel` is one of the wanted paths or lies in a wanted folder."""
+    if "." in wanted or "" in wanted or rel in wanted:
+        return True
+    parts = rel.split("/")
+    return any("/".join(parts[:cut]) in wanted for cut in range(1, len(parts)))

@@ -182,7 +182,7 @@ def validate_store(
     Charts (patient folders) are judged independently: in parallel over `jobs`
     processes (None: one per core), reusing cached results when `use_cache`, and
     keeping their records in `report.view` only when `keep_view` (memory grows with it)."""
-    from .cache import ChartCache
+    from .cache import ChartCache, shared_digest
 
     entries = store.walk()
     targets = store.walk(only) if only else entries
@@ -190,25 +190,31 @@ def validate_store(
     patients = {e.patient for e in targets if e.patient is not None}
     today = today or dt.date.today().isoformat()
     rules = (*RULES, *extra_rules)
-
-    shared, problems = _check_shared(store, entries, today, rules)
-    problems.extend(locate(store.root, [Finding(e.rel, (), e.rule, e.severity, e.message) for e in entries if e.kind is None and e.rule]))
     charts: dict[str, list[Entry]] = {}
     for entry in entries:
         if entry.patient is not None and entry.kind is not None and (not only or entry.patient in patients):
             charts.setdefault(entry.patient, []).append(entry)
+    shared_entries = [e for e in entries if e.kind is not None and e.patient is None]
+    caching = use_cache and not keep_view and not extra_rules
+    digest = shared_digest(store.root, shared_entries, today, rules) if caching else ""
+    cache = ChartCache(store.root, digest, enabled=caching)
 
-    view = StoreView(today=today)
-    view.existing = shared.existing | {_key(e) for e in entries if e.kind is not None}
-    for record in shared.records:
-        view.add(record)
-    cache = ChartCache(store.root, shared, enabled=use_cache and not keep_view and not extra_rules)
+    problems = locate(store.root, [Finding(e.rel, (), e.rule, e.severity, e.message) for e in entries if e.kind is None and e.rule])
     todo = {patient: chart for patient, chart in charts.items() if not cache.reuse(patient, chart, problems)}
-    for patient, (found, records) in _run_charts(shared, todo, jobs if not keep_view else 1, keep_view):
-        problems.extend(found)
-        cache.store(patient, todo[patient], found)
-        for record in records:
+    shared_found = cache.shared_problems()
+    view = StoreView(today=today)
+    if todo or keep_view or shared_found is None:
+        shared, shared_found = _check_shared(store, entries, today, rules)
+        view.existing = shared.existing | {_key(e) for e in entries if e.kind is not None}
+        for record in shared.records:
             view.add(record)
+        for patient, (found, records) in _run_charts(shared, todo, jobs if not keep_view else 1, keep_view):
+            problems.extend(found)
+            cache.store(patient, todo[patient], found)
+            for record in records:
+                view.add(record)
+    cache.store_shared(shared_found)
+    problems.extend(shared_found)
     cache.save()
     problems = sorted({p for p in problems if p.file in target_rels})
     return Report(sum(1 for e in targets if e.kind is not None), problems, view)

@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""Speed benchmark: medmassage against the parse floor and check-jsonschema.
+
+    python3 dev.py bench                      # 10,000 sessions
+    python3 dev.py bench --sessions 100000    # clinic-network scale
+
+Builds a synthetic store of N sessions by cloning the demo clinic's patients, then
+times, in one run and several repetitions each (medians): reading the session files,
+parsing them with libyaml (the floor, 1.0x), `medmassage validate` cold, warm with
+nothing changed and warm with one file changed, check-jsonschema with the session
+schema on the same files, `render soap --all --format md`, `medmassage --help`, and
+the peak memory of a cold validate. Nothing here is a test; it prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+PROJECT = Path(__file__).resolve().parent.parent
+DEMO = PROJECT / "records"
+BIN = Path(sys.executable).parent
+MEDMASSAGE = [sys.executable, "-m", "medmassage"]
+
+
+def build_store(target: Path, sessions: int) -> list[Path]:
+    """A store of exactly `sessions` session files, cloned from the demo patients."""
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    for name in ("medmassage.yaml", "therapists", "providers"):
+        source = DEMO / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, target / name)
+    demo_patients = sorted(p for p in (DEMO / "patients").iterdir() if p.is_dir())
+    made: list[Path] = []
+    clone = 0
+    while len(made) < sessions:
+        for source in demo_patients:
+            clone += 1
+            new_id = f"p-{clone:06d}"
+            folder = target / "patients" / new_id
+            shutil.copytree(source, folder, ignore=shutil.ignore_patterns("sessions"))
+            patient = folder / "patient.yaml"
+            patient.write_text(patient.read_text().replace(f"id: {source.name}", f"id: {new_id}", 1))
+            (folder / "sessions").mkdir()
+            for session in sorted((source / "sessions").glob("*.yaml")):
+                if len(made) >= sessions:
+                    break
+                copy = folder / "sessions" / session.name
+                shutil.copy(session, copy)
+                made.append(copy)
+            if len(made) >= sessions:
+                break
+    return made
+
+
+def timed(command: list[str], reps: int, before: object = None) -> float:
+    """Median wall time of a command over `reps` runs (stdout discarded)."""
+    times = []
+    for _ in range(reps):
+        if callable(before):
+            before()
+        start = time.perf_counter()
+        proc = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        times.append(time.perf_counter() - start)
+        if proc.returncode not in (0, 1):
+            raise SystemExit(f"{' '.join(command[:6])}... failed ({proc.returncode}): {proc.stderr[-500:]}")
+    return statistics.median(times)
+
+
+def in_process(work: object, reps: int) -> float:
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        work()  # type: ignore[operator]
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def peak_memory_mb(command: list[str]) -> float:
+    """Peak resident memory of a command and its worker processes, in MB."""
+    probe = (
+        "import resource, subprocess, sys\n"
+        "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe, *command], capture_output=True, text=True).stdout
+    return int(out.strip()) / 1024
+
+
+def check_jsonschema() -> list[str] | None:
+    """The check-jsonschema command, installed into this environment if missing."""
+    exe = BIN / "check-jsonschema"
+    if not exe.exists():
+        print("installing check-jsonschema (reference tool for the benchmark) ...", file=sys.stderr)
+        pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "check-jsonschema"], capture_output=True, text=True)
+        if pip.returncode != 0:
+            print("check-jsonschema could not be installed; skipping it", file=sys.stderr)
+            return None
+    return [str(exe)]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sessions", type=int, default=10_000)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=PROJECT / "bench" / "out")
+    parser.add_argument("--skip-reference", action="store_true", help="do not run check-jsonschema")
+    args = parser.parse_args()
+
+    store = args.out / f"store-{args.sessions}"
+    print(f"building a store of {args.sessions} sessions in {store} ...", file=sys.stderr)
+    files = build_store(store, args.sessions)
+    all_yaml = sorted(store.rglob("*.yaml"))
+    time.sleep(1.2)  # let the files age past the cache's racy-timestamp window
+
+    rows: list[tuple[str, float]] = []
+    floor = in_process(lambda: [yaml.load(p.read_bytes(), Loader=yaml.CSafeLoader) for p in files], args.reps)
+    rows.append(("read the session files (bytes only)", in_process(lambda: [p.read_bytes() for p in files], args.reps)))
+    rows.append(("parse sessions with libyaml (floor)", floor))
+    root = ["--root", str(store)]
+    rows.append(("medmassage validate, cold (--no-cache)", timed([*MEDMASSAGE, *root, "validate", "--no-cache"], args.reps)))
+    subprocess.run([*MEDMASSAGE, *root, "validate"], stdout=subprocess.DEVNULL)
+    rows.append(("medmassage validate, warm, nothing changed", timed([*MEDMASSAGE, *root, "validate"], args.reps)))
+    touched = files[len(files) // 2]
+
+    def change_one() -> None:
+        with open(touched, "a") as stream:
+            stream.write("# edited\n")
+
+    rows.append(("medmassage validate, warm, one file changed", timed([*MEDMASSAGE, *root, "validate"], args.reps, before=change_one)))
+    reference = None if args.skip_reference else check_jsonschema()
+    if reference:
+        schema = args.out / "session.schema.json"
+        schema.write_text(subprocess.run([*MEDMASSAGE, "schema", "session"], capture_output=True, text=True).stdout)
+        rows.append(("check-jsonschema, session schema", timed([*reference, "--schemafile", str(schema), *map(str, files)], max(1, args.reps - 2))))
+    render_out = args.out / "rendered"
+    has_render = subprocess.run([*MEDMASSAGE, "render", "--help"], capture_output=True).returncode == 0
+    if has_render:
+        rows.append(("medmassage render soap --all --format md", timed([*MEDMASSAGE, *root, "render", "soap", "--all", "--format", "md", "--out", str(render_out)], 1)))
+    rows.append(("python -c pass", timed([sys.executable, "-c", "pass"], 5)))
+    rows.append(("medmassage --help", timed([*MEDMASSAGE, "--help"], 5)))
+    rows.append(("medmassage --version", timed([*MEDMASSAGE, "--version"], 5)))
+    memory = peak_memory_mb([*MEDMASSAGE, *root, "validate", "--no-cache"])
+
+    print(f"\n{len(files)} sessions ({len(all_yaml)} record files), {os.cpu_count()} cores, Python {sys.version.split()[0]}\n")
+    print(f"| {'what':<45} | {'median s':>9} | {'µs/session':>10} | {'x floor':>8} |")
+    print(f"|{'-' * 47}|{'-' * 11}|{'-' * 12}|{'-' * 10}|")
+    for name, seconds in rows:
+        print(f"| {name:<45} | {seconds:9.3f} | {seconds / len(files) * 1e6:10.0f} | {seconds / floor:8.3f} |")
+    print(f"\npeak memory of a cold validate: {memory:.0f} MB")
+    named = dict(rows)
+    if reference:
+        ratio = named["check-jsonschema, session schema"] / named["medmassage validate, cold (--no-cache)"]
+        print(f"medmassage validate is {ratio:.1f}x faster than check-jsonschema")
+    print(f"--help vs python -c pass: {named['medmassage --help'] / named['python -c pass']:.1f}x")
+    (args.out / f"results-{args.sessions}.json").write_text(json.dumps({"rows": rows, "memory_mb": memory}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

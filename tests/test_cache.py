@@ -1,0 +1,191 @@
+"""Speed must never cost correctness: the cache never hides a problem, parallel and
+serial runs agree, and the compiled fast path never accepts what jsonschema rejects."""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import DEMO, TODAY, run_cli
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from medmassage.schema_loader import fast_validator, validator
+from medmassage.store import Store
+from medmassage.validate import validate_store
+from medmassage.yamlio import load_file
+
+SESSION = "patients/p-0001/sessions/2026-10-29.yaml"
+
+
+def rules_of(root: Path, *args: str) -> list[tuple[str, int, str]]:
+    result = run_cli("--root", str(root), "validate", "--format", "json", "--today", TODAY, *args)
+    assert result.code in (0, 1), result
+    return [(p["file"], p["line"], p["rule"]) for p in result.json()["problems"]]
+
+
+def settle() -> None:
+    time.sleep(1.1)  # past the cache's window for too-new timestamps
+
+
+@pytest.fixture
+def cached(store: Path) -> Path:
+    settle()
+    assert rules_of(store) == []
+    assert (store / ".medmassage-cache" / "validate.json").is_file()
+    return store
+
+
+def test_same_size_edit_with_mtime_restored_is_seen(cached: Path) -> None:
+    path = cached / SESSION
+    before = path.stat()
+    text = path.read_text()
+    path.write_text(text.replace("therapist: amara-okafor", "therapist: amara-okafox", 1))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
+    settle()  # so that only the file's identity, not its youth, can tell
+    assert (SESSION, 5, "ref/unknown-therapist") in rules_of(cached)
+
+
+def test_swapped_files_are_seen(cached: Path) -> None:
+    sessions = cached / "patients/p-0001/sessions"
+    a, b = sessions / "2026-10-29.yaml", sessions / "2026-11-02.yaml"
+    a.rename(sessions / "swap")
+    b.rename(a)
+    (sessions / "swap").rename(b)
+    settle()
+    found = {(f, r) for f, _, r in rules_of(cached)}
+    assert {(SESSION, "layout/id-mismatch"), ("patients/p-0001/sessions/2026-11-02.yaml", "layout/id-mismatch")} <= found
+
+
+def test_a_changed_shared_record_invalidates_every_chart(cached: Path) -> None:
+    path = cached / SESSION
+    path.write_text(path.read_text().replace("technique: myofascial_release", "technique: gua_sha", 1))
+    settle()
+    assert any(r == "schema/enum" for _, _, r in rules_of(cached))
+    settings_file = cached / "medmassage.yaml"
+    settings_file.write_text(settings_file.read_text() + "vocabulary:\n  technique: [gua_sha]\n")
+    assert rules_of(cached) == []
+
+
+def test_another_day_is_judged_again(cached: Path) -> None:
+    result = run_cli("--root", str(cached), "validate", "--format", "json", "--today", "2026-10-27")
+    assert any(p["rule"] == "clinical/future-date" for p in result.json()["problems"])
+
+
+@pytest.mark.parametrize("damage", [b"", b"{not json", b'{"format": 1}\n{}', None])
+def test_corrupt_or_foreign_cache_is_ignored_and_rebuilt(cached: Path, damage: bytes | None) -> None:
+    cache = cached / ".medmassage-cache" / "validate.json"
+    path = cached / SESSION
+    path.write_text(path.read_text().replace("therapist: amara-okafor", "therapist: amara-okafox", 1))
+    settle()
+    if damage is None:  # a well-formed cache whose checksum no longer matches its body
+        header, _, body = cache.read_bytes().partition(b"\n")
+        damage = header + b"\n" + body.replace(b'"problems": []', b'"problems": [] ', 1)
+    cache.write_bytes(damage)
+    assert (SESSION, 5, "ref/unknown-therapist") in rules_of(cached)
+    assert (SESSION, 5, "ref/unknown-therapist") in rules_of(cached)
+
+
+def test_no_cache_gives_the_same_answer(cached: Path) -> None:
+    path = cached / SESSION
+    path.write_text(path.read_text().replace("duration_minutes: 60", "duration_minutes: 6", 1))
+    settle()
+    assert rules_of(cached) == rules_of(cached, "--no-cache")
+
+
+def test_shared_digest_covers_schemas_and_day(monkeypatch: pytest.MonkeyPatch, store: Path) -> None:
+    from medmassage import schema_loader
+    from medmassage.cache import shared_digest
+
+    entries = [e for e in Store(store).walk() if e.kind and e.patient is None]
+    base = shared_digest(store, entries, TODAY, ())
+    assert shared_digest(store, entries, "2026-11-23", ()) != base
+    monkeypatch.setattr(schema_loader, "schemas_digest", lambda: "another schema")
+    assert shared_digest(store, entries, TODAY, ()) != base
+
+
+def test_parallel_and_serial_report_identical_problems(tmp_path: Path) -> None:
+    root = tmp_path / "big"
+    shutil.copytree(DEMO, root, ignore=shutil.ignore_patterns(".medmassage-cache", "rendered"))
+    for copy_number in range(1, 7):
+        for source in sorted((DEMO / "patients").iterdir()):
+            new_id = f"{source.name}-{copy_number}"
+            shutil.copytree(source, root / "patients" / new_id)
+            patient = root / "patients" / new_id / "patient.yaml"
+            patient.write_text(patient.read_text().replace(f"id: {source.name}", f"id: {new_id}", 1))
+    broken = sorted(root.glob("patients/*/sessions/*.yaml"))[::37]
+    for path in broken:
+        path.write_text(path.read_text().replace("pain: ", "pain: 12 #", 1))
+    store = Store(root)
+    serial = validate_store(store, today=TODAY, jobs=1, keep_view=False)
+    parallel = validate_store(store, today=TODAY, jobs=2, keep_view=False)
+    assert serial.files > 400 and len(serial.problems) >= len(broken)
+    assert parallel.problems == serial.problems and parallel.files == serial.files
+    assert rules_of(root, "-j", "1", "--no-cache") == rules_of(root, "-j", "2", "--no-cache")
+
+
+# ---------------------------------------------------------------- the compiled fast path
+
+DEMO_RECORDS = [
+    (kind, load_file(path, path.name))
+    for kind, pattern in [
+        ("settings", "medmassage.yaml"), ("therapist", "therapists/*.yaml"), ("provider", "providers/*.yaml"),
+        ("patient", "patients/*/patient.yaml"), ("referral", "patients/*/referrals/*.yaml"),
+        ("assessment", "patients/*/assessments/*.yaml"), ("plan", "patients/*/plans/*.yaml"),
+        ("session", "patients/*/sessions/*.yaml"),
+    ]
+    for path in sorted(DEMO.glob(pattern))[:3]
+]
+_odd_values = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 400), st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(["", "x", "2026-02-30", "2026-03-14", "25:00", "09:30", "low_back", "LMT", "a@b", "p-0001",
+                     "2026-03-14T10:00:00Z", "2026-03-14T10:00Z", "M54.50", "97140", "g1", "bilateral"]),
+    st.lists(st.integers(0, 3), max_size=2), st.dictionaries(st.sampled_from(["a", "id"]), st.integers(), max_size=1),
+)
+
+
+def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix] if prefix else []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _paths(value, (*prefix, index))
+    return found
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.integers(0, len(DEMO_RECORDS) - 1), st.data())
+def test_fast_path_never_accepts_what_jsonschema_rejects(which: int, data: st.DataObject) -> None:
+    kind, original = DEMO_RECORDS[which]
+    record = copy.deepcopy(original)
+    for _ in range(data.draw(st.integers(1, 3))):
+        paths = _paths(record)
+        if not paths:
+            break
+        path = data.draw(st.sampled_from(paths))
+        parent = record
+        for part in path[:-1]:
+            parent = parent[part]
+        action = data.draw(st.sampled_from(["set", "delete", "extra"]))
+        if action == "delete" and isinstance(parent, dict):
+            del parent[path[-1]]
+        elif action == "extra" and isinstance(parent, dict):
+            parent["colour"] = "blue"
+        else:
+            parent[path[-1]] = data.draw(_odd_values)
+    fast = fast_validator(kind)(record)
+    slow = validator(kind).is_valid(record)
+    assert not fast or slow, f"fast path accepted an invalid {kind}"
+
+
+def test_fast_path_accepts_the_demo_records() -> None:
+    for kind, record in DEMO_RECORDS:
+        assert fast_validator(kind)(record) and validator(kind).is_valid(record)
