@@ -71,7 +71,14 @@ class Renderer:
         self.store, self.request = store, request
         self.report: Report = validate_store(store, _folders_named(store, request), today=today)
         self.view = self.report.view
-        self.errors = [p for p in self.report.problems if p.severity == "error"]
+        self.errors: dict[str, list[Problem]] = {}  # file -> its errors
+        for problem in self.report.problems:
+            if problem.severity == "error":
+                self.errors.setdefault(problem.file, []).append(problem)
+        self.sessions: dict[str, list[Target]] = {}  # patient -> every session file, parsed or not
+        for kind, patient, record_id in sorted(self.view.existing, key=lambda key: (key[0], key[1] or "", key[2])):
+            if kind == "session" and patient is not None:
+                self.sessions.setdefault(patient, []).append(Target(patient, record_id))
         loader = templating.Loader(store.root)
         self.envs = {fmt: templating.environment(loader, fmt) for fmt in request.formats}
         self.skipped: list[str] = []  # what --all leaves out on purpose, and why
@@ -83,12 +90,7 @@ class Renderer:
     def check_templates(self) -> None:
         """Load and compile every template needed, so a broken one fails before any output."""
         for fmt, env in self.envs.items():
-            try:
-                env.get_template(self.template(fmt))
-            except templating.TemplateProblem:
-                raise
-            except Exception:  # noqa: BLE001 - reworded by templating.render below
-                templating.render(env, self.template(fmt), {})
+            templating.load(env, self.template(fmt))
 
     # -- choosing targets -------------------------------------------------------------
 
@@ -105,7 +107,7 @@ class Renderer:
         return sorted(t for t in chosen if self._in_dates(t))
 
     def _sessions(self, patient: str) -> list[Target]:
-        return sorted(Target(patient, rid) for kind, p, rid in self.view.existing if kind == "session" and p == patient)
+        return self.sessions.get(patient, [])
 
     def _patient_id(self, patient: str) -> str:
         if not is_valid_id(patient):
@@ -169,7 +171,7 @@ class Renderer:
     def held(self, target: Target) -> list[Problem]:
         """The errors that keep `target` from being rendered (empty: render it)."""
         files = self._soap_files(target) if target.session else self._update_files(target)
-        return [p for p in self.errors if p.file in files]
+        return [p for file in sorted(files) for p in self.errors.get(file, [])]
 
     def _chart(self, target: Target) -> Chart:
         return self.view.charts.get(target.patient) or Chart(target.patient)
@@ -191,10 +193,10 @@ class Renderer:
         referral = referral_of(self.view, chart, self.request.until) if chart.patient and chart.patient.valid else None
         start = referral.data["date"] if referral else ""
         files = {SETTINGS_FILE, f"{base}patient.yaml"}
-        for problem in self.errors:
-            inside = problem.file.startswith(base) and problem.file[len(base):].startswith(_UPDATE_SOURCES)
-            if inside and not _dated_before(chart, problem.file, start):
-                files.add(problem.file)
+        for file in self.errors:
+            inside = file.startswith(base) and file[len(base):].startswith(_UPDATE_SOURCES)
+            if inside and not _dated_before(chart, file, start):
+                files.add(file)
         if referral is not None:
             files.add(f"providers/{referral.data['provider']}.yaml")
             files.update(f for s in chart.sorted("session") for f in _therapist_file(s.data["therapist"]))

@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jinja2
 from jinja2.exceptions import SecurityError
@@ -31,6 +31,7 @@ MAX_BYTES = 256 * 1024
 # A template name is a plain file name inside the templates folder: no folders, no '..'.
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\.j2")
 _TYPE_REPR = re.compile(r"^[\w.]+ object$")
+T = TypeVar("T")
 
 
 class TemplateProblem(MedmassageError):
@@ -192,10 +193,19 @@ def _fold(line: str) -> list[str]:
                          break_on_hyphens=False, drop_whitespace=True) or [line[:WIDTH]]
 
 
+def load(env: ImmutableSandboxedEnvironment, name: str) -> jinja2.Template:
+    """Load and compile a template (and what it includes on first use), or a TemplateProblem."""
+    return _guarded(env, name, lambda: env.get_template(name))
+
+
 def render(env: ImmutableSandboxedEnvironment, name: str, context: dict[str, Any]) -> str:
     """Render one template; any failure becomes a TemplateProblem without record data."""
+    return _guarded(env, name, lambda: env.get_template(name).render(context))
+
+
+def _guarded(env: ImmutableSandboxedEnvironment, name: str, action: Callable[[], T]) -> T:
     try:
-        return env.get_template(name).render(context)
+        return action()
     except TemplateProblem:
         raise
     except jinja2.TemplateSyntaxError as exc:
