@@ -214,7 +214,8 @@ def soap_context(view: StoreView, chart: Chart, session: Record) -> Context:
             "notes": next_steps.get("notes", ""),
         },
         "billing": [
-            {"code": c["code"], "units": c["units"], "modifier": c.get("modifier", "")}
+            {"code": c["code"], "units": c["units"], "modifier": c.get("modifier", ""),
+             "label": c["code"] + (f"-{c['modifier']}" if c.get("modifier") else "") + f" × {c['units']}"}
             for c in data.get("billing", {}).get("codes", [])
         ],
         "signature": _signature(view, data),

@@ -274,11 +274,12 @@ def output_path(out: Path, document: Document, name: str, fmt: str) -> Path:
 
 
 def write_atomic(path: Path, text: str, out: Path) -> None:
-    """Write through a temporary file in the same folder and os.replace; never outside `out`."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    inside = os.path.realpath(path.parent)
-    if os.path.commonpath([inside, os.path.realpath(out)]) != os.path.realpath(out) or path.is_symlink():
+    """Write through a temporary file in the same folder and os.replace; never outside `out`
+    (`path` is <out>/<patient>/<file>, and neither the folder nor the file may be a symlink)."""
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.parent.is_symlink() or path.is_symlink():
         raise WriteError(f"{path} would be written outside {out} (through a symbolic link); nothing written")
+    path.parent.mkdir(mode=0o700, exist_ok=True)
     data = text.encode("utf-8")
     try:
         if path.read_bytes() == data:

@@ -74,7 +74,7 @@ def test_soap_note_shows_the_session_in_every_format(clinic: Path, tmp_path: Pat
         for expected in ("Jordan Whitfield", "1984-07-19", "p-0001", "2026-04-02", "10:00", "Amara Okafor",
                          "LMT, CNMT", "MT-048213", "Neck feels tight", "Headaches a little less often",
                          "did some of it", "62°", "0–80°", "levator scapulae", "trigger point", "Trigger point therapy",
-                         "firm", f"{total}", "2026-04-09", "Chin tucks", "UNSIGNED", "97140"):
+                         "firm", f"{total}", "2026-04-09", "Chin tucks", "UNSIGNED", "97140 × 2"):
             assert expected in text, (ext, expected)
         assert re.search(r"3 (→|->) 2", text), ext
         for goal in session["assessment"]["goals"]:
