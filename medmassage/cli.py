@@ -243,3 +243,35 @@ def _list_templates(opts: Options) -> None:
         note = refusal(source)
         click.echo(f"{source.name}\t{source.origin}\t{source.path}" + (f"\t({note})" if note else ""))
 
+
+@main.command()
+@click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--name", help="The practice's name, as printed on notes and letters.")
+@click.option("--phone", help="The practice's phone number.")
+@click.option("--fax", help="The practice's fax number (physician updates are often faxed).")
+@click.option("--email", help="The practice's email address.")
+@click.option("--no-input", is_flag=True, help="Never ask; fail naming what is missing.")
+@click.option("--no-git", is_flag=True, help="Do not run `git init`.")
+@click.pass_obj
+def init(opts: Options, directory: Path | None, name: str | None, phone: str | None, fax: str | None,
+         email: str | None, no_input: bool, no_git: bool) -> None:
+    """Start a new, empty store in DIRECTORY (default: --root, else the current folder):
+    medmassage.yaml, the record folders, a .gitignore, a sample pre-commit
+    configuration and a git repository. A folder that holds a store is refused.
+
+    Prints the store's path on stdout; everything else goes to stderr."""
+    from .initstore import ask_settings, init_store, next_steps, refuse_store
+    from .prompts import Terminal
+
+    target = directory or Path(opts.root_arg or ".")
+    refuse_store(target)
+    given = {"name": name, "phone": phone, "fax": fax, "email": email}
+    settings = {"format": 1, "practice": {key: value for key, value in given.items() if value is not None}}
+    if not no_input and sys.stdin.isatty():
+        ask_settings(settings, Terminal())
+    started = init_store(target, settings, git=not no_git)
+    for note in started.notes:
+        click.echo(f"medmassage: {note}", err=True)
+    click.echo(str(target))
+    for line in next_steps(started, str(directory or opts.root_arg or ".")):
+        click.echo(line, err=True)

@@ -1,0 +1,168 @@
+"""`medmassage init`: a new, valid, empty store (SPEC §3) with the files a clinic
+needs around it: a .gitignore for caches and rendered output, a sample pre-commit
+configuration, and a git repository."""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import vcs
+from .errors import MedmassageError
+from .form import Form
+from .prompts import Asker
+from .store import SETTINGS_FILE
+from .writer import make_folders, remove_folders, write_new
+from .yamlio import dump
+
+FOLDERS = ("therapists", "providers", "patients", "templates")
+IGNORED = (".medmassage-cache/", "rendered/")
+GITIGNORE = """\
+# Disposable: rebuilt from the records whenever needed, never committed.
+.medmassage-cache/
+rendered/
+"""
+PRE_COMMIT = """\
+# pre-commit (https://pre-commit.com) runs `medmassage validate` on the records in
+# each commit, so a bad chart never lands. Turn it on with: pre-commit install
+repos:
+  - repo: local
+    hooks:
+      - id: medmassage-validate
+        name: medmassage validate
+        entry: medmassage validate
+        language: system
+        files: ^(.*/)?(medmassage\\.yaml|(therapists|providers)/[^/]+|patients/.+)$
+        pass_filenames: true
+        require_serial: true
+# Alternative: let pre-commit install medmassage by itself from its repository
+# (replace the local repo above with this, and pin rev to a released tag):
+#  - repo: https://github.com/<owner>/medmassage
+#    rev: v0.1.0
+#    hooks:
+#      - id: medmassage-validate
+"""
+
+
+@dataclass
+class Started:
+    """A store just made: where, what was created, and what to tell the person."""
+
+    root: Path
+    created: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def settings_problems(settings: dict[str, Any]) -> list[str]:
+    """Why `settings` would not be a valid medmassage.yaml (empty when it is)."""
+    from . import schema_loader
+    from .explain import explain
+
+    validator = schema_loader.validator("settings")
+    found = sorted(validator.iter_errors(settings), key=lambda error: list(map(str, error.absolute_path)))
+    return [f"{f.message}{_OPTION_HINTS.get(f.path, '')}" for error in found for f in explain(SETTINGS_FILE, error)]
+
+
+_OPTION_HINTS: dict[tuple[str | int, ...], str] = {("practice", name): f" (--{name})" for name in ("name", "phone", "fax", "email")}
+
+
+def ask_settings(settings: dict[str, Any], asker: Asker) -> None:
+    """Ask for the practice details that are missing (the name; phone, fax and email may be skipped)."""
+    from . import schema_loader
+    from .defaults import RECOMMENDED, Context, default_for
+
+    context = Context("settings", "")
+    form = Form(schema_loader.bundled("settings"), functools.partial(default_for, context), lambda path: None,
+                asker=asker, recommended=RECOMMENDED["settings"])
+    form.fill(settings)
+
+
+def refuse_store(target: Path) -> None:
+    """MedmassageError (exit 1) when `target` already holds a store or is not a folder."""
+    if os.path.lexists(target / SETTINGS_FILE):
+        raise MedmassageError(f"{target} already holds a medmassage store ({SETTINGS_FILE}); nothing was changed")
+    if target.exists() and not target.is_dir():
+        raise MedmassageError(f"{target} exists and is not a folder; nothing was changed")
+
+
+def init_store(target: Path, settings: dict[str, Any], git: bool = True) -> Started:
+    """Create the store in `target` (made if missing). Files that exist are never
+    touched; medmassage.yaml comes last, so a failed start is not yet a store."""
+    refuse_store(target)
+    problems = settings_problems(settings)
+    if problems:
+        raise MedmassageError("the store settings are not valid: " + "; ".join(problems))
+    started = Started(target.resolve() if target.exists() else target.absolute())
+    folders: list[Path] = []
+    try:
+        folders += make_folders(started.root, Path(started.root.anchor))
+        for name in FOLDERS:
+            folders += make_folders(started.root / name, started.root)
+            _add(started, started.root / name / ".gitkeep", "")
+        _add(started, started.root / ".gitignore", GITIGNORE, _gitignore_note)
+        _add(started, started.root / ".pre-commit-config.yaml", PRE_COMMIT, _pre_commit_note)
+        _add(started, started.root / SETTINGS_FILE, dump(settings))
+    except BaseException:
+        _roll_back(started.created, folders)
+        raise
+    if git:
+        started.notes.extend(_git_init(started.root))
+    return started
+
+
+def _add(started: Started, path: Path, text: str, when_present: Any = None) -> None:
+    if path.exists():
+        if when_present is not None:
+            started.notes.append(when_present(path))
+        return
+    write_new(path, text.encode("utf-8"), started.root)
+    started.created.append(path)
+
+
+def _roll_back(created: list[Path], folders: list[Path]) -> None:
+    for path in reversed(created):
+        try:
+            path.unlink()
+        except OSError:
+            pass
+    remove_folders(folders)
+
+
+def _gitignore_note(path: Path) -> str:
+    lines = {line.strip() for line in path.read_text("utf-8", "replace").splitlines()}
+    missing = [entry for entry in IGNORED if entry not in lines and entry.rstrip("/") not in lines]
+    if not missing:
+        return f"{path.name} exists and already ignores {', '.join(IGNORED)}; left unchanged"
+    return f"{path.name} exists and was left unchanged; add these lines to it so caches and rendered documents stay out of git: {' '.join(missing)}"
+
+
+def _pre_commit_note(path: Path) -> str:
+    return f"{path.name} exists and was left unchanged; to validate records before each commit, add the `medmassage-validate` hook to it"
+
+
+def _git_init(root: Path) -> list[str]:
+    if not vcs.git_available():
+        return [vcs.NO_GIT.format(root=root)]
+    top = vcs.work_tree(root)
+    if top is not None:
+        return [f"{root} is already inside the git repository at {top}; no new repository was made"]
+    failure = vcs.init(root)
+    return [failure] if failure else [f"made a git repository in {root}"]
+
+
+def next_steps(started: Started, cd: str) -> list[str]:
+    """What to do next, as commands to copy."""
+    steps = [f"  cd {cd}"] if cd not in ("", ".") else []
+    steps += [
+        "  medmassage create therapist     # then add `default_therapist: <their id>` to medmassage.yaml",
+        "  medmassage create provider",
+        "  medmassage create patient",
+        "  medmassage validate",
+        '  git add . && git commit -m "Start the clinic\'s records"',
+        "  pre-commit install              # optional: validate the records before every commit",
+    ]
+    return ["Next steps:", *steps]
+
