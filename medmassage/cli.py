@@ -275,3 +275,58 @@ def init(opts: Options, directory: Path | None, name: str | None, phone: str | N
     click.echo(str(target))
     for line in next_steps(started, str(directory or opts.root_arg or ".")):
         click.echo(line, err=True)
+
+
+CREATABLE_KINDS = ("therapist", "provider", "patient", "referral", "assessment", "plan", "session")
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(CREATABLE_KINDS))
+@click.option("--patient", metavar="ID", help="The patient a referral, assessment, plan or session belongs to.")
+@click.option("--id", "record_id", metavar="ID", help="The new record's id (default: p-NNNN for patients, the date for dated records, a slug of the name otherwise).")
+@click.option("--from", "source", metavar="FILE", help="Start from this YAML record ('-' reads standard input).")
+@click.option("--set", "sets", multiple=True, metavar="PATH=VALUE", help="Set a field, e.g. subjective.pain=6 or treatment.0.minutes=20 (repeatable; quote a value to keep it text).")
+@click.option("--no-input", is_flag=True, help="Never ask: take the safe defaults and fail naming every missing field.")
+@click.option("--dry-run", is_flag=True, help="Check the record and print it; write nothing.")
+@click.option("--edit", is_flag=True, help="Open $EDITOR on the prefilled record before checking it.")
+@click.pass_obj
+def create(opts: Options, kind: str, patient: str | None, record_id: str | None, source: str | None,
+           sets: tuple[str, ...], no_input: bool, dry_run: bool, edit: bool) -> None:
+    """Create one new KIND record, checked exactly as `validate` would check it,
+    written atomically and never over an existing file.
+
+    On a terminal it asks for the required fields that are missing (Enter takes the
+    offered default, ? explains a field). Prints the path of the new file on stdout;
+    problems and messages go to stderr. Exit status: 0 created, 1 refused, 2 usage error."""
+    from .create import Request
+    from .create import create as create_record
+    from .prompts import Terminal
+    from .report import display_path
+    from .vcs import write_warnings
+
+    store = opts.store()
+    if edit and no_input:
+        raise click.UsageError("--edit and --no-input do not go together")
+    request = Request(kind, patient, record_id, source, sets, dry_run, edit)
+    asker = Terminal() if not (no_input or edit or source == "-") and sys.stdin.isatty() else None
+    if asker is not None:
+        click.echo(f"New {kind}{f' for patient {patient}' if patient else ''}: Enter takes the [default], ? explains a field, Ctrl-D cancels.", err=True)
+    outcome = create_record(store, request, asker, click.get_binary_stream("stdin"))
+    for note in outcome.notes:
+        click.echo(f"medmassage: {note}", err=True)
+    for p in outcome.problems:
+        click.echo(f"{p.file}:{p.line}:{p.column}: {p.severity} {p.rule}: {p.message} [{p.path}]", err=True)
+    if dry_run and outcome.text:
+        click.echo(outcome.text, nl=False)
+    if outcome.failed and outcome.draft is not None:
+        where = f" --patient {patient}" if patient else ""
+        click.echo(f"medmassage: your text is kept in {outcome.draft}; once fixed: medmassage create {kind}{where} --from {outcome.draft}", err=True)
+    if outcome.failed:
+        errors = sum(1 for p in outcome.problems if p.severity == "error")
+        raise MedmassageError(f"{kind} not created: {errors} error{'s' if errors != 1 else ''}; nothing was written")
+    if outcome.path is None:
+        click.echo("medmassage: dry run: the record is valid; nothing was written", err=True)
+        return
+    click.echo(display_path(store.root, outcome.path.relative_to(store.root).as_posix()))
+    for warning in write_warnings(store.root, outcome.path):
+        click.echo(f"medmassage: warning: {warning}", err=True)
