@@ -56,9 +56,13 @@ def run(*args: str) -> int:
 
 
 def demo() -> int:
-    """The main job on the demo store: validate it (and render it, once rendering exists)."""
+    """The main job on the demo store: validate it, then render every document."""
     medmassage = str(BIN / "medmassage")
     status = run(medmassage, "--root", "records", "validate")
+    for document in ("soap", "physician-update"):
+        status = status or run(medmassage, "--root", "records", "render", document, "--all")
+    if status == 0:
+        print(f"\nOpen the documents in {HERE / 'records' / 'rendered'} (one folder per patient).", file=sys.stderr)
     return status
 
 
