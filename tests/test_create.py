@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from conftest import PROJECT, Result, run_cli
-from test_init import Conversation
+from test_init import Conversation, needs_pty
 
 from medmassage import writer
 from medmassage.create import Request, create
@@ -411,6 +411,7 @@ INTERACTIVE: list[tuple[list[str], dict[str, str | list[str]]]] = [
 ]
 
 
+@needs_pty
 def test_a_clinic_is_started_and_filled_on_a_terminal(tmp_path: Path) -> None:
     started = Conversation(["init", "clinic"], tmp_path, {"practice.name": "Harbor Street Massage", "practice.phone": "555-0100"})
     assert started.code == 0, started.out

@@ -18,6 +18,8 @@ from medmassage import initstore
 from medmassage.errors import WriteError
 
 HAS_GIT = shutil.which("git") is not None
+# pexpect drives a real pseudo-terminal, which Windows does not have.
+needs_pty = pytest.mark.skipif(os.name == "nt", reason="needs a POSIX pseudo-terminal")
 # A question on the terminal: `label [default]: `, or `Add another item to label? [y/N]: `.
 FIELD = re.compile(r"(?m)^(?!medmassage:)([A-Za-z_][\w.]*)(?: \[([^\]\r\n]*)\])?: ")
 MORE = re.compile(r"(?m)^Add (?:another|an) item to ([\w.]+)\? \[(Y/n|y/N)\]: ")
@@ -169,6 +171,7 @@ def test_a_failed_start_leaves_no_store(tmp_path: Path, monkeypatch: pytest.Monk
     assert [p.name for p in (tmp_path / "clinic").iterdir()] == ["notes.txt"]
 
 
+@needs_pty
 def test_init_asks_on_a_terminal(tmp_path: Path) -> None:
     talk = Conversation(["init", "clinic", "--no-git", "--fax", "555-0101"], tmp_path,
                         {"practice.name": ["", "Harbor Street Massage"], "practice.email": ["nope", "desk@example.org"]})
