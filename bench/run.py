@@ -115,6 +115,7 @@ def main() -> int:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--out", type=Path, default=PROJECT / "bench" / "out")
     parser.add_argument("--skip-reference", action="store_true", help="do not run check-jsonschema")
+    parser.add_argument("--skip-render", action="store_true", help="do not time render")
     args = parser.parse_args()
 
     store = args.out / f"store-{args.sessions}"
@@ -144,7 +145,7 @@ def main() -> int:
         schema.write_text(subprocess.run([*MEDMASSAGE, "schema", "session"], capture_output=True, text=True).stdout)
         rows.append(("check-jsonschema, session schema", timed([*reference, "--schemafile", str(schema), *map(str, files)], max(1, args.reps - 2))))
     render_out = args.out / "rendered"
-    has_render = subprocess.run([*MEDMASSAGE, "render", "--help"], capture_output=True).returncode == 0
+    has_render = not args.skip_render and subprocess.run([*MEDMASSAGE, "render", "--help"], capture_output=True).returncode == 0
     if has_render:
         rows.append(("medmassage render soap --all --format md", timed([*MEDMASSAGE, *root, "render", "soap", "--all", "--format", "md", "--out", str(render_out)], 1)))
     rows.append(("python -c pass", timed([sys.executable, "-c", "pass"], 5)))
