@@ -145,6 +145,7 @@ def _checked_date(value: str | None, option: str) -> str | None:
 def _bad_date(option: str, value: str) -> NoReturn:
     raise click.BadParameter(f"{value!r} is not a date written YYYY-MM-DD", param_hint=option)
 
+
 @main.command()
 @click.argument("document", required=False, metavar="DOCUMENT", type=click.Choice(["soap", "physician-update"]))
 @click.argument("refs", nargs=-1, metavar="[REF]...")
@@ -278,6 +279,8 @@ def init(opts: Options, directory: Path | None, name: str | None, phone: str | N
 
 
 CREATABLE_KINDS = ("therapist", "provider", "patient", "referral", "assessment", "plan", "session")
+_COMMIT_HELP = "Commit exactly the files written (git add/commit -- PATHS) with a message of ids only; your git identity, hooks and commit signing apply."
+_TODAY_HELP = "Judge the notes as `validate --today` would (default: today)."
 
 
 @main.command()
@@ -289,9 +292,10 @@ CREATABLE_KINDS = ("therapist", "provider", "patient", "referral", "assessment",
 @click.option("--no-input", is_flag=True, help="Never ask: take the safe defaults and fail naming every missing field.")
 @click.option("--dry-run", is_flag=True, help="Check the record and print it; write nothing.")
 @click.option("--edit", is_flag=True, help="Open $EDITOR on the prefilled record before checking it.")
+@click.option("--commit", is_flag=True, help=_COMMIT_HELP)
 @click.pass_obj
 def create(opts: Options, kind: str, patient: str | None, record_id: str | None, source: str | None,
-           sets: tuple[str, ...], no_input: bool, dry_run: bool, edit: bool) -> None:
+           sets: tuple[str, ...], no_input: bool, dry_run: bool, edit: bool, commit: bool) -> None:
     """Create one new KIND record, checked exactly as `validate` would check it,
     written atomically and never over an existing file.
 
@@ -327,6 +331,154 @@ def create(opts: Options, kind: str, patient: str | None, record_id: str | None,
     if outcome.path is None:
         click.echo("medmassage: dry run: the record is valid; nothing was written", err=True)
         return
-    click.echo(display_path(store.root, outcome.path.relative_to(store.root).as_posix()))
+    rel = outcome.path.relative_to(store.root).as_posix()
+    click.echo(display_path(store.root, rel))
+    if commit:
+        from .lock import store_lock
+        from .refs import display, entry_of
+
+        with store_lock(store.root, _waiting):
+            _commit(store.root, [outcome.path], f"create {kind} {display(entry_of(store, rel))}")
+        return
     for warning in write_warnings(store.root, outcome.path):
         click.echo(f"medmassage: warning: {warning}", err=True)
+
+
+def _print_problems(root: Path, problems: list[Any]) -> None:
+    """Located problems on stderr, as `validate` prints them."""
+    from .report import display_path
+
+    for p in problems:
+        where = display_path(root, p.file) if not p.file.startswith("<") else p.file
+        click.echo(f"{where}:{p.line}:{p.column}: {p.severity} {p.rule}: {p.message} [{p.path}]", err=True)
+
+
+def _waiting() -> None:
+    click.echo("medmassage: another medmassage command is writing to this store; waiting for it to finish", err=True)
+
+
+def _commit(root: Path, paths: list[Path], message: str) -> None:
+    """Commit exactly `paths`; on failure say that the files are written but not committed."""
+    from .vcs import GitError, commit_paths
+
+    try:
+        commit_paths(root, paths, message)
+    except GitError as exc:
+        raise GitError(f"{exc}; the record files are written but not committed") from None
+    click.echo(f"medmassage: committed: {message.splitlines()[0]}", err=True)
+
+
+@main.command()
+@click.argument("refs", nargs=-1, metavar="[REF]...")
+@click.option("--all-unsigned", is_flag=True, help="Every unsigned note (sessions and addenda) of the therapist named by --by: the end of a day.")
+@click.option("--by", metavar="THERAPIST", help="Who signs (default: the note's therapist). Another therapist only as a co-signer, when medmassage.yaml sets signing.allow_cosigner.")
+@click.option("--at", metavar="TIMESTAMP", help="The signing time, with seconds and UTC offset, e.g. 2026-11-20T17:05:00-08:00 (default: now).")
+@click.option("--late", is_flag=True, help="Label the sessions as late entries (late: true) before signing them.")
+@click.option("--today", metavar="YYYY-MM-DD", help=_TODAY_HELP)
+@click.option("--commit", is_flag=True, help=_COMMIT_HELP)
+@click.pass_obj
+def sign(opts: Options, refs: tuple[str, ...], all_unsigned: bool, by: str | None, at: str | None, late: bool,
+         today: str | None, commit: bool) -> None:
+    """Sign notes: add `signature: {by, at, sha256}`, after which a note is final.
+
+    REF is a session as PATIENT/ID or the path of a session or addendum file. Only
+    a note that validates and is not yet signed is signed. The sha256 covers every
+    field of the note and the signature's `by` and `at` (as canonical JSON), so any
+    later change shows in `validate` as integrity/signature-mismatch; corrections
+    are then made with `medmassage amend`, never by editing.
+
+    The signature is added to the end of the file, keeping its layout and comments;
+    a file that cannot simply be extended is rewritten in the standard layout, and
+    its comments are lost. The rewrite is atomic and keeps the file's permissions.
+    Prints the path of each signed file. Exit status: 0 all signed, 1 some refused."""
+    from .lock import store_lock
+    from .report import display_path
+    from .signing import SignRequest
+    from .signing import sign as sign_notes
+
+    store = opts.store()
+    request = SignRequest(refs, all_unsigned, by, at, late, _checked_date(today, "--today"))
+    with store_lock(store.root, _waiting):
+        outcome = sign_notes(store, request)
+        for note in outcome.signed:
+            click.echo(display_path(store.root, note.entry.rel))
+        if commit and outcome.signed:
+            _commit(store.root, [n.path for n in outcome.signed], _sign_message([n.entry for n in outcome.signed]))
+    for message in outcome.notes:
+        click.echo(f"medmassage: {message}", err=True)
+    for name, refusal in outcome.refused:
+        _print_problems(store.root, refusal.problems)
+        click.echo(f"medmassage: not signed: {name}: {refusal}", err=True)
+    if outcome.refused:
+        raise MedmassageError(f"{len(outcome.refused)} of {len(outcome.refused) + len(outcome.signed)} notes not signed (see above)")
+
+
+def _sign_message(entries: list[Any]) -> str:
+    from .refs import display
+
+    names = [display(entry) for entry in entries]
+    if len(names) == 1:
+        return f"sign {names[0]}"
+    return f"sign {len(names)} notes\n\n" + "\n".join(names)
+
+
+@main.command()
+@click.argument("ref", metavar="REF")
+@click.option("--kind", required=True, type=click.Choice(["addendum", "correction", "late_entry"]), help="addendum adds information, correction fixes an error, late_entry documents what was not written at the time.")
+@click.option("--reason", required=True, metavar="TEXT", help="Why it is needed, e.g. 'wrong side recorded'.")
+@click.option("--text", metavar="TEXT", help="The text (default: --from, else $EDITOR).")
+@click.option("--from", "source", metavar="FILE", help="Read the text from a plain-text FILE ('-' reads standard input).")
+@click.option("--by", metavar="THERAPIST", help="The author, who signs it (default: the session's therapist).")
+@click.option("--at", metavar="TIMESTAMP", help="When it was written, e.g. 2026-11-20T17:05:00-08:00 (default: now).")
+@click.option("--today", metavar="YYYY-MM-DD", help=_TODAY_HELP)
+@click.option("--commit", is_flag=True, help=_COMMIT_HELP)
+@click.pass_obj
+def amend(opts: Options, ref: str, kind: str, reason: str, text: str | None, source: str | None, by: str | None,
+          at: str | None, today: str | None, commit: bool) -> None:
+    """Add a signed addendum, correction or late entry to the signed session REF
+    (PATIENT/ID or its file). The note itself is never changed: a signed note is
+    final, and what is added or corrected is a separate, dated, attributed entry
+    in patients/PATIENT/addenda/, shown after the note when it is rendered.
+
+    Prints the path of the new file. Exit status: 0 written, 1 refused, 2 usage error."""
+    import dataclasses
+
+    from .amend import AmendRequest, read_text
+    from .amend import amend as amend_note
+    from .lock import store_lock
+    from .refs import display, resolve
+    from .report import display_path
+
+    store = opts.store()
+    request = AmendRequest(ref, kind, reason, text, source, by, at, _checked_date(today, "--today"))
+    name = display(resolve(store, ref))
+    request = dataclasses.replace(request, text=read_text(store, request, name, click.get_binary_stream("stdin")), source=None)
+    with store_lock(store.root, _waiting):
+        outcome = amend_note(store, request)
+        if outcome.path is not None:
+            click.echo(display_path(store.root, outcome.path.relative_to(store.root).as_posix()))
+            if commit:
+                _commit(store.root, [outcome.path], f"amend {name}: {kind} {outcome.record['id']}")
+    _print_problems(store.root, outcome.problems)
+    if outcome.path is None:
+        raise MedmassageError(f"{kind} not written: it would not validate; nothing was written")
+
+
+@main.command()
+@click.argument("ref", metavar="REF")
+@click.option("--patch", is_flag=True, help="Show each change in full (a diff) instead of a summary.")
+@click.pass_obj
+def log(opts: Options, ref: str, patch: bool) -> None:
+    """Show the history of one record from git: who changed it, when, and what.
+
+    REF is a session as PATIENT/ID or the path of any record file. This is the
+    record's audit trail; with --patch it prints record content."""
+    from .refs import resolve
+    from .vcs import history
+
+    store = opts.store()
+    entry = resolve(store, ref, KIND_NAMES)
+    text = history(store.root, store.root / entry.rel, patch)
+    if not text.strip():
+        raise MedmassageError(f"{entry.rel} has no history yet: it has never been committed")
+    click.echo(text, nl=False)

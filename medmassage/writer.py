@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+import stat
 from pathlib import Path
 
 from .errors import WriteError
@@ -138,3 +139,33 @@ def fsync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Replace the regular file `path` with `data`, atomically and keeping its mode:
+    the bytes go to a temporary file beside it, are flushed, then renamed over it.
+
+    This is for the one sanctioned rewrite of a record (adding a signature); every
+    other write goes through `write_new`. Raises WriteError; the file is then unchanged."""
+    try:
+        info = os.lstat(path)
+    except OSError as exc:
+        raise _failure(path, exc) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise WriteError(f"{path} is not a regular file (a link?); it was left unchanged")
+    mode = stat.S_IMODE(info.st_mode)
+    temp = path.parent / f".{path.stem}.{secrets.token_hex(6)}.tmp"
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), FILE_MODE)
+        try:
+            _write_all(fd, data)
+            if hasattr(os, "fchmod"):
+                os.fchmod(fd, mode)  # the umask must not change who may read a chart
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, path)
+    except OSError as exc:
+        _unlink_quietly(temp)
+        raise _failure(path, exc) from None
+    fsync_folder(path.parent)

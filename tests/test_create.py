@@ -90,6 +90,9 @@ def test_a_clinic_is_started_and_filled_from_files(tmp_path: Path) -> None:
                    input=(DATA / f"session-{n}.yaml").read_text()) for n in (1, 2, 3)]
     assert [s.code for s in sessions] == [0, 0, 0], sessions
     assert [Path(s.out.strip()).name for s in sessions] == ["2025-03-05.yaml", "2025-03-08.yaml", "2025-03-11.yaml"]
+    for day in ("2025-03-05", "2025-03-08", "2025-03-11"):  # unsigned notes would be warnings
+        signed = mm("--root", str(root), "sign", f"p-0001/{day}", "--at", f"{day}T18:00:00-05:00")
+        assert signed.code == 0, signed
     check = mm("--root", str(root), "validate", "--format", "json")
     assert check.code == 0 and check.json()["ok"] and check.json()["files"] == 10, check
     assert check.json()["problems"] == []

@@ -1,5 +1,5 @@
-"""The cross-record checks, in the order SPEC §6 lists them: references, then
-clinical rules. Adding a rule is adding a function here and a test."""
+"""The cross-record checks, in the order SPEC §6 lists them: references, clinical
+rules, then integrity. Adding a rule is adding a function here and a test."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from .clinical import (
     check_referral_limits,
     check_treatment_minutes,
 )
+from .integrity import check_addendum_targets, check_late_signatures, check_signatures, check_unsigned
 from .references import check_goal_references, check_references
 
 Rule = Callable[[StoreView, list[Record]], Iterable[Finding]]
@@ -28,4 +29,5 @@ CLINICAL_RULES: tuple[Rule, ...] = (
     check_precautions,
     check_referral_limits,
 )
-RULES: tuple[Rule, ...] = (*REFERENCE_CHECKS, *CLINICAL_RULES)
+INTEGRITY_CHECKS: tuple[Rule, ...] = (check_signatures, check_addendum_targets, check_late_signatures, check_unsigned)
+RULES: tuple[Rule, ...] = (*REFERENCE_CHECKS, *CLINICAL_RULES, *INTEGRITY_CHECKS)

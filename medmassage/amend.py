@@ -1,0 +1,158 @@
+"""`medmassage amend`: a dated, attributed, signed addendum, correction or late entry
+to a signed session note (SPEC §2.4, §4). The note itself is never touched: the
+addendum is a new file, patients/<p>/addenda/<id>.yaml, written atomically and
+exclusively, and signed at creation by its author."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from . import newid, refs
+from .errors import MedmassageError, Problem, RecordError, UsageError
+from .ids import is_valid_id
+from .signature import checked_timestamp, instant, is_signed, now, signed_copy
+from .store import Store
+from .writer import RecordExists, write_new
+from .yamlio import MAX_BYTES, decode, dump, load_file, read_file
+
+KINDS = ("addendum", "correction", "late_entry")
+_EDITOR_HEADER = """\
+# {kind} to session {ref}: write the text below, then save and close the editor.
+# Reason: {reason}
+# Lines starting with '#' are ignored. To cancel, leave the text empty and save.
+"""
+
+
+@dataclass(frozen=True)
+class AmendRequest:
+    """What was asked on the command line (text: --text; source: --from FILE or -)."""
+
+    ref: str
+    kind: str
+    reason: str
+    text: str | None = None
+    source: str | None = None
+    by: str | None = None
+    at: str | None = None
+    today: str | None = None
+
+
+@dataclass
+class AmendOutcome:
+    """The addendum written (its path and record) or the problems that stopped it."""
+
+    record: dict[str, Any]
+    path: Path | None = None
+    ref: str = ""
+    problems: list[Problem] = field(default_factory=list)
+
+
+def amend(store: Store, request: AmendRequest, stdin: BinaryIO | None = None) -> AmendOutcome:
+    """Write a signed addendum to a signed session; run it under the store lock."""
+    if request.kind not in KINDS:
+        raise UsageError(f"--kind {request.kind!r}: kinds are {', '.join(KINDS)}")
+    if not request.reason.strip():
+        raise UsageError("--reason: say why the addendum is needed, e.g. 'wrong side recorded'")
+    entry = refs.resolve(store, request.ref, ("session",))
+    ref = refs.display(entry)
+    session = load_file(store.root / entry.rel, entry.rel)
+    if not is_signed(session):
+        raise MedmassageError(f"{ref} is not signed yet, so it is not final: correct the note itself, then sign it (medmassage sign {ref})")
+    author = request.by if request.by is not None else str(session.get("therapist"))
+    if not is_valid_id(author) or not (store.root / "therapists" / f"{author}.yaml").is_file():
+        raise UsageError(f"--by {author!r}: there is no such therapist (no therapists/{author}.yaml)")
+    at = checked_timestamp(request.at) if request.at else now()
+    signed_at = session["signature"].get("at")
+    if _before(at, signed_at):
+        raise UsageError(f"--at {at} is before {ref} was signed ({signed_at}); an addendum comes after the note")
+    text = read_text(store, request, ref, stdin)
+    record = _addendum(store, entry.patient or "", entry.id, request, author, at, text)
+    outcome = AmendOutcome(record, ref=ref, problems=_problems(store, entry.patient or "", record, request.today))
+    if not any(p.severity == "error" for p in outcome.problems):
+        outcome.path, outcome.record = _write(store, entry.patient or "", outcome.record)
+    return outcome
+
+
+def _before(at: str, signed_at: Any) -> bool:
+    try:
+        return instant(at) < instant(str(signed_at))
+    except ValueError:
+        return False  # a malformed signature time is validate's to report
+
+
+def _addendum(store: Store, patient: str, session: str, request: AmendRequest, author: str, at: str, text: str) -> dict[str, Any]:
+    folder = store.root / "patients" / patient / "addenda"
+    record = {
+        "id": newid.next_dated_id(folder, at[:10]),
+        "refers_to": session,
+        "kind": request.kind,
+        "written_at": at,
+        "author": author,
+        "reason": request.reason.strip(),
+        "text": text,
+    }
+    return signed_copy(record, author, at)
+
+
+def read_text(store: Store, request: AmendRequest, ref: str, stdin: BinaryIO | None) -> str:
+    """The addendum's text: --text, --from FILE, --from - (standard input) or the editor."""
+    if request.text is not None and request.source is not None:
+        raise UsageError("give the text once: --text or --from, not both")
+    if request.text is not None:
+        text = request.text
+    elif request.source == "-":
+        if stdin is None:
+            raise UsageError("--from - reads standard input, and there is none")
+        text = decode(stdin.read(MAX_BYTES + 1), "<stdin>")
+    elif request.source is not None:
+        text = decode(read_file(Path(request.source), request.source), request.source)
+    else:
+        text = _from_editor(store, request, ref)
+    if not text.strip():
+        raise MedmassageError("the addendum's text is empty; nothing was written")
+    return text.strip()
+
+
+def _from_editor(store: Store, request: AmendRequest, ref: str) -> str:
+    import subprocess
+
+    from .edit import editor_command, new_draft
+
+    draft = new_draft(store.root, "addendum", _EDITOR_HEADER.format(kind=request.kind, ref=ref, reason=request.reason))
+    command = [*editor_command(), str(draft)]
+    try:
+        status = subprocess.run(command, check=False).returncode
+        written = decode(read_file(draft, str(draft)), str(draft))
+    except OSError as exc:
+        raise MedmassageError(f"cannot start the editor {command[0]!r} ({exc.strerror}); set $EDITOR or use --text") from None
+    except RecordError as exc:
+        raise MedmassageError(f"{exc}; your text is kept in {draft}") from None
+    if status != 0:
+        raise MedmassageError(f"the editor exited with status {status}; nothing was written; your text is kept in {draft}")
+    draft.unlink(missing_ok=True)
+    return "\n".join(line for line in written.splitlines() if not line.startswith("#"))
+
+
+def _problems(store: Store, patient: str, record: dict[str, Any], today: str | None) -> list[Problem]:
+    from .store import Entry
+    from .validate import validate_candidate
+
+    rel = f"patients/{patient}/addenda/{record['id']}.yaml"
+    return validate_candidate(store, Entry(rel, "addendum", record["id"], patient), record, today)
+
+
+def _write(store: Store, patient: str, record: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
+    """Write exclusively; when another process took the id, move on to the next one."""
+    folder = store.root / "patients" / patient / "addenda"
+    for _ in range(100):
+        path = folder / f"{record['id']}.yaml"
+        try:
+            write_new(path, dump(record).encode("utf-8"), store.root)
+            return path, record
+        except RecordExists:
+            bare = {key: value for key, value in record.items() if key != "signature"}
+            bare["id"] = newid.next_dated_id(folder, record["written_at"][:10])
+            record = signed_copy(bare, record["signature"]["by"], record["signature"]["at"])
+    raise RecordExists(path)

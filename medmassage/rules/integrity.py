@@ -1,0 +1,120 @@
+"""Integrity checks (SPEC §6.5, §2.4): signed notes are unchanged, addenda refer to
+signed notes, and notes are signed on time. Signed is final: the messages point to
+addenda and to git, never to re-signing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Iterator
+from typing import Any
+
+from ..errors import Finding
+from ..signature import DAY_FIELD, SIGNER_FIELD, covered_fields, days_between, fingerprint
+from ..view import Record, StoreView
+
+
+def _signable(records: list[Record]) -> Iterator[Record]:
+    return (r for r in records if r.kind in SIGNER_FIELD)
+
+
+def _name(record: Record) -> str:
+    if record.kind == "session":
+        return f"session {record.entry.patient}/{record.id}"
+    return f"{record.kind} {record.rel}"
+
+
+def _days_setting(view: StoreView, name: str, default: int) -> int:
+    value = view.setting("signing", name, default=default)
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def check_signatures(view: StoreView, records: list[Record]) -> Iterator[Finding]:
+    """integrity/signature-mismatch: a signed note whose content no longer matches its hash."""
+    for record in _signable(records):
+        signed: Any = record.data.get("signature")
+        if not isinstance(signed, dict) or not isinstance(signed.get("sha256"), str):
+            continue  # no signature, or a malformed one the schema reports
+        try:
+            if fingerprint(record.data) == signed["sha256"]:
+                continue
+        except ValueError:
+            pass  # a value JSON cannot hold (the schema reports it): it cannot match either
+        yield Finding(
+            record.rel, ("signature",), "integrity/signature-mismatch", "error",
+            f"{_name(record)} has changed since {signed.get('by')} signed it at {signed.get('at')}: its sha256 no longer "
+            f"matches (the signature covers every field: {', '.join(covered_fields(record.data))}). A signed note is never "
+            f"edited: restore the signed version from git (`medmassage log {_ref(record)} --patch` shows what changed) and "
+            f"record the change as an addendum: medmassage amend {_ref(record)} --kind correction --reason TEXT",
+            at_key=True,
+        )
+
+
+def _ref(record: Record) -> str:
+    return f"{record.entry.patient}/{record.id}" if record.kind == "session" else record.rel
+
+
+def check_addendum_targets(view: StoreView, records: list[Record]) -> Iterator[Finding]:
+    """integrity/addendum-target: an addendum must refer to a session note that exists and is signed."""
+    for record in records:
+        target = record.data.get("refers_to") if record.kind == "addendum" else None
+        if not isinstance(target, str):
+            continue
+        patient = record.entry.patient
+        if not view.exists("session", target, patient):
+            known = sorted(rid for (kind, p, rid) in view.existing if kind == "session" and p == patient)
+            close = difflib.get_close_matches(target, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            yield Finding(
+                record.rel, ("refers_to",), "integrity/addendum-target", "error",
+                f"this {record.data.get('kind', 'addendum')} refers to session {target!r}, which does not exist "
+                f"(no patients/{patient}/sessions/{target}.yaml){hint}",
+            )
+            continue
+        session = view.chart(patient).of("session").get(target) if patient else None
+        if session is not None and not isinstance(session.data.get("signature"), dict):
+            yield Finding(
+                record.rel, ("refers_to",), "integrity/addendum-target", "error",
+                f"session {patient}/{target} is not signed; an unsigned note is not final, so change the note itself "
+                f"and sign it (`medmassage sign {patient}/{target}`); addenda are for signed notes",
+            )
+
+
+def check_late_signatures(view: StoreView, records: list[Record]) -> Iterator[Finding]:
+    """integrity/late-signature: a session signed more than N days after the visit, neither
+    labelled `late: true` nor explained by a late_entry addendum."""
+    limit = _days_setting(view, "late_after_days", 1)
+    for session in records:
+        signed = session.data.get("signature") if session.kind == "session" and session.valid else None
+        if signed is None or session.data.get("late") is True:
+            continue
+        days = days_between(session.data["date"], signed["at"])
+        if days <= limit or _has_late_entry(view, session):
+            continue
+        yield Finding(
+            session.rel, ("signature", "at"), "integrity/late-signature", "warning",
+            f"signed {days} days after the visit on {session.data['date']} (the clinic's limit is {limit}); "
+            f"explain the delay with a late entry: medmassage amend {_ref(session)} --kind late_entry --reason TEXT",
+        )
+
+
+def _has_late_entry(view: StoreView, session: Record) -> bool:
+    addenda = view.chart(session.entry.patient).of("addendum").values() if session.entry.patient else ()
+    return any(a.data.get("refers_to") == session.id and a.data.get("kind") == "late_entry" for a in addenda)
+
+
+def check_unsigned(view: StoreView, records: list[Record]) -> Iterator[Finding]:
+    """integrity/unsigned: a note still unsigned after the clinic's signing window."""
+    window = _days_setting(view, "window_days", 3)
+    for record in _signable(records):
+        if not record.valid or "signature" in record.data:
+            continue
+        day = str(record.data[DAY_FIELD[record.kind]])[:10]
+        age = (dt.date.fromisoformat(view.today) - dt.date.fromisoformat(day)).days
+        if age <= window:
+            continue
+        yield Finding(
+            record.rel, (), "integrity/unsigned", "warning",
+            f"{_name(record)} from {day} is still unsigned, {age} days later (the clinic signs within {window}); "
+            f"review it and sign it: medmassage sign {_ref(record)} --late",
+        )
