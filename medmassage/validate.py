@@ -14,11 +14,9 @@ from typing import Any
 
 from . import schema_loader as schemas
 from .errors import Finding, Problem, RecordError
-from .explain import explain
 from .rules import RULES, Rule
 from .store import FOLDER_OF, KINDS, PATIENT_SCOPED, Entry, Store
 from .view import Record, StoreView
-from .yamlio import decode, field_marks, json_path, load_file, read_file
 
 
 @dataclass
@@ -59,6 +57,8 @@ class Report:
 
 def check_file(root: Path, entry: Entry, extensions: schemas.Extensions) -> FileResult:
     """Read, parse and schema-check one record file."""
+    from .yamlio import load_file  # imported here: an unchanged store is answered without YAML
+
     try:
         data = load_file(root / entry.rel, entry.rel)
     except RecordError as exc:
@@ -86,6 +86,8 @@ def check_data(entry: Entry, data: dict[str, Any], extensions: schemas.Extension
 
 
 def _explain_all(entry: Entry, data: dict[str, Any], errors: list[Any], extensions: schemas.Extensions) -> list[Finding]:
+    from .explain import explain
+
     elsewhere = _kind_it_fits(data, entry.kind or "", extensions)
     if elsewhere:
         return [Finding(
@@ -255,6 +257,8 @@ def _check_batch(batch: list[tuple[str, list[Entry]]]) -> list[tuple[str, list[P
 
 def locate(root: Path, findings: list[Finding]) -> list[Problem]:
     """Give findings their line and column, re-reading only the files that have them."""
+    from .yamlio import decode, field_marks, json_path, read_file
+
     by_file: dict[str, list[Finding]] = {}
     for finding in findings:
         by_file.setdefault(finding.rel, []).append(finding)
@@ -297,7 +301,7 @@ def validate_candidate(
 
     Problems are located in `text` (the input the record came from, e.g. stdin) and
     carry `name` as their file; by default the record's deterministic dump and entry.rel."""
-    from .yamlio import dump
+    from .yamlio import dump, field_marks, json_path
 
     entries = [e for e in store.walk() if e.rel != entry.rel]
     to_load = _context(entries, [entry])
