@@ -97,7 +97,7 @@ def _message(keyword: str, schema: dict[str, Any], value: Any, error: Any) -> st
         return f"{_short(value)} is not {what}{listing}{_suggest(value, options)}"
     if keyword == "type":
         expected = error.validator_value
-        names = [_TYPE_NAMES.get(t, t) for t in (expected if isinstance(expected, list) else [expected])]
+        names = [_TYPE_NAMES.get(str(t), str(t)) for t in (expected if isinstance(expected, list) else [expected])]
         hint = " (put it in quotes)" if "text" in names and isinstance(value, (int, float)) else ""
         return f"expected {' or '.join(names)}, found {_found(value)}{hint}"
     if keyword == "format":

@@ -130,12 +130,13 @@ class Shared:
 
 def check_chart(shared: Shared, entries: list[Entry]) -> tuple[list[Problem], list[Record]]:
     """Every problem in one patient's folder (its files and the rules across them)."""
-    results = [check_file(shared.root, e, shared.extensions) for e in entries if e.kind is not None]
+    files = [e for e in entries if e.kind is not None]
+    results = [check_file(shared.root, e, shared.extensions) for e in files]
     view = StoreView(today=shared.today)
     view.existing = shared.existing | {_key(e) for e in entries if e.kind is not None}
     for record in shared.records:
         view.add(record)
-    records = [Record(e, r.data, r.valid) for e, r in zip([e for e in entries if e.kind], results) if r.data is not None]
+    records = [Record(e, r.data, r.valid) for e, r in zip(files, results, strict=True) if r.data is not None]
     for record in records:
         view.add(record)
     findings = [f for r in results for f in r.findings]

@@ -225,7 +225,7 @@ def _build(parser: Any, name: str, marks: Marks | None) -> dict[str, Any]:
                 continue
             else:
                 path = (*frame.path, frame.key)
-                container[frame.key] = value  # type: ignore[index]
+                container[frame.key] = value  # type: ignore[index,call-overload]
                 if marks is not None:
                     marks[path] = (*position, *frame.key_mark)
                 frame.key = None

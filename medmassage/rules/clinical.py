@@ -58,10 +58,10 @@ def check_pain_scale(view: StoreView, records: list[Record]) -> Iterator[Finding
                 if not 0 <= goal[field] <= 10:
                     yield Finding(plan.rel, ("goals", index, field), "clinical/pain-range", "error", f"a pain goal's {field} must be on the 0-10 scale, not {goal[field]}")
     for session in _valid(records, "session"):
-        plan = view.get("plan", session.data["treatment_plan"], session.entry.patient)
-        if plan is None:
+        treatment_plan = view.get("plan", session.data["treatment_plan"], session.entry.patient)
+        if treatment_plan is None:
             continue
-        pain_goals = {g["id"] for g in plan.data["goals"] if g["measure"]["kind"] == "pain"}
+        pain_goals = {g["id"] for g in treatment_plan.data["goals"] if g["measure"]["kind"] == "pain"}
         for index, entry in enumerate(session.data.get("assessment", {}).get("goals", [])):
             value = entry.get("value")
             if entry["goal"] in pain_goals and value is not None and not 0 <= value <= 10:
