@@ -472,7 +472,10 @@ def log(opts: Options, ref: str, patch: bool) -> None:
     """Show the history of one record from git: who changed it, when, and what.
 
     REF is a session as PATIENT/ID or the path of any record file. This is the
-    record's audit trail; with --patch it prints record content."""
+    record's audit trail. For a note it first says whether the signature still
+    holds (if not, which fields differ from the last committed version that matches
+    it) and lists the note's addenda. With --patch it prints record content."""
+    from .audit import note_status
     from .refs import resolve
     from .vcs import history
 
@@ -481,4 +484,6 @@ def log(opts: Options, ref: str, patch: bool) -> None:
     text = history(store.root, store.root / entry.rel, patch)
     if not text.strip():
         raise MedmassageError(f"{entry.rel} has no history yet: it has never been committed")
+    status = note_status(store, entry)
+    click.echo("\n".join(status) + "\n" if status else "", nl=bool(status))
     click.echo(text, nl=False)

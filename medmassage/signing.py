@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import refs
-from .errors import MedmassageError, Problem, RecordError, UsageError
+from .errors import MedmassageError, Problem, RecordError, UsageError, WriteError
 from .ids import is_valid_id
 from .signature import SIGNER_FIELD, checked_timestamp, days_between, fingerprint, is_signed, now, signed_copy
 from .store import SETTINGS_FILE, Entry, Store
@@ -80,6 +80,9 @@ def sign(store: Store, request: SignRequest) -> SignOutcome:
             _write(note)
         except NotSignable as exc:
             outcome.refused.append((refs.display(note.entry), exc))
+            continue
+        except WriteError as exc:  # this note's file only; the others may still be signed
+            outcome.refused.append((refs.display(note.entry), NotSignable(str(exc))))
             continue
         outcome.signed.append(note)
         outcome.notes.extend(_late_note(store, note, request))

@@ -91,3 +91,29 @@ def history(root: Path, path: Path, patch: bool = False) -> str:
     if proc is None or proc.returncode != 0:
         raise GitError(f"`git log` failed: {(proc.stderr.strip() if proc else '') or 'git could not be run'}")
     return proc.stdout
+
+
+def file_versions(root: Path, path: Path) -> list[tuple[str, str]]:
+    """(commit, path in that commit, from the repository's top) for each commit touching
+    `path`, newest first, following renames; empty when there is none or no git."""
+    proc = _git(root, "log", "--follow", "--no-color", "--format=%x00%H", "--name-only", "--", str(path), timeout=None)
+    if proc is None or proc.returncode != 0:
+        return []
+    versions = []
+    for block in proc.stdout.split("\0")[1:]:
+        lines = [line for line in block.splitlines() if line.strip()]
+        if len(lines) >= 2:
+            versions.append((lines[0], lines[1]))
+    return versions
+
+
+def show_file(root: Path, commit: str, name: str) -> bytes | None:
+    """The bytes of `name` (from the repository's top) in `commit`, or None."""
+    git = shutil.which("git")
+    if git is None:
+        return None
+    try:
+        proc = subprocess.run([git, "-C", str(root), "show", f"{commit}:{name}"], capture_output=True, timeout=60, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return proc.stdout if proc.returncode == 0 else None

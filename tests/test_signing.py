@@ -362,3 +362,16 @@ def test_log_shows_who_when_and_what_changed(repo: Path) -> None:
     patch = mm(repo, "log", str(path_of(repo, UNSIGNED[0])), "--patch")
     assert patch.code == 0 and "+  by: amara-okafor" in patch.out, patch
     assert mm(repo, "log", "p-0001/2026-01-01").code == 2
+
+
+@needs_git
+def test_log_names_the_fields_changed_since_the_signed_version(repo: Path) -> None:
+    path = path_of(repo, SIGNED)
+    path.write_text(path.read_text().replace("pain: 5", "pain: 4", 1))
+    result = mm(repo, "log", SIGNED)
+    assert result.code == 0, result
+    first = result.out.splitlines()[0]
+    assert first.startswith("p-0001/2026-10-29: signed by amara-okafor") and "CHANGED since: $.subjective.pain differ" in first
+    assert "git checkout" in first
+    addenda = mm(repo, "log", "p-0003/2026-11-03")
+    assert addenda.code == 0 and "the signature holds" in addenda.out and "addendum 2026-11-04: correction" in addenda.out

@@ -44,7 +44,7 @@ def check_signatures(view: StoreView, records: list[Record]) -> Iterator[Finding
             record.rel, ("signature",), "integrity/signature-mismatch", "error",
             f"{_name(record)} has changed since {signed.get('by')} signed it at {signed.get('at')}: its sha256 no longer "
             f"matches (the signature covers every field: {', '.join(covered_fields(record.data))}). A signed note is never "
-            f"edited: restore the signed version from git (`medmassage log {_ref(record)} --patch` shows what changed) and "
+            f"edited: restore the signed version from git (`medmassage log {_ref(record)}` names the fields changed since) and "
             f"record the change as an addendum: medmassage amend {_ref(record)} --kind correction --reason TEXT",
             at_key=True,
         )
