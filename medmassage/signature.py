@@ -8,7 +8,6 @@ are therefore not part of what is signed; every value is."""
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import hashlib
 import json
@@ -26,11 +25,11 @@ _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2
 def canonical_bytes(record: dict[str, Any]) -> bytes:
     """The bytes a signature's hash covers: the record without `signature.sha256`,
     as JSON with sorted keys, no whitespace and UTF-8 text."""
-    content = copy.deepcopy(record)
-    signed = content.get("signature")
-    if isinstance(signed, dict):
-        signed.pop("sha256", None)
-    text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    content = record
+    signed = record.get("signature")
+    if isinstance(signed, dict) and "sha256" in signed:  # copy only what changes: validate hashes every signed note
+        content = {**record, "signature": {key: value for key, value in signed.items() if key != "sha256"}}
+    text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return text.encode("utf-8")
 
 

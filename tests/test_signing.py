@@ -375,3 +375,21 @@ def test_log_names_the_fields_changed_since_the_signed_version(repo: Path) -> No
     assert "git checkout" in first
     addenda = mm(repo, "log", "p-0003/2026-11-03")
     assert addenda.code == 0 and "the signature holds" in addenda.out and "addendum 2026-11-04: correction" in addenda.out
+
+
+@needs_git
+@pytest.mark.skipif(os.name == "nt", reason="a POSIX shell hook")
+def test_commit_runs_the_persons_hooks_and_reports_their_refusal(repo: Path) -> None:
+    hook = repo / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\necho 'hook says no' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    result = sign(repo, UNSIGNED[0], "--commit")
+    assert result.code == 1 and "hook says no" in result.err and "written but not committed" in result.err, result
+    assert git(repo, "log", "--format=%s").splitlines() == ["start"]
+    assert "signature" in load_file(path_of(repo, UNSIGNED[0]), "note")
+
+
+def test_an_addendum_cannot_predate_the_signature(store: Path) -> None:
+    result = mm(store, "amend", SIGNED, "--kind", "addendum", "--reason", "x", "--text", "y",
+                "--at", "2026-10-29T09:00:00-07:00", "--today", TODAY)
+    assert result.code == 2 and "before p-0001/2026-10-29 was signed" in result.err, result
