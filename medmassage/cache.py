@@ -52,6 +52,8 @@ def shared_digest(root: Path, entries: list[Entry], today: str, rules: tuple[Any
 
     digest = hashlib.sha256(f"{FORMAT}|{__version__}|{schemas_digest()}|{today}".encode())
     digest.update(repr([getattr(rule, "__qualname__", str(rule)) for rule in rules]).encode())
+    for source in sorted(Path(__file__).parent.rglob("*.py")):  # a changed rule or message, even unreleased
+        digest.update(source.read_bytes())
     for entry in entries:
         digest.update(f"\0{entry.rel}\0".encode())
         try:
