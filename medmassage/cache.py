@@ -141,3 +141,11 @@ class ChartCache:
             os.replace(temp, self.path)
         except OSError:
             pass
+
+
+def verified_identities(cache: ChartCache, patient: str) -> dict[str, list[int]]:
+    """The identities (size, mtime_ns, ctime_ns, inode) of a chart's files as `reuse` just
+    found them unchanged, so callers need not look them up again; empty otherwise."""
+    found = cache.new.get(patient) if cache.enabled else None
+    identity = found.get("identity") if isinstance(found, dict) else None
+    return {item[0]: list(item[1:]) for item in identity} if isinstance(identity, list) else {}

@@ -167,7 +167,10 @@ def render(opts: Options, document: str | None, refs: tuple[str, ...], all_: boo
     is the session id (soap) or the period's end date (physician-update); the paths
     written are printed, one per line. Records with errors are not rendered: their
     errors are printed (as by validate) and the exit status is 1, but the rest are."""
-    from .render import DEFAULT_OUT, Renderer, Request
+    import contextlib
+
+    from .render import DEFAULT_OUT, Request, shown
+    from .render_batch import Batch
 
     if list_templates:
         _list_templates(opts)
@@ -178,18 +181,28 @@ def render(opts: Options, document: str | None, refs: tuple[str, ...], all_: boo
     chosen = ("md", "html", "txt") if "all" in formats or not (formats or to_stdout) else tuple(dict.fromkeys(formats or ("md",)))
     dates = {name: _checked_date(value, f"--{name}") for name, value in (("since", since), ("until", until), ("date", date))}
     store = opts.store()
-    renderer = Renderer(store, Request(document, refs, all_, patient, dates["since"], dates["until"], chosen, dates["date"]))
-    renderer.check_templates()
-    targets = renderer.targets()
-    for notice in renderer.skipped:
-        click.echo(f"medmassage: {notice}", err=True)
-    held = {target: renderer.held(target) for target in targets}
-    ready = [target for target in targets if not held[target]]
-    if to_stdout and (len(targets) != 1 or len(chosen) != 1):
-        raise click.UsageError("--out - writes exactly one document in one format; name one record and at most one --format")
-    written = _render_all(renderer, ready, None if to_stdout else Path(out or store.root / DEFAULT_OUT))
-    for path in written:
-        click.echo(path)
+    batch = Batch(store, Request(document, refs, all_, patient, dates["since"], dates["until"], chosen, dates["date"]))
+    if to_stdout:
+        found = batch.choose_here()
+        for notice in batch.skipped:
+            click.echo(f"medmassage: {notice}", err=True)
+        held = dict(found)
+        if len(found) != 1 or len(chosen) != 1:
+            raise click.UsageError("--out - writes exactly one document in one format; name one record and at most one --format")
+        _render_all(batch, [target for target, problems in found if not problems], None)
+    else:
+        # Unchanged documents are answered from the render cache; the rest are rendered in parallel.
+        plan = batch.plan(Path(out or store.root / DEFAULT_OUT))
+        bar = click.progressbar(length=plan.size, label="Rendering", file=sys.stderr) if plan.size > 1 and sys.stderr.isatty() else None
+        with bar or contextlib.nullcontext():
+            for done in plan:
+                if bar is not None:
+                    bar.update(done)
+        for notice in plan.outcome.skipped:
+            click.echo(f"medmassage: {notice}", err=True)
+        if plan.outcome.written:
+            click.echo("\n".join(shown(path) for path in plan.outcome.written))
+        held = plan.outcome.held
     _report_held(store.root, document, held)
     sys.exit(1 if any(held.values()) else 0)
 

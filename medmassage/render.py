@@ -1,28 +1,31 @@
 """Rendering (SPEC §7): choose what to render, hold back what does not validate,
 build each document's context, run its templates and write the results atomically
-to <out>/<patient>/<id>.<document>.<ext>. Returns values; the CLI prints."""
+to <out>/<patient>/<id>.<document>.<ext>. Returns values; the CLI prints.
+
+This module knows one document at a time, from a view holding the shared records and
+the charts loaded so far; `render_batch.py` drives a whole request over the store."""
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, NamedTuple
 
-from . import templating
-from .documents import addenda, soap_context
 from .errors import Problem, UsageError, WriteError
 from .ids import describe_id_rule, is_valid_id
-from .physician_update import course, referral_of, update_context
-from .store import SETTINGS_FILE, Store
-from .validate import Report, validate_store
-from .view import Chart, Record
+from .store import SETTINGS_FILE, Entry, Store
+from .template_files import FORMATS
+from .view import Chart, Record, StoreView
 
 DOCUMENTS = ("soap", "physician-update")
 DEFAULT_OUT = "rendered"
 # What a physician update can draw on in the patient's folder: errors here hold it back.
 _UPDATE_SOURCES = ("patient.yaml", "referrals/", "assessments/", "plans/", "sessions/", "updates/")
+NO_CONSENT = "no physician update, the patient has not consented to sharing with providers"
 
 
 @dataclass(frozen=True)
@@ -35,12 +38,19 @@ class Request:
     patient: str | None = None
     since: str | None = None
     until: str | None = None
-    formats: tuple[str, ...] = templating.FORMATS
+    formats: tuple[str, ...] = FORMATS
     date: str | None = None
 
+    def check(self) -> None:
+        """Refuse a request that names no known document or nothing to render."""
+        if self.document not in DOCUMENTS:
+            raise UsageError(f"unknown document {self.document!r}; documents are: {', '.join(DOCUMENTS)}")
+        if not (self.refs or self.all or self.patient):
+            what = "PATIENT/SESSION" if self.document == "soap" else "PATIENT"
+            raise UsageError(f"name what to render: {what}, a record path, --patient ID or --all")
 
-@dataclass(frozen=True, order=True)
-class Target:
+
+class Target(NamedTuple):
     """One document to render: a patient and, for a SOAP note, the session id."""
 
     patient: str
@@ -48,6 +58,13 @@ class Target:
 
     def __str__(self) -> str:
         return f"{self.patient}/{self.session}" if self.session else self.patient
+
+
+class Candidate(NamedTuple):
+    """A target the request may render; `named` when the user named it (not only --all)."""
+
+    target: Target
+    named: bool
 
 
 @dataclass
@@ -59,29 +76,137 @@ class Document:
     texts: dict[str, str] = field(default_factory=dict)
 
 
-class Renderer:
-    """Validates the store once, then renders targets one at a time."""
+# -- choosing candidates from the walk ---------------------------------------------------
 
-    def __init__(self, store: Store, request: Request, today: str | None = None) -> None:
-        if request.document not in DOCUMENTS:
-            raise UsageError(f"unknown document {request.document!r}; documents are: {', '.join(DOCUMENTS)}")
-        if not (request.refs or request.all or request.patient):
-            what = "PATIENT/SESSION" if request.document == "soap" else "PATIENT"
-            raise UsageError(f"name what to render: {what}, a record path, --patient ID or --all")
-        self.store, self.request = store, request
-        self.report: Report = validate_store(store, _folders_named(store, request), today=today)
-        self.view = self.report.view
-        self.errors: dict[str, list[Problem]] = {}  # file -> its errors
-        for problem in self.report.problems:
-            if problem.severity == "error":
-                self.errors.setdefault(problem.file, []).append(problem)
-        self.sessions: dict[str, list[Target]] = {}  # patient -> every session file, parsed or not
-        for kind, patient, record_id in sorted(self.view.existing, key=lambda key: (key[0], key[1] or "", key[2])):
-            if kind == "session" and patient is not None:
-                self.sessions.setdefault(patient, []).append(Target(patient, record_id))
-        loader = templating.Loader(store.root)
-        self.envs = {fmt: templating.environment(loader, fmt) for fmt in request.formats}
-        self.skipped: list[str] = []  # what --all leaves out on purpose, and why
+
+class Index:
+    """What the walk found, by patient folder: every entry (records and layout findings)
+    and the session targets; plus the shared record files."""
+
+    def __init__(self, entries: Iterable[Entry]) -> None:
+        self.folders: dict[str, list[Entry]] = {}
+        self.shared: list[str] = []
+        self.sessions: dict[str, list[Target]] = {}
+        for entry in entries:
+            if entry.rel.startswith("patients/"):
+                self.folders.setdefault(entry.rel.split("/")[1], []).append(entry)
+                if entry.kind == "session" and entry.patient is not None:
+                    self.sessions.setdefault(entry.patient, []).append(Target(entry.patient, entry.id))
+            elif entry.kind is not None:
+                self.shared.append(entry.rel)
+        self.charts = sorted(p for p, found in self.folders.items() if any(e.kind is not None for e in found))
+
+    def has(self, kind: str, patient: str, record_id: str | None = None) -> bool:
+        """True when the patient's folder holds a record file of `kind` (with that id)."""
+        return any(e.kind == kind and (record_id is None or e.id == record_id) for e in self.folders.get(patient, []))
+
+
+def choose(store: Store, request: Request, index: Index, consents: Callable[[str], bool]) -> list[Candidate]:
+    """The documents asked for, sorted, each once; usage errors for what cannot be rendered.
+    `consents(patient)` says whether a named patient may have a physician update."""
+    chosen: dict[Target, bool] = {}
+    named: list[Target] = []
+    for ref in request.refs:
+        named.extend(_from_ref(store, request, index, ref))
+    if request.patient:
+        named.extend(_of_patient(request, index, _patient_id(index, request.patient)))
+    if request.document != "soap":
+        for target in named:
+            if not consents(target.patient):
+                raise UsageError(f"patient {target.patient!r} has not consented to sharing with providers (consent.share_with_providers)")
+    if request.all:
+        everything = [t for p in index.charts for t in index.sessions.get(p, [])] if request.document == "soap" else [Target(p) for p in index.charts]
+        chosen.update(dict.fromkeys(everything, False))
+    chosen.update(dict.fromkeys(named, True))
+    return [Candidate(t, chosen[t]) for t in sorted(chosen)]
+
+
+def _patient_id(index: Index, patient: str) -> str:
+    if not is_valid_id(patient):
+        raise UsageError(f"{patient!r} is not a valid patient id: {describe_id_rule()}")
+    if patient not in index.charts:
+        raise UsageError(f"no patient {patient!r} in this store (no patients/{patient}/)")
+    return patient
+
+
+def _of_patient(request: Request, index: Index, patient: str) -> list[Target]:
+    if request.document == "soap":
+        return index.sessions.get(patient, [])
+    if not index.has("referral", patient):
+        raise UsageError(f"patient {patient!r} has no referral, so there is no physician to update")
+    return [Target(patient)]
+
+
+def _from_ref(store: Store, request: Request, index: Index, ref: str) -> list[Target]:
+    if Path(ref).exists():
+        entries = store.walk([Path(ref)])
+        if request.document != "soap":
+            patients = sorted({e.patient for e in entries if e.patient})
+            if not patients:
+                raise UsageError(f"{ref}: no patient records there")
+            return [t for patient in patients for t in _of_patient(request, index, patient)]
+        found = sorted({Target(e.patient, e.id) for e in entries if e.patient and e.kind == "session"})
+        if not found:
+            raise UsageError(f"{ref}: no session records there")
+        return found
+    patient, _, session = ref.partition("/")
+    patient = _patient_id(index, patient)
+    if not session or request.document != "soap":
+        if session:
+            raise UsageError(f"{ref}: a physician update is named by the patient alone, e.g. {patient}")
+        return _of_patient(request, index, patient)
+    if not (is_valid_id(session) and index.has("session", patient, session)):
+        raise UsageError(f"{ref}: no such session (no patients/{patient}/sessions/{session}.yaml)")
+    return [Target(patient, session)]
+
+
+def selected(request: Request, candidate: Candidate, facts: Mapping[str, Any]) -> tuple[bool, str]:
+    """Whether a candidate is rendered, from its facts (see `Renderer.facts`), and the
+    notice to print when --all leaves it out on purpose."""
+    target = candidate.target
+    if target.session:
+        day = facts.get("date")
+        if not isinstance(day, str):
+            return True, ""  # undated: keep it, so its errors are reported
+        return (request.since is None or day >= request.since) and (request.until is None or day <= request.until), ""
+    if candidate.named:
+        return True, ""
+    if not facts.get("listed"):
+        return False, ""
+    return (True, "") if facts.get("share") else (False, f"{target}: {NO_CONSENT}")
+
+
+def held_problems(holds: Iterable[str], errors: Mapping[str, list[Problem]]) -> list[Problem]:
+    """The errors that keep a document from being rendered (empty: render it)."""
+    return [p for file in sorted(holds) for p in errors.get(file, [])]
+
+
+def may_share(patient: Record | None) -> bool:
+    """False only when the patient record says no to sharing with providers."""
+    consent = patient.data.get("consent") if patient else None
+    return not (isinstance(consent, dict) and consent.get("share_with_providers") is False)
+
+
+# -- one document from a loaded chart -------------------------------------------------------
+
+
+class Renderer:
+    """The documents of one request, from a view of the shared records and the charts
+    loaded into it (one at a time in a batch, so memory stays flat)."""
+
+    def __init__(self, request: Request, view: StoreView, store_root: Path | None) -> None:
+        self.request, self.view, self.store_root = request, view, store_root
+        self._envs: dict[str, Any] | None = None
+
+    @property
+    def envs(self) -> dict[str, Any]:
+        """One sandboxed environment per requested format, built on first use."""
+        if self._envs is None:
+            from . import templating  # Jinja only when something is rendered
+
+            loader = templating.Loader(self.store_root)
+            self._envs = {fmt: templating.environment(loader, fmt) for fmt in self.request.formats}
+        return self._envs
 
     def template(self, fmt: str) -> str:
         """The template name for the requested document in one format."""
@@ -89,124 +214,77 @@ class Renderer:
 
     def check_templates(self) -> None:
         """Load and compile every template needed, so a broken one fails before any output."""
+        from . import templating
+
         for fmt, env in self.envs.items():
             templating.load(env, self.template(fmt))
 
-    # -- choosing targets -------------------------------------------------------------
+    def load(self, patient: str, records: Iterable[Record]) -> None:
+        """Put a patient's records in the view, replacing what was there."""
+        self.view.charts.pop(patient, None)
+        for record in records:
+            self.view.add(record)
 
-    def targets(self) -> list[Target]:
-        """The documents asked for, sorted, each once."""
-        r = self.request
-        chosen: set[Target] = set()
-        for ref in r.refs:
-            chosen.update(self._from_ref(ref))
-        if r.patient:
-            chosen.update(self._of_patient(self._patient_id(r.patient)))
-        if r.all:
-            chosen.update(self._everything())
-        return sorted(t for t in chosen if self._in_dates(t))
+    def unload(self, patient: str) -> None:
+        """Forget a patient's records."""
+        self.view.charts.pop(patient, None)
 
-    def _sessions(self, patient: str) -> list[Target]:
-        return self.sessions.get(patient, [])
-
-    def _patient_id(self, patient: str) -> str:
-        if not is_valid_id(patient):
-            raise UsageError(f"{patient!r} is not a valid patient id: {describe_id_rule()}")
-        if patient not in self.view.charts and not self.view.exists("patient", patient, patient):
-            raise UsageError(f"no patient {patient!r} in this store (no patients/{patient}/)")
-        return patient
-
-    def _of_patient(self, patient: str) -> list[Target]:
-        if self.request.document == "soap":
-            return self._sessions(patient)
-        if not any(kind == "referral" and p == patient for kind, p, _ in self.view.existing):
-            raise UsageError(f"patient {patient!r} has no referral, so there is no physician to update")
-        if not _may_share(self._chart(Target(patient))):
-            raise UsageError(f"patient {patient!r} has not consented to sharing with providers (consent.share_with_providers)")
-        return [Target(patient)]
-
-    def _from_ref(self, ref: str) -> list[Target]:
-        if Path(ref).exists():
-            entries = self.store.walk([Path(ref)])
-            if self.request.document != "soap":
-                patients = sorted({e.patient for e in entries if e.patient})
-                if not patients:
-                    raise UsageError(f"{ref}: no patient records there")
-                return [t for patient in patients for t in self._of_patient(patient)]
-            found = sorted({Target(e.patient, e.id) for e in entries if e.patient and e.kind == "session"})
-            if not found:
-                raise UsageError(f"{ref}: no session records there")
-            return found
-        patient, _, session = ref.partition("/")
-        patient = self._patient_id(patient)
-        if not session or self.request.document != "soap":
-            if session:
-                raise UsageError(f"{ref}: a physician update is named by the patient alone, e.g. {patient}")
-            return self._of_patient(patient)
-        if not (is_valid_id(session) and self.view.exists("session", session, patient)):
-            raise UsageError(f"{ref}: no such session (no patients/{patient}/sessions/{session}.yaml)")
-        return [Target(patient, session)]
-
-    def _everything(self) -> list[Target]:
-        if self.request.document == "soap":
-            return [t for patient in sorted(self.view.charts) for t in self._sessions(patient)]
-        found = [Target(p) for p, chart in sorted(self.view.charts.items()) if _active_with_referral(chart)]
-        for target in found:
-            if not _may_share(self._chart(target)):
-                self.skipped.append(f"{target}: no physician update, the patient has not consented to sharing with providers")
-        return [t for t in found if _may_share(self._chart(t))]
-
-    def _in_dates(self, target: Target) -> bool:
-        if not target.session:
-            return True
-        session = self.view.charts[target.patient].of("session").get(target.session) if target.patient in self.view.charts else None
-        day = session.data.get("date") if session else None
-        if not isinstance(day, str):
-            return True  # undated: keep it, so its errors are reported
-        r = self.request
-        return (r.since is None or day >= r.since) and (r.until is None or day <= r.until)
-
-    # -- holding back what does not validate ------------------------------------------
-
-    def held(self, target: Target) -> list[Problem]:
-        """The errors that keep `target` from being rendered (empty: render it)."""
-        files = self._soap_files(target) if target.session else self._update_files(target)
-        return [p for file in sorted(files) for p in self.errors.get(file, [])]
-
-    def _chart(self, target: Target) -> Chart:
+    def chart(self, target: Target) -> Chart:
+        """The loaded chart of the target's patient (empty when none of its records parsed)."""
         return self.view.charts.get(target.patient) or Chart(target.patient)
 
+    def facts(self, target: Target) -> dict[str, Any]:
+        """What decides, with the request, whether the target is rendered (see `selected`)."""
+        chart = self.chart(target)
+        if target.session:
+            session = chart.of("session").get(target.session)
+            day = session.data.get("date") if session else None
+            return {"date": day if isinstance(day, str) else None}
+        status = chart.patient.data.get("status") if chart.patient else None
+        return {"listed": status in ("active", None) and bool(chart.of("referral")), "share": may_share(chart.patient)}
+
+    def holds(self, target: Target, folder: Iterable[Entry]) -> set[str]:
+        """The files whose errors hold the target back (`folder`: the walk of its patient folder)."""
+        return self._soap_files(target) if target.session else self._update_files(target, folder)
+
     def _soap_files(self, target: Target) -> set[str]:
+        from .documents import addenda
+
         base = f"patients/{target.patient}"
         files = {f"{base}/sessions/{target.session}.yaml", f"{base}/patient.yaml", SETTINGS_FILE}
-        session = self._chart(target).of("session").get(target.session)
+        chart = self.chart(target)
+        session = chart.of("session").get(target.session)
         if session is not None and session.valid:
             files.add(f"{base}/plans/{session.data['treatment_plan']}.yaml")
             files.update(_therapist_file(session.data["therapist"]), _therapist_file(session.data.get("signature", {}).get("by")))
-            for record in addenda(self.view, self._chart(target), target.session):
+            for record in addenda(self.view, chart, target.session):
                 files.update((record.rel, *_therapist_file(record.data["author"])))
         return files
 
-    def _update_files(self, target: Target) -> set[str]:
-        chart = self._chart(target)
+    def _update_files(self, target: Target, folder: Iterable[Entry]) -> set[str]:
+        from .physician_update import referral_of
+
+        chart = self.chart(target)
         base = f"patients/{target.patient}/"
         referral = referral_of(self.view, chart, self.request.until) if chart.patient and chart.patient.valid else None
         start = referral.data["date"] if referral else ""
         files = {SETTINGS_FILE, f"{base}patient.yaml"}
-        for file in self.errors:
-            inside = file.startswith(base) and file[len(base):].startswith(_UPDATE_SOURCES)
-            if inside and not _dated_before(chart, file, start):
-                files.add(file)
+        for entry in folder:
+            inside = entry.rel.startswith(base) and entry.rel[len(base):].startswith(_UPDATE_SOURCES)
+            if inside and not _dated_before(chart, entry.rel, start):
+                files.add(entry.rel)
         if referral is not None:
             files.add(f"providers/{referral.data['provider']}.yaml")
             files.update(f for s in chart.sorted("session") for f in _therapist_file(s.data["therapist"]))
         return files
 
-    # -- rendering ---------------------------------------------------------------------
-
     def render(self, target: Target) -> Document:
         """Build the context and run the templates of every requested format."""
-        chart = self._chart(target)
+        from . import templating
+        from .documents import soap_context
+        from .physician_update import course, update_context
+
+        chart = self.chart(target)
         if target.session:
             context, doc_id = soap_context(self.view, chart, chart.of("session")[target.session]), target.session
         else:
@@ -217,31 +295,6 @@ class Renderer:
             text = templating.render(env, self.template(fmt), dict(context, format=fmt))
             document.texts[fmt] = templating.fit(text, fmt)
         return document
-
-
-def _folders_named(store: Store, request: Request) -> list[Path] | None:
-    """The patient folders a request without --all names, so only they are validated."""
-    if request.all:
-        return None
-    names = [request.patient] if request.patient else []
-    for ref in request.refs:
-        rel = store.rel(Path(ref)) if Path(ref).exists() else f"patients/{ref}"
-        folder, _, rest = rel.partition("/")
-        names.append(rest.partition("/")[0] if folder == "patients" else "")
-    folders = [store.root / "patients" / name for name in names if is_valid_id(name)]
-    existing = [folder for folder in folders if folder.is_dir()]
-    return existing if existing and len(existing) == len(names) else None
-
-
-def _may_share(chart: Chart) -> bool:
-    """False only when the patient record says no to sharing with providers."""
-    consent = chart.patient.data.get("consent") if chart.patient else None
-    return not (isinstance(consent, dict) and consent.get("share_with_providers") is False)
-
-
-def _active_with_referral(chart: Chart) -> bool:
-    status = chart.patient.data.get("status") if chart.patient else None
-    return status in ("active", None) and bool(chart.of("referral"))
 
 
 def _therapist_file(therapist_id: object) -> Iterable[str]:
@@ -257,12 +310,25 @@ def _dated_before(chart: Chart, rel: str, start: str) -> bool:
     return bool(start) and isinstance(day, str) and day < start
 
 
-def shown(path: Path) -> str:
+# -- output files ---------------------------------------------------------------------------
+
+
+def shown(path: str | Path) -> str:
     """A written path as printed: relative to the working folder when under it."""
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return str(path)
+    folder, name = os.path.split(os.fspath(path))
+    relative = _relative_folder(folder or os.curdir, os.getcwd())
+    return str(path) if relative is None else relative + name
+
+
+@functools.lru_cache(maxsize=4096)
+def _relative_folder(folder: str, cwd: str) -> str | None:
+    """`folder` under `cwd` as 'a/b/' ('' for cwd itself), or None when outside it; each
+    folder resolved once, as a batch prints thousands of files in a few folders."""
+    real, here = os.path.realpath(folder), os.path.realpath(cwd)
+    if real == here:
+        return ""
+    prefix = here.rstrip(os.sep) + os.sep
+    return real[len(prefix):].replace(os.sep, "/") + "/" if real.startswith(prefix) else None
 
 
 def output_path(out: Path, document: Document, name: str, fmt: str) -> Path:
@@ -288,10 +354,11 @@ def write_atomic(path: Path, text: str, out: Path) -> None:
         pass
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # No fsync: rendered files are derived data, made again from the records at will.
+        # os.replace still never shows a half-written file, and after a crash the render
+        # cache sees any file whose size or sha256 is not what it recorded and renders it again.
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
         os.replace(temp, path)
     except BaseException as exc:
         Path(temp).unlink(missing_ok=True)

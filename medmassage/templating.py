@@ -5,14 +5,10 @@ one line naming the template, the line and the missing variable, never record da
 
 from __future__ import annotations
 
-import importlib.resources
-import os
 import re
-import stat
 import textwrap
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,98 +17,45 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
-from .errors import MedmassageError
+from .template_files import (
+    STORE_FOLDER,
+    Folders,
+    Source,
+    TemplateProblem,
+    listing,
+    read,
+    refusal,
+)
 
-PACKAGE = "medmassage.templates"
-STORE_FOLDER = "templates"
-FORMATS = ("md", "html", "txt")
+# The file side (listing, refusal, TemplateProblem) lives in template_files; re-exported.
+__all__ = ["Loader", "TemplateProblem", "environment", "fit", "listing", "load", "refusal", "render"]
+
 WIDTH = 80
-MAX_BYTES = 256 * 1024
-# A template name is a plain file name inside the templates folder: no folders, no '..'.
-_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\.j2")
 _TYPE_REPR = re.compile(r"^[\w.]+ object$")
 T = TypeVar("T")
-
-
-class TemplateProblem(MedmassageError):
-    """A template that cannot be used: refused, missing, malformed or failing."""
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where a template comes from: 'store' or 'packaged', and its file."""
-
-    name: str
-    origin: str
-    path: Path
-
-
-def check_name(name: str) -> None:
-    """Refuse any template name that is not a plain file name ending in .j2."""
-    if not _NAME.fullmatch(name) or ".." in name:
-        raise TemplateProblem(f"template name {name!r} is refused: templates are plain file names ending in .j2 inside the templates folder")
-
-
-def packaged_folder() -> Path:
-    """The folder of the templates shipped with medmassage."""
-    return Path(str(importlib.resources.files(PACKAGE)))
-
-
-def _read(source: Source) -> str:
-    """The text of a template file, refusing symlinks, non-files and oversize files."""
-    if source.path.parent.is_symlink():
-        raise TemplateProblem(f"the {source.origin} templates folder {source.path.parent} is a symbolic link; it is refused")
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        if source.path.is_symlink():
-            raise OSError("symbolic link")
-        fd = os.open(source.path, flags)
-    except OSError:
-        raise TemplateProblem(f"template {source.name} ({source.path}) is a symbolic link or unreadable; it is refused") from None
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise TemplateProblem(f"template {source.name} ({source.path}) is not a regular file; it is refused")
-        data = handle.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        raise TemplateProblem(f"template {source.name} is larger than {MAX_BYTES} bytes; it is refused")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise TemplateProblem(f"template {source.name} ({source.path}) is not UTF-8 text") from None
 
 
 class Loader(jinja2.BaseLoader):
     """The store's templates/<name> when it exists, else the packaged one."""
 
     def __init__(self, store_root: Path | None) -> None:
-        self.folders = [("packaged", packaged_folder())]
-        if store_root is not None:
-            self.folders.insert(0, ("store", store_root / STORE_FOLDER))
+        self.places = Folders(store_root)
         self.loaded: dict[str, Source] = {}  # file name Jinja reports -> source
 
     def find(self, name: str) -> Source | None:
         """The template in effect for `name` (a name that is present, even if it will be refused)."""
-        check_name(name)
-        for origin, folder in self.folders:
-            path = folder / name
-            if path.is_symlink() or path.exists():
-                return Source(name, origin, path)
-        return None
+        return self.places.find(name)
 
     def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
         source = self.find(template)
         if source is None:
             raise jinja2.TemplateNotFound(template)
-        text = _read(source)
+        text = read(source)
         self.loaded[str(source.path)] = source
         return text, str(source.path), lambda: True
 
     def list_templates(self) -> list[str]:
-        names: set[str] = set()
-        for _, folder in self.folders:
-            if folder.is_dir():
-                names.update(p.name for p in folder.iterdir() if p.name.endswith(".j2"))
-        return sorted(names)
+        return self.places.names()
 
 
 def wrap(text: Any, indent: int = 0, hang: int | None = None, width: int = WIDTH) -> str:
@@ -143,12 +86,16 @@ _MD_CHARS = re.compile(r"([\\`*_\[\]<>|])")
 _MD_MARKER = re.compile(r"^(\s*)([#+-])(?=\s|$)", re.MULTILINE)  # headings and list items
 _MD_NUMBERED = re.compile(r"^(\s*\d+)([.)])(?=\s|$)", re.MULTILINE)  # numbered list items
 _MD_RULE = re.compile(r"^(\s*)([=-])(?=[=\s-]*$)", re.MULTILINE)  # rules and setext underlines
+# Anything any of the patterns above could act on; most record text has none of it.
+_MD_MAYBE = re.compile(r"[\\`*_\[\]<>|&]|^\s*[#+=-]|^\s*\d+[.)]", re.MULTILINE)
 
 
 def md_escape(value: Any) -> Any:
     """Backslash-escape what Markdown would read as markup or raw HTML in record text."""
     if not isinstance(value, str) or isinstance(value, Markup):
         return "" if value is None else value
+    if not _MD_MAYBE.search(value):
+        return value
     text = _MD_CHARS.sub(r"\\\1", value)
     text = re.sub(r"&(?=#?\w+;)", r"\\&", text)
     text = _MD_MARKER.sub(r"\1\\\2", text)
@@ -227,7 +174,7 @@ def _runtime_message(env: jinja2.Environment, name: str, exc: Exception) -> str:
     known = loader.loaded if isinstance(loader, Loader) else {}
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename in known]
     where = f"{_describe(env, frames[-1].filename, name)}, line {frames[-1].lineno}" if frames else f"template {name}"
-    text = _read(known[frames[-1].filename]) if frames else ""
+    text = read(known[frames[-1].filename]) if frames else ""
     if isinstance(exc, jinja2.UndefinedError):
         return f"{where}: undefined variable: {_redact(exc.message or '', text)}"
     if isinstance(exc, SecurityError):
@@ -242,28 +189,3 @@ def _redact(message: str, template_text: str) -> str:
         return match.group(0) if _TYPE_REPR.match(quoted) or (quoted and quoted in template_text) else "'…'"
 
     return re.sub(r"'([^'\n]{0,80})'", keep, message)
-
-
-def listing(store_root: Path | None) -> list[Source]:
-    """Every template name known, with the file in effect for it (store first)."""
-    loader = Loader(store_root)
-    found = []
-    for name in loader.list_templates():
-        try:
-            source = loader.find(name)
-        except TemplateProblem:
-            source = Source(name, "refused", Path(name))
-        if source is not None:
-            found.append(source)
-    return found
-
-
-def refusal(source: Source) -> str:
-    """Why a listed template would be refused, or '' when it can be used."""
-    if source.origin == "refused":
-        return "refused: not a plain .j2 file name"
-    try:
-        _read(source)
-    except TemplateProblem as exc:
-        return f"refused: {exc}"
-    return ""

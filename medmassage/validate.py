@@ -338,3 +338,85 @@ def validate_candidate(
         for f in findings
     ]
     return sorted(set(located))
+
+
+# -- chart by chart, for commands that do more with each chart (render) ----------------
+
+
+@dataclass
+class Survey:
+    """A store walked once, its charts to be judged one at a time through the validation
+    cache, as `validate_store` judges them (same rules, same cache), by callers that do
+    more with each chart than validate does (render)."""
+
+    store: Store
+    today: str
+    entries: list[Entry]
+    charts: dict[str, list[Entry]]  # patient -> the chart's record files
+    layout: list[Problem]  # the walk's own findings (stray files, bad names)
+    cache: Any  # cache.ChartCache
+    _shared: tuple[Shared, list[Problem]] | None = None
+
+    def cached(self, patient: str) -> list[Problem] | None:
+        """The problems of an unchanged chart from the cache; None: judge it with `check_chart`."""
+        found: list[Problem] = []
+        return found if self.cache.reuse(patient, self.charts[patient], found) else None
+
+    def identities(self, patient: str) -> dict[str, list[int]]:
+        """The identities of the files of a chart `cached` just found unchanged."""
+        from .cache import verified_identities
+
+        return verified_identities(self.cache, patient)
+
+    def shared(self) -> Shared:
+        """Settings, therapists and providers, read and checked once."""
+        if self._shared is None:
+            self._shared = _check_shared(self.store, self.entries, self.today, RULES)
+        return self._shared[0]
+
+    def shared_problems(self) -> list[Problem]:
+        """The problems of the shared records (from the cache while their bytes are unchanged)."""
+        if self._shared is None:
+            cached = self.cache.shared_problems()
+            if cached is not None:
+                return list(cached)
+            self.shared()
+        assert self._shared is not None
+        return self._shared[1]
+
+    def record(self, patient: str, problems: list[Problem]) -> None:
+        """Remember a chart judged by `check_chart`."""
+        self.cache.store(patient, self.charts[patient], problems)
+
+    def save(self) -> None:
+        """Write the validation cache (charts reused or recorded, and the shared problems)."""
+        self.cache.store_shared(self.shared_problems())
+        self.cache.save()
+
+
+def survey_store(store: Store, today: str | None = None, use_cache: bool = True) -> Survey:
+    """Walk the store and open its validation cache; nothing is read or judged yet."""
+    from .cache import ChartCache, shared_digest
+
+    entries = store.walk()
+    today = today or dt.date.today().isoformat()
+    charts: dict[str, list[Entry]] = {}
+    for entry in entries:
+        if entry.patient is not None and entry.kind is not None:
+            charts.setdefault(entry.patient, []).append(entry)
+    shared_entries = [e for e in entries if e.kind is not None and e.patient is None]
+    digest = shared_digest(store.root, shared_entries, today, RULES) if use_cache else ""
+    layout = locate(store.root, [Finding(e.rel, (), e.rule, e.severity, e.message) for e in entries if e.kind is None and e.rule])
+    return Survey(store, today, entries, charts, layout, ChartCache(store.root, digest, enabled=use_cache))
+
+
+def load_chart(shared: Shared, entries: list[Entry]) -> list[Record]:
+    """The records of one chart, parsed and schema-checked but not judged by the rules
+    (for a chart whose problems are already known)."""
+    records = []
+    for entry in entries:
+        if entry.kind is not None:
+            result = check_file(shared.root, entry, shared.extensions)
+            if result.data is not None:
+                records.append(Record(entry, result.data, result.valid))
+    return records

@@ -12,7 +12,10 @@ from typing import Any
 
 import pytest
 from conftest import line_of, run_cli
+from hypothesis import given
+from hypothesis import strategies as st
 
+from medmassage import templating
 from medmassage.yamlio import load_file
 
 FIXTURE = Path(__file__).parent / "data" / "render" / "store"
@@ -341,6 +344,18 @@ def test_sandbox_and_syntax_errors_are_reported_without_traceback(clinic: Path) 
     result = render(clinic, "soap", "--all")
     assert_clean_failure(result)
     assert "soap.md.j2 (store), line 3" in result.err and not (clinic / "rendered").exists()
+
+
+_MARKUP = st.text(alphabet=st.sampled_from(list("ab1 2.)-#+=*_`[]<>|&;#\\\n\t")), max_size=40)
+
+
+@given(st.one_of(_MARKUP, st.text(max_size=40)))
+def test_markdown_escaping_takes_its_shortcut_only_when_nothing_would_change(text: str) -> None:
+    t = templating
+    slow = t._MD_CHARS.sub(r"\\\1", text)
+    slow = re.sub(r"&(?=#?\w+;)", r"\\&", slow)
+    slow = t._MD_NUMBERED.sub(r"\1\\\2", t._MD_RULE.sub(r"\1\\\2", t._MD_MARKER.sub(r"\1\\\2", slow)))
+    assert t.md_escape(text) == slow
 
 
 # -- determinism, atomic writes, invalid records ---------------------------------------

@@ -1,0 +1,237 @@
+"""A disposable cache of rendered documents, so `render` skips what would come out the same.
+
+For each document (a SOAP note, a physician update) it remembers what the document was
+drawn from: every input file with its identity (size, mtime, ctime, inode, as in the
+validation cache) when it was read, the files whose errors would hold it back, the facts
+that decide whether it is rendered at all (a session's date, a patient's consent), and
+each output file with its size, sha256 and mtime. A document is skipped only when
+
+- the run's base is the same: cache format, tool version and code, schemas, every
+  template in effect (store overrides included), the document, --since/--until/--date;
+- every input file still has its identity, and the folders it is drawn from list no
+  new file (an addendum, for a note; anything in the patient folder, for an update);
+- each output file is still there with its size, and its mtime or else its sha256.
+
+Nothing is remembered about a document whose inputs changed within the last second.
+The cache lives in `.medmassage-cache/render.json` (git-ignored), one section per
+output folder and document, one record per chart; it is JSON with a checksum, and
+anything unexpected in it means it is ignored and rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from . import __version__
+from .cache import CACHE_DIR, RACY_SECONDS
+
+CACHE_FILE = "render.json"
+FORMAT = 1
+Identity = list[int] | None
+
+
+class Identities:
+    """File identities (size, mtime_ns, ctime_ns, inode; None when missing), each looked up
+    once per run. Look a file up before reading it, so the identity describes what was read."""
+
+    def __init__(self, root: Path, known: dict[str, Identity] | None = None) -> None:
+        self.root = str(root)
+        self.known: dict[str, Identity] = dict(known or {})
+        self.cutoff = time.time_ns() - int(RACY_SECONDS * 1e9)
+
+    def of(self, rel: str) -> Identity:
+        """The identity of one file, relative to the store root."""
+        if rel not in self.known:
+            try:
+                info = os.stat(os.path.join(self.root, rel))
+                self.known[rel] = [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
+            except OSError:
+                self.known[rel] = None
+        return self.known[rel]
+
+    def settled(self, rels: Iterable[str]) -> bool:
+        """True when none of the files changed too recently for its timestamps to be trusted."""
+        for rel in rels:
+            found = self.of(rel)
+            if found is not None and max(found[1], found[2]) > self.cutoff:
+                return False
+        return True
+
+
+class Drawn(NamedTuple):
+    """What one document was drawn from and what came of it."""
+
+    deps: list[tuple[str, Identity]]  # every input file, with its identity when read
+    holds: list[str]  # the files whose errors hold the document back
+    facts: dict[str, Any]  # what decides whether it is rendered at all
+    outputs: dict[str, list[Any]]  # format -> [path under out, size, sha256, mtime_ns]
+
+
+def code_digest() -> str:
+    """The tool's version and the bytes of its code and schemas, so a development checkout
+    never trusts output from older code."""
+    from .schema_loader import schemas_digest
+
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256(f"{FORMAT}|{__version__}|{schemas_digest()}".encode())
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def base_digest(templates: str, document: str, options: Iterable[str | None]) -> str:
+    """What every document of one run depends on beyond its own files."""
+    return hashlib.sha256(json.dumps([code_digest(), templates, document, *options]).encode()).hexdigest()
+
+
+def output_record(out: Path, path: Path, data: bytes) -> list[Any]:
+    """How a written output file is remembered: its path under `out`, size, sha256, mtime."""
+    return [path.relative_to(out).as_posix(), len(data), hashlib.sha256(data).hexdigest(), path.stat().st_mtime_ns]
+
+
+def intact(out: str, record: Any) -> str | None:
+    """The path of the output file of `record` when it is still as written, else None."""
+    try:
+        rel, size, sha256, mtime_ns = record
+        path = os.path.join(out, rel)
+        info = os.stat(path)
+        if info.st_size != size:
+            return None
+        if info.st_mtime_ns == mtime_ns or hashlib.sha256(Path(path).read_bytes()).hexdigest() == sha256:
+            return path
+    except (OSError, TypeError, ValueError):
+        pass
+    return None
+
+
+class ChartRecord:
+    """One chart's documents as stored: a table of input files with the identity each had,
+    and per document [rows drawn from, rows holding it back, facts, outputs]."""
+
+    def __init__(self, raw: Any, ids: Identities) -> None:
+        self.raw = raw
+        self.documents: dict[str, Any] = raw["documents"]
+        self.pairs: list[tuple[str, Identity]] = [(rel, identity) for rel, identity in raw["files"]]
+        # The rows whose file changed: looked up once per chart, not once per document.
+        self.stale = {i for i, (rel, identity) in enumerate(self.pairs) if ids.of(rel) != identity}
+
+    def get(self, name: str) -> Drawn | None:
+        """A document whose input files all still have their recorded identity."""
+        try:
+            deps, holds, facts, outputs = self.documents[name]
+            if (self.stale and not self.stale.isdisjoint(deps)) or not isinstance(facts, dict) or not isinstance(outputs, dict):
+                return None
+            pairs = self.pairs
+            return Drawn([pairs[i] for i in deps], [pairs[i][0] for i in holds], facts, outputs)
+        except (KeyError, IndexError, TypeError, ValueError):
+            return None
+
+    def everything(self) -> dict[str, Drawn]:
+        """Every document of the chart, whether its files changed or not (none when malformed)."""
+        try:
+            pairs = self.pairs
+            return {
+                name: Drawn([pairs[i] for i in deps], [pairs[i][0] for i in holds], facts, outputs)
+                for name, (deps, holds, facts, outputs) in self.documents.items()
+            }
+        except (IndexError, TypeError, ValueError):
+            return {}
+
+
+def pack(documents: dict[str, Drawn]) -> dict[str, Any]:
+    """The stored form of one chart's documents (see ChartRecord)."""
+    index: dict[tuple[str, tuple[int, ...] | None], int] = {}
+    rows: list[list[Any]] = []
+    packed: dict[str, Any] = {}
+    for name, drawn in sorted(documents.items()):
+        where: dict[str, int] = {}
+        for rel, identity in drawn.deps:
+            token = (rel, tuple(identity) if identity is not None else None)
+            if token not in index:
+                index[token] = len(rows)
+                rows.append([rel, identity])
+            where[rel] = index[token]
+        packed[name] = [sorted(where.values()), sorted(where[rel] for rel in drawn.holds), drawn.facts, drawn.outputs]
+    return {"files": rows, "documents": packed}
+
+
+class RenderCache:
+    """One output folder's records for one document: load once, look up per chart,
+    record fresh ones, save atomically."""
+
+    def __init__(self, root: Path, out: Path, document: str, base: str, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.path = root / CACHE_DIR / CACHE_FILE
+        self.section = f"{out.resolve()}|{document}"
+        self.base = base
+        self.sections: dict[str, Any] = self._load() if enabled else {}
+        old = self.sections.get(self.section)
+        self.old: dict[str, Any] = old["charts"] if isinstance(old, dict) and old.get("base") == base else {}
+        self.new: dict[str, Any] = {}
+
+    def _load(self) -> dict[str, Any]:
+        try:
+            header, _, body = self.path.read_bytes().partition(b"\n")
+            meta = json.loads(header)
+            if meta.get("format") != FORMAT or meta.get("checksum") != hashlib.sha256(body).hexdigest():
+                return {}
+            sections = json.loads(body)
+            if not isinstance(sections, dict):
+                return {}
+            return {name: s for name, s in sections.items() if isinstance(s, dict) and isinstance(s.get("charts"), dict)}
+        except Exception:  # noqa: BLE001 - a cache that cannot be read is simply not used
+            return {}
+
+    def chart(self, patient: str, ids: Identities) -> ChartRecord | None:
+        """The recorded documents of a chart (None when there are none or they are malformed)."""
+        raw = self.old.get(patient)
+        try:
+            return ChartRecord(raw, ids) if isinstance(raw, dict) else None
+        except (KeyError, IndexError, TypeError, ValueError):
+            return None
+
+    def keep(self, patient: str, record: ChartRecord) -> None:
+        """Carry a chart's record over unchanged."""
+        self.new[patient] = record.raw
+
+    def put(self, patient: str, documents: dict[str, Drawn]) -> None:
+        """Record what a chart's documents were drawn from (none: forget the chart)."""
+        if documents:
+            self.new[patient] = pack(documents)
+        else:
+            self.new.pop(patient, None)
+
+    def save(self, complete: bool) -> None:
+        """Write the cache atomically. `complete`: this run saw every chart of its section
+        (render --all), so charts it did not see are forgotten."""
+        if not self.enabled:
+            return
+        charts = self.new if complete else {**self.old, **self.new}
+        if charts == self.old:
+            return
+        self.sections[self.section] = {"base": self.base, "charts": charts}
+        # Forget output folders that are gone (test runs, one-off --out folders).
+        sections = {name: s for name, s in self.sections.items() if Path(name.rpartition("|")[0]).is_dir()}
+        body = json.dumps(sections, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+        header = {"format": FORMAT, "checksum": hashlib.sha256(body).hexdigest()}
+        try:
+            folder = self.path.parent
+            folder.mkdir(mode=0o700, exist_ok=True)
+            (folder / ".gitignore").exists() or (folder / ".gitignore").write_text("*\n")
+            handle, temp = tempfile.mkstemp(dir=folder, prefix=".render.", suffix=".tmp")
+            try:
+                with os.fdopen(handle, "wb") as stream:
+                    stream.write(json.dumps(header).encode() + b"\n" + body)
+                os.replace(temp, self.path)
+            except BaseException:
+                Path(temp).unlink(missing_ok=True)
+                raise
+        except OSError:
+            pass
