@@ -17,6 +17,7 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -149,3 +150,12 @@ def verified_identities(cache: ChartCache, patient: str) -> dict[str, list[int]]
     found = cache.new.get(patient) if cache.enabled else None
     identity = found.get("identity") if isinstance(found, dict) else None
     return {item[0]: list(item[1:]) for item in identity} if isinstance(identity, list) else {}
+
+
+def keep_unseen(cache: ChartCache, patients: Iterable[str]) -> None:
+    """Keep the cached results of the charts a run did not look at (each is still checked
+    by identity before it is reused), so a run over part of the store forgets nothing."""
+    if cache.enabled:
+        for patient in patients:
+            if patient not in cache.new and isinstance(cache.old.get(patient), dict):
+                cache.new[patient] = cache.old[patient]

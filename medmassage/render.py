@@ -26,6 +26,8 @@ DEFAULT_OUT = "rendered"
 # What a physician update can draw on in the patient's folder: errors here hold it back.
 _UPDATE_SOURCES = ("patient.yaml", "referrals/", "assessments/", "plans/", "sessions/", "updates/")
 NO_CONSENT = "no physician update, the patient has not consented to sharing with providers"
+# What decides whether a document is rendered at all (see `Renderer.facts` and `selected`).
+FACTS = {"soap": ("date",), "physician-update": ("listed", "share")}
 
 
 @dataclass(frozen=True)
@@ -314,10 +316,15 @@ def _dated_before(chart: Chart, rel: str, start: str) -> bool:
 
 
 def shown(path: str | Path) -> str:
-    """A written path as printed: relative to the working folder when under it."""
-    folder, name = os.path.split(os.fspath(path))
-    relative = _relative_folder(folder or os.curdir, os.getcwd())
-    return str(path) if relative is None else relative + name
+    """A written path as printed: relative to the working folder when under it. Paths are
+    <out>/<patient>/<file>, and files are only written into real patient folders, so
+    only <out> is resolved (once)."""
+    head, name = os.path.split(os.fspath(path))
+    base, folder = os.path.split(head)
+    relative = _relative_folder(base or os.curdir, os.getcwd())
+    if relative is None:
+        return str(path)
+    return f"{relative}{folder}/{name}" if folder else relative + name
 
 
 @functools.lru_cache(maxsize=4096)

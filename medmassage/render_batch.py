@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from . import render_cache
 from .errors import Problem
 from .render import (
+    FACTS,
     Candidate,
     Document,
     Index,
@@ -181,7 +182,7 @@ class Batch:
 
         options = (self.request.since, self.request.until, self.request.date)
         base = render_cache.base_digest(template_files.digest(self.store.root), self.request.document, options)
-        cache = RenderCache(self.store.root, out, self.request.document, base, enabled=self.use_cache)
+        cache = RenderCache(self.store.root, out, self.request.document, base, FACTS[self.request.document], self.use_cache)
         plan = Plan(self, out, cache)
         for patient, candidates in _by_patient(self.candidates).items():
             folder = self.index.folders.get(patient, [])
@@ -312,37 +313,41 @@ def _do_jobs(jobs: list[Job]) -> list[tuple[str, list[Problem] | None, list[Resu
 
 
 class _Statics:
-    """The input files of a document whatever its records say: for a note, its session,
-    the patient, the settings and every addendum (any may come to refer to it); for an
-    update, the whole patient folder and every shared record."""
+    """The input files of a document whatever its records say, beyond those every note
+    holds anyway (its session, the patient, the settings): for a note, every addendum of
+    the patient (any may come to refer to it); for an update, the whole patient folder
+    and every shared record."""
 
     def __init__(self, folder: list[Entry], shared: list[str]) -> None:
-        self.addenda = [e.rel for e in folder if e.kind == "addendum"]
+        self.addenda = {e.rel for e in folder if e.kind == "addendum"}
         self.folder = [e.rel for e in folder]
         self.shared = shared
 
     def of(self, target: Target) -> set[str]:
-        if target.session:
-            base = f"patients/{target.patient}/"
-            return {f"{base}sessions/{target.session}.yaml", f"{base}patient.yaml", SETTINGS_FILE, *self.addenda}
-        return {SETTINGS_FILE, *self.folder, *self.shared}
+        return self.addenda if target.session else {SETTINGS_FILE, *self.folder, *self.shared}
 
 
 def _answer(request: Request, out: str, statics: _Statics, candidate: Candidate, drawn: Drawn | None,
             errors: dict[str, list[Problem]]) -> Result | None:
     """The result of a candidate from what it was drawn from last time, or None when it
     must be worked out (`drawn` is only given while its input files are unchanged)."""
-    if drawn is None or not statics.of(candidate.target) <= {rel for rel, _ in drawn.deps}:
+    if drawn is None:
         return None
+    needed = statics.of(candidate.target)
+    if needed and not needed <= {rel for rel, _ in drawn.deps}:
+        return None  # a file that came since, e.g. a new addendum
     ok, notice = selected(request, candidate, drawn.facts)
     if not ok:
         return Result(candidate, False, notice, [], [], drawn, False)
     held = held_problems(drawn.holds, errors) if errors else []
     if held:
         return Result(candidate, True, "", held, [], drawn, False)
-    paths = [intact(out, drawn.outputs.get(fmt)) for fmt in request.formats]
-    found = [path for path in paths if path is not None]
-    return Result(candidate, True, "", [], found, drawn, False) if len(found) == len(paths) else None
+    stem = f"{out}{os.sep}{candidate.target.patient}{os.sep}{drawn.id}.{request.document}."
+    paths = [stem + fmt for fmt in request.formats]
+    for path, fmt in zip(paths, request.formats, strict=True):
+        if not intact(path, drawn.outputs.get(fmt)):
+            return None
+    return Result(candidate, True, "", [], paths, drawn, False)
 
 
 def do_job(state: State, job: Job) -> tuple[str, list[Problem] | None, list[Result]]:
@@ -381,16 +386,18 @@ def _render(state: State, renderer: Renderer, ids: Identities, statics: _Statics
     held = held_problems(holds, errors) if ok else []
     outputs: dict[str, list[Any]] = {}
     paths: list[str] = []
+    doc_id = ""
     if ok and not held:
         document = renderer.render(target)
+        doc_id = document.id
         for fmt, text in document.texts.items():
             path = output_path(state.out, document, request.document, fmt)
             write_atomic(path, text, state.out)
-            outputs[fmt] = output_record(state.out, path, text.encode("utf-8"))
+            outputs[fmt] = output_record(path, text.encode("utf-8"))
             paths.append(str(path))
     deps = sorted(holds | statics.of(target))
     identities = [(rel, ids.of(rel)) for rel in deps]
-    if earlier is not None and earlier.deps == identities:
+    if earlier is not None and earlier.deps == identities and earlier.id == doc_id:
         outputs = {**earlier.outputs, **outputs}  # outputs in other formats still hold
-    drawn = Drawn(identities, sorted(holds), facts, outputs) if ids.settled(deps) else None
+    drawn = Drawn(doc_id, identities, sorted(holds), facts, outputs) if ids.settled(deps) else None
     return Result(candidate, ok, notice, held, paths, drawn, bool(paths))

@@ -33,7 +33,7 @@ from . import __version__
 from .cache import CACHE_DIR, RACY_SECONDS
 
 CACHE_FILE = "render.json"
-FORMAT = 1
+FORMAT = 2
 Identity = list[int] | None
 
 
@@ -68,10 +68,11 @@ class Identities:
 class Drawn(NamedTuple):
     """What one document was drawn from and what came of it."""
 
+    id: str  # the document's id in its file names
     deps: list[tuple[str, Identity]]  # every input file, with its identity when read
     holds: list[str]  # the files whose errors hold the document back
     facts: dict[str, Any]  # what decides whether it is rendered at all
-    outputs: dict[str, list[Any]]  # format -> [path under out, size, sha256, mtime_ns]
+    outputs: dict[str, list[Any]]  # format -> [size, sha256, mtime_ns] of the file written
 
 
 def code_digest() -> str:
@@ -91,83 +92,95 @@ def base_digest(templates: str, document: str, options: Iterable[str | None]) ->
     return hashlib.sha256(json.dumps([code_digest(), templates, document, *options]).encode()).hexdigest()
 
 
-def output_record(out: Path, path: Path, data: bytes) -> list[Any]:
-    """How a written output file is remembered: its path under `out`, size, sha256, mtime."""
-    return [path.relative_to(out).as_posix(), len(data), hashlib.sha256(data).hexdigest(), path.stat().st_mtime_ns]
+def output_record(path: Path, data: bytes) -> list[Any]:
+    """How a written output file is remembered: size, sha256, mtime."""
+    return [len(data), hashlib.sha256(data).hexdigest(), path.stat().st_mtime_ns]
 
 
-def intact(out: str, record: Any) -> str | None:
-    """The path of the output file of `record` when it is still as written, else None."""
+def intact(path: str, record: Any) -> bool:
+    """True when the output file at `path` is still as `record` says it was written."""
     try:
-        rel, size, sha256, mtime_ns = record
-        path = os.path.join(out, rel)
+        size, sha256, mtime_ns = record
         info = os.stat(path)
         if info.st_size != size:
-            return None
-        if info.st_mtime_ns == mtime_ns or hashlib.sha256(Path(path).read_bytes()).hexdigest() == sha256:
-            return path
+            return False
+        return bool(info.st_mtime_ns == mtime_ns or hashlib.sha256(Path(path).read_bytes()).hexdigest() == sha256)
     except (OSError, TypeError, ValueError):
-        pass
-    return None
+        return False
+
+
+# How a chart is stored, flat because parsing JSON costs per list and dict, not per byte:
+#   files:     [rel, size, mtime_ns, ctime_ns, inode, rel, ...]  (size null: no such file)
+#   documents: {name: [id, rows drawn from, rows holding it back (0: the same),
+#                      *facts (in the order of `keys`), *(format, size, sha256, mtime_ns)...]}
+_ROW = 5
 
 
 class ChartRecord:
-    """One chart's documents as stored: a table of input files with the identity each had,
-    and per document [rows drawn from, rows holding it back, facts, outputs]."""
+    """One chart's documents as stored (see above), with the rows whose file changed."""
 
-    def __init__(self, raw: Any, ids: Identities) -> None:
-        self.raw = raw
+    def __init__(self, raw: Any, ids: Identities, keys: tuple[str, ...]) -> None:
+        self.raw, self.keys = raw, keys
         self.documents: dict[str, Any] = raw["documents"]
-        self.pairs: list[tuple[str, Identity]] = [(rel, identity) for rel, identity in raw["files"]]
-        # The rows whose file changed: looked up once per chart, not once per document.
+        files = raw["files"]
+        self.pairs: list[tuple[str, Identity]] = [
+            (files[k], None if files[k + 1] is None else files[k + 1 : k + _ROW]) for k in range(0, len(files), _ROW)
+        ]
+        # Looked up once per chart, not once per document.
         self.stale = {i for i, (rel, identity) in enumerate(self.pairs) if ids.of(rel) != identity}
 
     def get(self, name: str) -> Drawn | None:
         """A document whose input files all still have their recorded identity."""
         try:
-            deps, holds, facts, outputs = self.documents[name]
-            if (self.stale and not self.stale.isdisjoint(deps)) or not isinstance(facts, dict) or not isinstance(outputs, dict):
+            item = self.documents[name]
+            if self.stale and not self.stale.isdisjoint(item[1]):
                 return None
-            pairs = self.pairs
-            return Drawn([pairs[i] for i in deps], [pairs[i][0] for i in holds], facts, outputs)
+            return self._drawn(item)
         except (KeyError, IndexError, TypeError, ValueError):
             return None
+
+    def _drawn(self, item: list[Any]) -> Drawn:
+        pairs, count = self.pairs, len(self.keys)
+        doc_id, deps, holds = item[0], item[1], item[2]
+        if not isinstance(doc_id, str) or len(item) < 3 + count:
+            raise ValueError("malformed document")
+        outputs = {item[k]: item[k + 1 : k + 4] for k in range(3 + count, len(item), 4)}
+        facts = dict(zip(self.keys, item[3 : 3 + count]))
+        return Drawn(doc_id, [pairs[i] for i in deps], [pairs[i][0] for i in (deps if holds == 0 else holds)], facts, outputs)
 
     def everything(self) -> dict[str, Drawn]:
         """Every document of the chart, whether its files changed or not (none when malformed)."""
         try:
-            pairs = self.pairs
-            return {
-                name: Drawn([pairs[i] for i in deps], [pairs[i][0] for i in holds], facts, outputs)
-                for name, (deps, holds, facts, outputs) in self.documents.items()
-            }
+            return {name: self._drawn(item) for name, item in self.documents.items()}
         except (IndexError, TypeError, ValueError):
             return {}
 
 
-def pack(documents: dict[str, Drawn]) -> dict[str, Any]:
+def pack(documents: dict[str, Drawn], keys: tuple[str, ...]) -> dict[str, Any]:
     """The stored form of one chart's documents (see ChartRecord)."""
     index: dict[tuple[str, tuple[int, ...] | None], int] = {}
-    rows: list[list[Any]] = []
+    files: list[Any] = []
     packed: dict[str, Any] = {}
     for name, drawn in sorted(documents.items()):
         where: dict[str, int] = {}
         for rel, identity in drawn.deps:
             token = (rel, tuple(identity) if identity is not None else None)
             if token not in index:
-                index[token] = len(rows)
-                rows.append([rel, identity])
+                index[token] = len(files) // _ROW
+                files.extend([rel, *(identity if identity is not None else [None] * (_ROW - 1))])
             where[rel] = index[token]
-        packed[name] = [sorted(where.values()), sorted(where[rel] for rel in drawn.holds), drawn.facts, drawn.outputs]
-    return {"files": rows, "documents": packed}
+        deps, holds = sorted(where.values()), sorted(where[rel] for rel in drawn.holds)
+        outputs = [x for fmt, record in sorted(drawn.outputs.items()) for x in (fmt, *record)]
+        packed[name] = [drawn.id, deps, 0 if holds == deps else holds, *(drawn.facts.get(k) for k in keys), *outputs]
+    return {"files": files, "documents": packed}
 
 
 class RenderCache:
     """One output folder's records for one document: load once, look up per chart,
     record fresh ones, save atomically."""
 
-    def __init__(self, root: Path, out: Path, document: str, base: str, enabled: bool = True) -> None:
-        self.enabled = enabled
+    def __init__(self, root: Path, out: Path, document: str, base: str, keys: tuple[str, ...], enabled: bool = True) -> None:
+        self.enabled, self.keys = enabled, keys
         self.path = root / CACHE_DIR / CACHE_FILE
         self.section = f"{out.resolve()}|{document}"
         self.base = base
@@ -193,7 +206,7 @@ class RenderCache:
         """The recorded documents of a chart (None when there are none or they are malformed)."""
         raw = self.old.get(patient)
         try:
-            return ChartRecord(raw, ids) if isinstance(raw, dict) else None
+            return ChartRecord(raw, ids, self.keys) if isinstance(raw, dict) else None
         except (KeyError, IndexError, TypeError, ValueError):
             return None
 
@@ -204,7 +217,7 @@ class RenderCache:
     def put(self, patient: str, documents: dict[str, Drawn]) -> None:
         """Record what a chart's documents were drawn from (none: forget the chart)."""
         if documents:
-            self.new[patient] = pack(documents)
+            self.new[patient] = pack(documents, self.keys)
         else:
             self.new.pop(patient, None)
 

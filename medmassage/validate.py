@@ -389,8 +389,12 @@ class Survey:
         self.cache.store(patient, self.charts[patient], problems)
 
     def save(self) -> None:
-        """Write the validation cache (charts reused or recorded, and the shared problems)."""
+        """Write the validation cache: charts reused or judged, the ones not looked at as
+        they were, and the shared problems."""
+        from .cache import keep_unseen
+
         self.cache.store_shared(self.shared_problems())
+        keep_unseen(self.cache, self.charts)
         self.cache.save()
 
 

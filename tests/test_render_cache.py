@@ -129,6 +129,15 @@ def test_errors_are_judged_afresh_even_when_no_file_changed(clinic: Path) -> Non
     assert render(clinic, today="2026-12-01").rendered == []
 
 
+def test_rendering_one_patient_keeps_what_the_validation_cache_knows_of_the_others(clinic: Path) -> None:
+    assert run_cli("--root", str(clinic), "validate").code == 0
+    charts = clinic / ".medmassage-cache" / "validate.json"
+    known = set(json.loads(charts.read_bytes().partition(b"\n")[2]))
+    assert {"p-0001", "p-0002", "p-0003"} <= known
+    assert run_cli("--root", str(clinic), "render", "soap", "p-0002").code == 0
+    assert set(json.loads(charts.read_bytes().partition(b"\n")[2])) == known
+
+
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "checksum", "foreign", "bad-indices"])
 def test_a_corrupt_render_cache_is_ignored_and_rebuilt(clinic: Path, damage: str) -> None:
     first = render(clinic)
@@ -144,11 +153,11 @@ def test_a_corrupt_render_cache_is_ignored_and_rebuilt(clinic: Path, damage: str
         sections = json.loads(body)
         for section in sections.values():
             for chart in section["charts"].values():
-                for document in chart["documents"].values():
+                for name, document in chart["documents"].items():
                     if damage == "foreign":
-                        document[2] = ["not", "facts"]
+                        chart["documents"][name] = {"deps": document[1], "outputs": "elsewhere"}
                     else:
-                        document[0] = [len(chart["files"]) + 5]
+                        document[1] = [len(chart["files"]) + 5]
         if damage == "foreign":
             sections["elsewhere|soap"] = "a section of another shape"
         new_body = json.dumps(sections).encode()
