@@ -8,7 +8,8 @@ Builds a synthetic store of N sessions by cloning the demo clinic's patients, th
 times, in one run and several repetitions each (medians): reading the session files,
 parsing them with libyaml (the floor, 1.0x), `medmassage validate` cold, warm with
 nothing changed and warm with one file changed, check-jsonschema with the session
-schema on the same files, `render soap --all --format md`, `medmassage --help`, and
+schema on the same files, `render soap --all --format md` cold (no output, no caches),
+warm with nothing changed and with one file changed, `medmassage --help`, and
 the peak memory of a cold validate. Nothing here is a test; it prints a table.
 """
 
@@ -147,7 +148,15 @@ def main() -> int:
     render_out = args.out / "rendered"
     has_render = not args.skip_render and subprocess.run([*MEDMASSAGE, "render", "--help"], capture_output=True).returncode == 0
     if has_render:
-        rows.append(("medmassage render soap --all --format md", timed([*MEDMASSAGE, *root, "render", "soap", "--all", "--format", "md", "--out", str(render_out)], 1)))
+        render = [*MEDMASSAGE, *root, "render", "soap", "--all", "--format", "md", "--out", str(render_out)]
+
+        def forget_everything() -> None:  # a first render: no output yet, no caches
+            shutil.rmtree(render_out, ignore_errors=True)
+            shutil.rmtree(store / ".medmassage-cache", ignore_errors=True)
+
+        rows.append(("render soap --all md, cold (no caches)", timed(render, 1, before=forget_everything)))
+        rows.append(("render soap --all md, warm, nothing changed", timed(render, args.reps)))
+        rows.append(("render soap --all md, warm, one file changed", timed(render, args.reps, before=change_one)))
     rows.append(("python -c pass", timed([sys.executable, "-c", "pass"], 5)))
     rows.append(("medmassage --help", timed([*MEDMASSAGE, "--help"], 5)))
     rows.append(("medmassage --version", timed([*MEDMASSAGE, "--version"], 5)))
@@ -164,6 +173,10 @@ def main() -> int:
         ratio = named["check-jsonschema, session schema"] / named["medmassage validate, cold (--no-cache)"]
         print(f"medmassage validate is {ratio:.1f}x faster than check-jsonschema")
     print(f"--help vs python -c pass: {named['medmassage --help'] / named['python -c pass']:.1f}x")
+    if has_render:
+        cold, warm = named["render soap --all md, cold (no caches)"], named["render soap --all md, warm, nothing changed"]
+        print(f"render cold vs validate cold: {cold / named['medmassage validate, cold (--no-cache)']:.2f}x; "
+              f"render warm vs validate warm: {warm / named['medmassage validate, warm, nothing changed']:.2f}x")
     (args.out / f"results-{args.sessions}.json").write_text(json.dumps({"rows": rows, "memory_mb": memory}, indent=2))
     return 0
 
