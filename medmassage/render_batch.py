@@ -287,7 +287,7 @@ def _run(state: State, jobs: list[Job], processes: int | None) -> Iterator[tuple
         return
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    size = max(1, len(jobs) // (workers * 8))
+    size = max(1, len(jobs) // (workers * 32))  # small batches: no worker idles long at the end
     batches = [jobs[i : i + size] for i in range(0, len(jobs), size)]
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(state,)) as pool:
         futures = [pool.submit(_do_jobs, batch) for batch in batches]
