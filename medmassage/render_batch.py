@@ -28,7 +28,15 @@ from .render import (
     selected,
     write_atomic,
 )
-from .render_cache import Drawn, Identities, RenderCache, intact, output_record
+from .render_cache import (
+    MALFORMED,
+    Drawn,
+    Identities,
+    RenderCache,
+    Stored,
+    intact,
+    output_record,
+)
 from .store import SETTINGS_FILE, Entry, Store
 from .validate import Shared, check_chart, check_file, load_chart, survey_store
 from .view import Record, StoreView
@@ -59,7 +67,7 @@ class Job(NamedTuple):
     problems: list[Problem] | None
     layout: list[Problem]
     candidates: list[Candidate]
-    drawn: dict[str, Drawn | None]
+    drawn: dict[str, Stored | None]
 
 
 class Result(NamedTuple):
@@ -70,7 +78,7 @@ class Result(NamedTuple):
     notice: str
     held: list[Problem]
     paths: list[str]
-    drawn: Drawn | None  # what to remember (None: too new to trust)
+    drawn: Drawn | Stored | None  # what to remember (None: too new to trust)
     rendered: bool
 
 
@@ -217,7 +225,7 @@ class Plan:
         self.answered: list[Result] = []
         self.jobs: list[Job] = []
         self.kept: dict[str, render_cache.ChartRecord] = {}
-        self.earlier: dict[str, dict[str, Drawn]] = {}  # documents of other runs, kept when this one is partial
+        self.earlier: dict[str, dict[str, Stored]] = {}  # documents of other runs, kept when this one is partial
         self.size = len(batch.candidates)
         self.outcome = Outcome()
 
@@ -248,7 +256,7 @@ class Plan:
         self.cache.save(complete=batch.request.all)
 
     def _remember(self, results: list[Result]) -> None:
-        charts: dict[str, dict[str, Drawn]] = {}
+        charts: dict[str, dict[str, Drawn | Stored]] = {}
         for result in results:
             target = result.candidate.target
             if target.patient not in self.kept:
@@ -327,25 +335,29 @@ class _Statics:
         return self.addenda if target.session else {SETTINGS_FILE, *self.folder, *self.shared}
 
 
-def _answer(request: Request, out: str, statics: _Statics, candidate: Candidate, drawn: Drawn | None,
+def _answer(request: Request, out: str, statics: _Statics, candidate: Candidate, drawn: Stored | None,
             errors: dict[str, list[Problem]]) -> Result | None:
     """The result of a candidate from what it was drawn from last time, or None when it
     must be worked out (`drawn` is only given while its input files are unchanged)."""
     if drawn is None:
         return None
-    needed = statics.of(candidate.target)
-    if needed and not needed <= {rel for rel, _ in drawn.deps}:
-        return None  # a file that came since, e.g. a new addendum
-    ok, notice = selected(request, candidate, drawn.facts)
-    if not ok:
-        return Result(candidate, False, notice, [], [], drawn, False)
-    held = held_problems(drawn.holds, errors) if errors else []
-    if held:
-        return Result(candidate, True, "", held, [], drawn, False)
-    stem = f"{out}{os.sep}{candidate.target.patient}{os.sep}{drawn.id}.{request.document}."
+    try:
+        needed = statics.of(candidate.target)
+        if needed and not needed <= {rel for rel, _ in drawn.deps}:
+            return None  # a file that came since, e.g. a new addendum
+        ok, notice = selected(request, candidate, drawn.facts)
+        if not ok:
+            return Result(candidate, False, notice, [], [], drawn, False)
+        held = held_problems(drawn.holds, errors) if errors else []
+        if held:
+            return Result(candidate, True, "", held, [], drawn, False)
+        stem = f"{out}{os.sep}{candidate.target.patient}{os.sep}{drawn.id}.{request.document}."
+        outputs = drawn.outputs
+    except MALFORMED:
+        return None
     paths = [stem + fmt for fmt in request.formats]
     for path, fmt in zip(paths, request.formats, strict=True):
-        if not intact(path, drawn.outputs.get(fmt)):
+        if not intact(path, outputs.get(fmt)):
             return None
     return Result(candidate, True, "", [], paths, drawn, False)
 
@@ -378,7 +390,7 @@ def do_job(state: State, job: Job) -> tuple[str, list[Problem] | None, list[Resu
 
 
 def _render(state: State, renderer: Renderer, ids: Identities, statics: _Statics, folder: list[Entry],
-            candidate: Candidate, errors: dict[str, list[Problem]], earlier: Drawn | None) -> Result:
+            candidate: Candidate, errors: dict[str, list[Problem]], earlier: Stored | None) -> Result:
     target, request = candidate.target, state.request
     facts = renderer.facts(target)
     ok, notice = selected(request, candidate, facts)
@@ -397,7 +409,10 @@ def _render(state: State, renderer: Renderer, ids: Identities, statics: _Statics
             paths.append(str(path))
     deps = sorted(holds | statics.of(target))
     identities = [(rel, ids.of(rel)) for rel in deps]
-    if earlier is not None and earlier.deps == identities and earlier.id == doc_id:
-        outputs = {**earlier.outputs, **outputs}  # outputs in other formats still hold
+    try:
+        if earlier is not None and earlier.deps == identities and earlier.id == doc_id:
+            outputs = {**earlier.outputs, **outputs}  # outputs in other formats still hold
+    except MALFORMED:
+        pass
     drawn = Drawn(doc_id, identities, sorted(holds), facts, outputs) if ids.settled(deps) else None
     return Result(candidate, ok, notice, held, paths, drawn, bool(paths))

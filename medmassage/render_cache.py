@@ -129,49 +129,89 @@ class ChartRecord:
         # Looked up once per chart, not once per document.
         self.stale = {i for i, (rel, identity) in enumerate(self.pairs) if ids.of(rel) != identity}
 
-    def get(self, name: str) -> Drawn | None:
+    def get(self, name: str) -> Stored | None:
         """A document whose input files all still have their recorded identity."""
-        try:
-            item = self.documents[name]
-            if self.stale and not self.stale.isdisjoint(item[1]):
-                return None
-            return self._drawn(item)
-        except (KeyError, IndexError, TypeError, ValueError):
+        item = self.documents.get(name)
+        if not isinstance(item, list) or len(item) < 3 + len(self.keys) or not _within(item[1], len(self.pairs)):
             return None
+        if self.stale and not self.stale.isdisjoint(item[1]):
+            return None
+        return Stored(self, item)
 
-    def _drawn(self, item: list[Any]) -> Drawn:
-        pairs, count = self.pairs, len(self.keys)
-        doc_id, deps, holds = item[0], item[1], item[2]
-        if not isinstance(doc_id, str) or len(item) < 3 + count:
-            raise ValueError("malformed document")
-        outputs = {item[k]: item[k + 1 : k + 4] for k in range(3 + count, len(item), 4)}
-        facts = dict(zip(self.keys, item[3 : 3 + count]))
-        return Drawn(doc_id, [pairs[i] for i in deps], [pairs[i][0] for i in (deps if holds == 0 else holds)], facts, outputs)
-
-    def everything(self) -> dict[str, Drawn]:
-        """Every document of the chart, whether its files changed or not (none when malformed)."""
-        try:
-            return {name: self._drawn(item) for name, item in self.documents.items()}
-        except (IndexError, TypeError, ValueError):
-            return {}
+    def everything(self) -> dict[str, Stored]:
+        """Every document of the chart, whether its files changed or not."""
+        return {name: Stored(self, item) for name, item in self.documents.items() if isinstance(item, list)}
 
 
-def pack(documents: dict[str, Drawn], keys: tuple[str, ...]) -> dict[str, Any]:
-    """The stored form of one chart's documents (see ChartRecord)."""
+def _within(rows: Any, count: int) -> bool:
+    """True for a non-empty list of row numbers below `count`."""
+    try:
+        return isinstance(rows, list) and bool(rows) and 0 <= min(rows) and max(rows) < count
+    except TypeError:
+        return False
+
+
+class Stored:
+    """A remembered document with the attributes of a `Drawn`, read from its chart's
+    record only as far as it is asked (most are asked only for facts and outputs). A
+    malformed record raises IndexError, KeyError, TypeError or ValueError on access."""
+
+    __slots__ = ("item", "record")
+
+    def __init__(self, record: ChartRecord, item: list[Any]) -> None:
+        self.record, self.item = record, item
+
+    @property
+    def id(self) -> str:
+        if not isinstance(self.item[0], str):
+            raise TypeError("malformed document id")
+        return self.item[0]
+
+    @property
+    def deps(self) -> list[tuple[str, Identity]]:
+        pairs = self.record.pairs
+        return [pairs[i] for i in self.item[1]]
+
+    @property
+    def holds(self) -> list[str]:
+        pairs, item = self.record.pairs, self.item
+        return [pairs[i][0] for i in (item[1] if item[2] == 0 else item[2])]
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        keys = self.record.keys
+        return dict(zip(keys, self.item[3 : 3 + len(keys)], strict=True))
+
+    @property
+    def outputs(self) -> dict[str, list[Any]]:
+        item, start = self.item, 3 + len(self.record.keys)
+        return {item[k]: item[k + 1 : k + 4] for k in range(start, len(item), 4)}
+
+
+MALFORMED = (IndexError, KeyError, TypeError, ValueError)  # what reading a tampered record may raise
+
+
+def pack(documents: dict[str, Drawn | Stored], keys: tuple[str, ...]) -> dict[str, Any]:
+    """The stored form of one chart's documents (see ChartRecord); a malformed one is left out."""
     index: dict[tuple[str, tuple[int, ...] | None], int] = {}
     files: list[Any] = []
     packed: dict[str, Any] = {}
     for name, drawn in sorted(documents.items()):
-        where: dict[str, int] = {}
-        for rel, identity in drawn.deps:
-            token = (rel, tuple(identity) if identity is not None else None)
-            if token not in index:
-                index[token] = len(files) // _ROW
-                files.extend([rel, *(identity if identity is not None else [None] * (_ROW - 1))])
-            where[rel] = index[token]
-        deps, holds = sorted(where.values()), sorted(where[rel] for rel in drawn.holds)
-        outputs = [x for fmt, record in sorted(drawn.outputs.items()) for x in (fmt, *record)]
-        packed[name] = [drawn.id, deps, 0 if holds == deps else holds, *(drawn.facts.get(k) for k in keys), *outputs]
+        try:
+            deps, holds, facts = drawn.deps, drawn.holds, drawn.facts
+            outputs = [x for fmt, record in sorted(drawn.outputs.items()) for x in (fmt, *record)]
+            row = [drawn.id]
+            where: dict[str, int] = {}
+            for rel, identity in deps:
+                token = (rel, tuple(identity) if identity is not None else None)
+                if token not in index:
+                    index[token] = len(files) // _ROW
+                    files.extend([rel, *(identity if identity is not None else [None] * (_ROW - 1))])
+                where[rel] = index[token]
+            drawn_from, holding = sorted(where.values()), sorted(where[rel] for rel in holds)
+        except MALFORMED:
+            continue
+        packed[name] = [*row, drawn_from, 0 if holding == drawn_from else holding, *(facts.get(k) for k in keys), *outputs]
     return {"files": files, "documents": packed}
 
 
@@ -214,7 +254,7 @@ class RenderCache:
         """Carry a chart's record over unchanged."""
         self.new[patient] = record.raw
 
-    def put(self, patient: str, documents: dict[str, Drawn]) -> None:
+    def put(self, patient: str, documents: dict[str, Drawn | Stored]) -> None:
         """Record what a chart's documents were drawn from (none: forget the chart)."""
         if documents:
             self.new[patient] = pack(documents, self.keys)
