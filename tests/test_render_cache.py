@@ -96,6 +96,23 @@ def test_a_new_addendum_renders_the_notes_of_its_patient_again(clinic: Path) -> 
     assert "Shown chin tucks again" in (clinic / "rendered/p-0001/2026-03-12.soap.md").read_text()
 
 
+def test_physician_updates_are_incremental_too(clinic: Path) -> None:
+    first = render(clinic, "physician-update")
+    assert first.rendered == [Target("p-0001"), Target("p-0002")]  # p-0003 is discharged
+    assert render(clinic, "physician-update").rendered == []
+    path = clinic / SESSION
+    path.write_text(path.read_text().replace("Neck feels tight", "Neck feels stiff", 1))
+    again = render(clinic, "physician-update")
+    assert again.rendered == [Target("p-0001")] and again.written == first.written
+    set_consent = clinic / "patients/p-0002/patient.yaml"
+    set_consent.write_text(set_consent.read_text().replace("share_with_providers: true", "share_with_providers: false"))
+    settle()
+    skipped = render(clinic, "physician-update")
+    assert skipped.skipped == ["p-0002: no physician update, the patient has not consented to sharing with providers"]
+    cached = render(clinic, "physician-update")
+    assert cached.rendered == [] and cached.skipped == skipped.skipped and cached.written == skipped.written
+
+
 def test_a_changed_store_template_renders_every_document_of_it_again(clinic: Path) -> None:
     render(clinic, formats=("md",))
     (clinic / "templates").mkdir()
