@@ -189,7 +189,7 @@ def render(opts: Options, document: str | None, refs: tuple[str, ...], all_: boo
         held = dict(found)
         if len(found) != 1 or len(chosen) != 1:
             raise click.UsageError("--out - writes exactly one document in one format; name one record and at most one --format")
-        _render_all(batch, [target for target, problems in found if not problems], None)
+        _print_documents(batch, [target for target, problems in found if not problems])
     else:
         # Unchanged documents are answered from the render cache; the rest are rendered in parallel.
         plan = batch.plan(Path(out or store.root / DEFAULT_OUT))
@@ -207,35 +207,16 @@ def render(opts: Options, document: str | None, refs: tuple[str, ...], all_: boo
     sys.exit(1 if any(held.values()) else 0)
 
 
-def _render_all(renderer: Any, ready: list[Any], out: Path | None) -> list[str]:
-    """Render and write each target (a progress bar on a terminal for batches); the paths written."""
-    import contextlib
-
-    from .render import output_path, shown, write_atomic
-
-    written: list[str] = []
-    show_bar = len(ready) > 1 and sys.stderr.isatty()
-    bar = click.progressbar(ready, label="Rendering", file=sys.stderr) if show_bar else contextlib.nullcontext(ready)
-    with bar as items:
-        for target in items:
-            document = renderer.render(target)
-            for fmt, text in document.texts.items():
-                if out is None:
-                    click.echo(text, nl=False)
-                    continue
-                path = output_path(out, document, renderer.request.document, fmt)
-                write_atomic(path, text, out)
-                written.append(shown(path))
-    return written
+def _print_documents(renderer: Any, ready: list[Any]) -> None:
+    """Render each target to standard output (`--out -`, one document)."""
+    for target in ready:
+        for text in renderer.render(target).texts.values():
+            click.echo(text, nl=False)
 
 
 def _report_held(root: Path, document: str, held: dict[Any, list[Any]]) -> None:
     """The located errors of the records not rendered, as `validate` prints them, on stderr."""
-    from .report import display_path
-
-    problems = sorted({p for found in held.values() for p in found})
-    for p in problems:
-        click.echo(f"{display_path(root, p.file)}:{p.line}:{p.column}: {p.severity} {p.rule}: {p.message} [{p.path}]", err=True)
+    _print_problems(root, sorted({p for found in held.values() for p in found}))
     names = [str(target) for target, found in held.items() if found]
     if names:
         click.echo(f"medmassage: {len(names)} {document} document{'s' if len(names) != 1 else ''} not rendered "
@@ -359,11 +340,10 @@ def create(opts: Options, kind: str, patient: str | None, record_id: str | None,
 
 def _print_problems(root: Path, problems: list[Any]) -> None:
     """Located problems on stderr, as `validate` prints them."""
-    from .report import display_path
+    from .report import text_line
 
     for p in problems:
-        where = display_path(root, p.file) if not p.file.startswith("<") else p.file
-        click.echo(f"{where}:{p.line}:{p.column}: {p.severity} {p.rule}: {p.message} [{p.path}]", err=True)
+        click.echo(text_line(p, root), err=True)
 
 
 def _waiting() -> None:

@@ -28,11 +28,17 @@ def display_path(root: Path, rel: str) -> str:
         return os.path.relpath(full) if not full.is_absolute() else full.as_posix()
 
 
+def text_line(p: Problem, root: Path, style: Style = _plain) -> str:
+    """One problem as `file:line:col: severity rule: message [path]`."""
+    name = p.file if p.file.startswith("<") else display_path(root, p.file)  # <stdin> stays as it is
+    where = f"{name}:{p.line}:{p.column}"
+    return f"{where}: {style(p.severity, p.severity)} {p.rule}: {p.message} [{p.path}]"
+
+
 def report_text(report: Report, root: Path, stream: TextIO, style: Style = _plain) -> None:
     """`file:line:col: severity rule: message`, one per line, then a summary."""
     for p in report.problems:
-        where = f"{display_path(root, p.file)}:{p.line}:{p.column}"
-        stream.write(f"{where}: {style(p.severity, p.severity)} {p.rule}: {p.message} [{p.path}]\n")
+        stream.write(text_line(p, root, style) + "\n")
     summary = (
         f"{report.files} file{'s' if report.files != 1 else ''} checked: "
         f"{report.errors} error{'s' if report.errors != 1 else ''}, "
