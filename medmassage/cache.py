@@ -31,19 +31,13 @@ FORMAT = 1
 RACY_SECONDS = 1.0
 
 
-def _identity(root: Path, entries: list[Entry]) -> list[Any] | None:
-    identity: list[Any] = []
-    now = time.time_ns()
-    base = str(root)
-    for entry in entries:
-        try:
-            info = os.stat(os.path.join(base, entry.rel))
-        except OSError:
-            return None
-        if now - max(info.st_mtime_ns, info.st_ctime_ns) < RACY_SECONDS * 1e9:
-            return None
-        identity.append([entry.rel, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino])
-    return identity
+def stat_identity(path: str) -> list[int] | None:
+    """A file's identity: [size, mtime_ns, ctime_ns, inode], or None when it cannot be seen."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
 
 
 def shared_digest(root: Path, entries: list[Entry], today: str, rules: tuple[Any, ...]) -> str:
@@ -65,7 +59,11 @@ def shared_digest(root: Path, entries: list[Entry], today: str, rules: tuple[Any
 
 
 class ChartCache:
-    """Load once, answer `reuse` per chart, record fresh results, save atomically."""
+    """Load once, answer `reuse` per chart, record fresh results, save atomically.
+
+    A chart's identity is looked up once, by `reuse`, before any of its files is read, and
+    that is the identity `store` records: a file edited while the run reads it is then
+    checked again next time, never hidden behind results from its earlier bytes."""
 
     def __init__(self, root: Path, digest: str, enabled: bool = True) -> None:
         self.root = root
@@ -74,6 +72,26 @@ class ChartCache:
         self.digest = digest
         self.old: dict[str, Any] = self._load() if enabled else {}
         self.new: dict[str, Any] = {}
+        self.looked: dict[str, list[int] | None] = {}  # rel -> identity, as first looked up
+        self.cutoff = time.time_ns() - int(RACY_SECONDS * 1e9)  # changed after this: too new to trust
+
+    def _identity(self, entries: list[Entry]) -> list[Any] | None:
+        """[[rel, size, mtime, ctime, inode], ...] as first looked up; None when a file is
+        missing or changed too recently for its timestamps to tell a later change."""
+        rows: list[Any] = []
+        base = str(self.root)
+        for entry in entries:
+            found = self.looked.get(entry.rel)
+            if found is None and entry.rel not in self.looked:
+                found = self.looked[entry.rel] = stat_identity(os.path.join(base, entry.rel))
+            if found is None or max(found[1], found[2]) > self.cutoff:
+                return None
+            rows.append([entry.rel, *found])
+        return rows
+
+    def identities(self, entries: list[Entry]) -> dict[str, list[int] | None]:
+        """The identities `reuse` looked up for these files (taken before they were read)."""
+        return {e.rel: self.looked[e.rel] for e in entries if e.rel in self.looked}
 
     def shared_problems(self) -> list[Problem] | None:
         """The cached problems of the shared records, when their bytes are unchanged."""
@@ -104,11 +122,12 @@ class ChartCache:
             return {}
 
     def reuse(self, patient: str, entries: list[Entry], problems: list[Problem]) -> bool:
-        """Append the cached problems of an unchanged chart and say so."""
+        """Append the cached problems of an unchanged chart and say so. Call it before the
+        chart is read: the identity it looks up is what `store` records."""
         if not self.enabled:
             return False
+        identity = self._identity(entries)
         cached = self.old.get(patient)
-        identity = _identity(self.root, entries)
         if not isinstance(cached, dict) or identity is None or cached.get("identity") != identity:
             return False
         try:
@@ -120,9 +139,10 @@ class ChartCache:
         return True
 
     def store(self, patient: str, entries: list[Entry], problems: list[Problem]) -> None:
-        """Remember a freshly checked chart (unless a file in it is too new to trust)."""
-        if self.enabled:
-            identity = _identity(self.root, entries)
+        """Remember a freshly checked chart under the identity `reuse` looked up before it
+        was read (nothing is remembered of a chart not looked up first, or too new)."""
+        if self.enabled and all(e.rel in self.looked for e in entries):
+            identity = self._identity(entries)
             if identity is not None:
                 self.new[patient] = {"identity": identity, "problems": [list(p) for p in problems]}
 
@@ -142,14 +162,6 @@ class ChartCache:
             os.replace(temp, self.path)
         except OSError:
             pass
-
-
-def verified_identities(cache: ChartCache, patient: str) -> dict[str, list[int]]:
-    """The identities (size, mtime_ns, ctime_ns, inode) of a chart's files as `reuse` just
-    found them unchanged, so callers need not look them up again; empty otherwise."""
-    found = cache.new.get(patient) if cache.enabled else None
-    identity = found.get("identity") if isinstance(found, dict) else None
-    return {item[0]: list(item[1:]) for item in identity} if isinstance(identity, list) else {}
 
 
 def keep_unseen(cache: ChartCache, patients: Iterable[str]) -> None:

@@ -68,6 +68,7 @@ class Job(NamedTuple):
     layout: list[Problem]
     candidates: list[Candidate]
     drawn: dict[str, Stored | None]
+    known: dict[str, render_cache.Identity]  # identities of its files, looked up before any was read
 
 
 class Result(NamedTuple):
@@ -93,6 +94,7 @@ class State:
     shared_errors: dict[str, list[Problem]]
     shared_rels: list[str]
     identities: dict[str, render_cache.Identity]  # of the shared files, taken before they were read
+    cutoff: int  # files changed after this are too new to remember
     renderer: Renderer | None = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -147,7 +149,7 @@ class Batch:
         if self._state is None:
             identities = {rel: self.ids.of(rel) for rel in self.index.shared}
             self._state = State(self.store.root, self.request, out, self.survey.shared(), self.shared_errors(),
-                                self.index.shared, identities)
+                                self.index.shared, identities, self.ids.cutoff)
         return self._state
 
     # -- to standard output: everything here, in this process ----------------------------
@@ -195,9 +197,8 @@ class Batch:
         for patient, candidates in _by_patient(self.candidates).items():
             folder = self.index.folders.get(patient, [])
             problems = self.survey.cached(patient)
-            if problems is not None:
-                for rel, identity in self.survey.identities(patient).items():
-                    self.ids.known.setdefault(rel, identity)  # just looked up by the validation cache
+            for rel, identity in self.survey.identities(patient).items():
+                self.ids.known.setdefault(rel, identity)  # just looked up by the validation cache
             record = cache.chart(patient, self.ids)  # looks the identities up before anything is read
             drawn = {name: record.get(name) if record else None for name in map(str, (c.target for c in candidates))}
             todo = candidates
@@ -210,7 +211,8 @@ class Batch:
                 if not todo and record is not None and set(record.documents) == set(drawn):
                     plan.kept[patient] = record  # nothing changed: the chart's record stays as it is
             if problems is None or todo:
-                plan.jobs.append(Job(patient, folder, problems, self.layout.get(patient, []), todo, drawn))
+                known = {e.rel: self.ids.known[e.rel] for e in folder if e.rel in self.ids.known}
+                plan.jobs.append(Job(patient, folder, problems, self.layout.get(patient, []), todo, drawn, known))
             if record is not None and not self.request.all:
                 plan.earlier[patient] = record.everything()
         return plan
@@ -365,7 +367,7 @@ def _answer(request: Request, out: str, statics: _Statics, candidate: Candidate,
 def do_job(state: State, job: Job) -> tuple[str, list[Problem] | None, list[Result]]:
     """Judge the chart if its problems are not known, load it, and settle each candidate:
     from the render cache when that still holds, else by rendering and writing it."""
-    ids = Identities(state.root, state.identities)
+    ids = Identities(state.root, {**state.identities, **job.known}, state.cutoff)
     for entry in job.folder:
         ids.of(entry.rel)  # before reading: the cache must describe what was read
     chart = [e for e in job.folder if e.kind is not None]
@@ -404,8 +406,7 @@ def _render(state: State, renderer: Renderer, ids: Identities, statics: _Statics
         doc_id = document.id
         for fmt, text in document.texts.items():
             path = output_path(state.out, document, request.document, fmt)
-            write_atomic(path, text, state.out)
-            outputs[fmt] = output_record(path, text.encode("utf-8"))
+            outputs[fmt] = output_record(text.encode("utf-8"), write_atomic(path, text, state.out))
             paths.append(str(path))
     deps = sorted(holds | statics.of(target))
     identities = [(rel, ids.of(rel)) for rel in deps]

@@ -41,10 +41,12 @@ class Identities:
     """File identities (size, mtime_ns, ctime_ns, inode; None when missing), each looked up
     once per run. Look a file up before reading it, so the identity describes what was read."""
 
-    def __init__(self, root: Path, known: dict[str, Identity] | None = None) -> None:
+    def __init__(self, root: Path, known: dict[str, Identity] | None = None, cutoff: int | None = None) -> None:
         self.root = str(root)
         self.known: dict[str, Identity] = dict(known or {})
-        self.cutoff = time.time_ns() - int(RACY_SECONDS * 1e9)
+        # Changed after this: too new to trust. A worker is given its run's cutoff, taken
+        # before any of the identities it is handed were looked up.
+        self.cutoff = time.time_ns() - int(RACY_SECONDS * 1e9) if cutoff is None else cutoff
 
     def of(self, rel: str) -> Identity:
         """The identity of one file, relative to the store root."""
@@ -92,9 +94,9 @@ def base_digest(templates: str, document: str, options: Iterable[str | None]) ->
     return hashlib.sha256(json.dumps([code_digest(), templates, document, *options]).encode()).hexdigest()
 
 
-def output_record(path: Path, data: bytes) -> list[Any]:
+def output_record(data: bytes, mtime_ns: int) -> list[Any]:
     """How a written output file is remembered: size, sha256, mtime."""
-    return [len(data), hashlib.sha256(data).hexdigest(), path.stat().st_mtime_ns]
+    return [len(data), hashlib.sha256(data).hexdigest(), mtime_ns]
 
 
 def intact(path: str, record: Any) -> bool:

@@ -362,11 +362,9 @@ class Survey:
         found: list[Problem] = []
         return found if self.cache.reuse(patient, self.charts[patient], found) else None
 
-    def identities(self, patient: str) -> dict[str, list[int]]:
-        """The identities of the files of a chart `cached` just found unchanged."""
-        from .cache import verified_identities
-
-        return verified_identities(self.cache, patient)
+    def identities(self, patient: str) -> dict[str, list[int] | None]:
+        """The identities of a chart's files as `cached` looked them up, before any was read."""
+        return self.cache.identities(self.charts[patient]) if patient in self.charts else {}
 
     def shared(self) -> Shared:
         """Settings, therapists and providers, read and checked once."""

@@ -111,6 +111,29 @@ def test_shared_digest_covers_schemas_and_day(monkeypatch: pytest.MonkeyPatch, s
     assert shared_digest(store, entries, TODAY, ()) != base
 
 
+def test_a_file_edited_while_the_run_reads_it_is_checked_again(monkeypatch: pytest.MonkeyPatch, store: Path) -> None:
+    """The cache records a chart under the identity its files had before they were read:
+    an edit landing after the read (here, long enough before the run saves its cache to
+    look settled) makes the next run check the chart again, never trust the old result."""
+    import medmassage.validate as validate
+
+    path, real_check = store / SESSION, validate.check_chart
+    settle()
+
+    def edited_after_reading(shared: Any, entries: Any) -> Any:
+        found = real_check(shared, entries)
+        if any(e.rel == SESSION for e in entries):
+            path.write_text(path.read_text().replace("pain: ", "pain: 12 #", 1))
+            settle()
+        return found
+
+    monkeypatch.setattr(validate, "check_chart", edited_after_reading)
+    first = validate_store(Store(store), today=TODAY, jobs=1, use_cache=True, keep_view=False)
+    assert first.problems == []  # the bytes it read were fine
+    monkeypatch.setattr(validate, "check_chart", real_check)
+    assert (SESSION, "schema/maximum") in {(f, r) for f, _, r in rules_of(store)}
+
+
 def test_parallel_and_serial_report_identical_problems(tmp_path: Path) -> None:
     root = tmp_path / "big"
     shutil.copytree(DEMO, root, ignore=shutil.ignore_patterns(".medmassage-cache", "rendered"))

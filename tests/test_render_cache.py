@@ -84,6 +84,30 @@ def test_a_changed_session_renders_exactly_that_note(clinic: Path) -> None:
     assert render(clinic).rendered == []
 
 
+def test_a_session_edited_while_render_reads_it_is_judged_and_rendered_again(monkeypatch: pytest.MonkeyPatch, clinic: Path) -> None:
+    """Both caches remember what was read under the identities taken before reading: an
+    edit landing after the read is seen by the next validate and the next render."""
+    import medmassage.render_batch as render_batch
+
+    path, real_check = clinic / SESSION, render_batch.check_chart
+
+    def edited_after_reading(shared: Any, entries: Any) -> Any:
+        found = real_check(shared, entries)
+        if any(e.rel == SESSION for e in entries):
+            path.write_text(path.read_text().replace("pain: ", "pain: 12 #", 1))
+            settle()
+        return found
+
+    monkeypatch.setattr(render_batch, "check_chart", edited_after_reading)
+    first = render(clinic, jobs=1)
+    assert first.rendered == sessions(clinic) and not any(first.held.values())
+    monkeypatch.setattr(render_batch, "check_chart", real_check)
+    checked = run_cli("--root", str(clinic), "validate", "--format", "json", "--today", TODAY)
+    assert (SESSION, "schema/maximum") in {(p["file"], p["rule"]) for p in checked.json()["problems"]}, checked
+    again = render(clinic, jobs=1)
+    assert [p.rule for p in again.held[Target("p-0001", "2026-04-02")]] == ["schema/maximum"]
+
+
 def test_a_new_addendum_renders_the_notes_of_its_patient_again(clinic: Path) -> None:
     render(clinic)
     (clinic / "patients/p-0001/addenda/2026-03-20.yaml").write_text(
