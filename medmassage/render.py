@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -346,19 +347,32 @@ def output_path(out: Path, document: Document, name: str, fmt: str) -> Path:
     return out / document.target.patient / f"{document.id}.{name}.{fmt}"
 
 
-def write_atomic(path: Path, text: str, out: Path) -> None:
+_READY: set[Path] = set()  # output folders this process has made and checked
+
+
+def write_atomic(path: Path, text: str, out: Path) -> int:
     """Write through a temporary file in the same folder and os.replace; never outside `out`
-    (`path` is <out>/<patient>/<file>, and neither the folder nor the file may be a symlink)."""
-    out.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if path.parent.is_symlink() or path.is_symlink():
-        raise WriteError(f"{path} would be written outside {out} (through a symbolic link); nothing written")
-    path.parent.mkdir(mode=0o700, exist_ok=True)
+    (`path` is <out>/<patient>/<file>, and neither the folder nor the file may be a symlink).
+    Returns the file's mtime_ns as left (a file that already held `text` is left alone)."""
+    if path.parent not in _READY:
+        out.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if path.parent.is_symlink():
+            raise WriteError(f"{path} would be written outside {out} (through a symbolic link); nothing written")
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        _READY.add(path.parent)
     data = text.encode("utf-8")
     try:
-        if path.read_bytes() == data:
-            return  # unchanged: leave the file (and its time stamp) alone
+        present = os.lstat(path)
     except OSError:
-        pass
+        present = None
+    if present is not None and stat.S_ISLNK(present.st_mode):
+        raise WriteError(f"{path} would be written outside {out} (through a symbolic link); nothing written")
+    if present is not None and present.st_size == len(data):
+        try:
+            if path.read_bytes() == data:
+                return present.st_mtime_ns  # unchanged: leave the file (and its time stamp) alone
+        except OSError:
+            pass
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         # No fsync: rendered files are derived data, made again from the records at will.
@@ -366,7 +380,10 @@ def write_atomic(path: Path, text: str, out: Path) -> None:
         # cache sees any file whose size or sha256 is not what it recorded and renders it again.
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        os.replace(temp, path)
+            handle.flush()
+            written = os.fstat(handle.fileno()).st_mtime_ns
+        os.replace(temp, path)  # keeps the mtime
+        return written
     except BaseException as exc:
         Path(temp).unlink(missing_ok=True)
         if isinstance(exc, OSError):

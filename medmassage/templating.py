@@ -5,6 +5,7 @@ one line naming the template, the line and the missing variable, never record da
 
 from __future__ import annotations
 
+import functools
 import re
 import textwrap
 import traceback
@@ -92,8 +93,13 @@ _MD_MAYBE = re.compile(r"[\\`*_\[\]<>|&]|^\s*[#+=-]|^\s*\d+[.)]", re.MULTILINE)
 
 def md_escape(value: Any) -> Any:
     """Backslash-escape what Markdown would read as markup or raw HTML in record text."""
-    if not isinstance(value, str) or isinstance(value, Markup):
+    if isinstance(value, Markup) or not isinstance(value, str):
         return "" if value is None else value
+    return _md_escape_text(value)
+
+
+@functools.lru_cache(maxsize=4096)  # the same names, labels and codes recur on every note
+def _md_escape_text(value: str) -> str:
     if not _MD_MAYBE.search(value):
         return value
     text = _MD_CHARS.sub(r"\\\1", value)
@@ -107,9 +113,27 @@ def _plain(value: Any) -> Any:
     return "" if value is None else value
 
 
+_DICT_NAMES = frozenset(dir(dict))
+
+
+class Sandbox(ImmutableSandboxedEnvironment):
+    """The sandbox, with `record.field` on the plain dicts records are made of answered as
+    the item directly. Jinja would first try (and fail) a Python attribute of that name,
+    which costs an exception per lookup; names a dict has as attributes (items, keys, ...)
+    still go that way, so what a template gets is exactly what Jinja would give it."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_NAMES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+
 def environment(loader: Loader, fmt: str) -> ImmutableSandboxedEnvironment:
     """The sandboxed, strict environment for one output format (HTML autoescaped by name)."""
-    env = ImmutableSandboxedEnvironment(
+    env = Sandbox(
         loader=loader,
         undefined=jinja2.StrictUndefined,
         autoescape=lambda name: bool(name and name.endswith(".html.j2")),

@@ -358,6 +358,31 @@ def test_markdown_escaping_takes_its_shortcut_only_when_nothing_would_change(tex
     assert t.md_escape(text) == slow
 
 
+_KEYS = st.sampled_from(["name", "pain", "items", "keys", "get", "copy", "__class__", "mro", "x1"])
+_VALUES = st.recursive(st.one_of(st.none(), st.integers(), st.text(max_size=5)),
+                       lambda inner: st.dictionaries(_KEYS, inner, max_size=4), max_leaves=8)
+
+
+@given(st.dictionaries(_KEYS, _VALUES, max_size=5), st.lists(_KEYS, min_size=1, max_size=3))
+def test_record_fields_read_through_the_sandbox_as_jinja_reads_them(record: dict[str, Any], path: list[str]) -> None:
+    """The sandbox answers `record.field` on plain dicts directly (speed); what a template
+    gets, or the error it meets, must be exactly what Jinja's own sandbox would give."""
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    source = "{{ r." + ".".join(path) + " }}"
+
+    def outcome(env: Any) -> str:
+        try:
+            return env.from_string(source).render(r=record)
+        except Exception as exc:  # noqa: BLE001 - the kind of failure is what is compared
+            return type(exc).__name__
+
+    ours = templating.environment(templating.Loader(None), "txt")
+    theirs = ImmutableSandboxedEnvironment(undefined=StrictUndefined, finalize=templating._plain)
+    assert outcome(ours) == outcome(theirs)
+
+
 # -- determinism, atomic writes, invalid records ---------------------------------------
 
 
