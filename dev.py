@@ -3,7 +3,7 @@
 
     python3 dev.py demo    # make .venv, install medmassage, check and render the demo clinic
     python3 dev.py test    # make .venv, install medmassage with its test tools, run the tests
-    python3 dev.py bench   # the speed benchmark (see bench/README)
+    python3 dev.py bench   # the speed benchmark (see "Speed" in README.md)
 
 Extra arguments after `test` go to pytest. The virtual environment is made once and
 refreshed only when setup.cfg or pyproject.toml changes.

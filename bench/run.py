@@ -10,7 +10,10 @@ parsing them with libyaml (the floor, 1.0x), `medmassage validate` cold, warm wi
 nothing changed and warm with one file changed, check-jsonschema with the session
 schema on the same files, `render soap --all --format md` cold (no output, no caches),
 warm with nothing changed and with one file changed, `medmassage --help`, and
-the peak memory of a cold validate. Nothing here is a test; it prints a table.
+the peak memory of a cold validate. The floor, the cold validate and the cold render,
+between which the headline ratios are taken, are measured side by side in rounds, so
+a machine whose speed drifts during the run moves them together. Nothing here is a
+test (no timing is asserted anywhere); it prints a table.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -64,27 +68,38 @@ def build_store(target: Path, sessions: int) -> list[Path]:
     return made
 
 
-def timed(command: list[str], reps: int, before: object = None) -> float:
-    """Median wall time of a command over `reps` runs (stdout discarded)."""
-    times = []
-    for _ in range(reps):
-        if callable(before):
-            before()
-        start = time.perf_counter()
-        proc = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        times.append(time.perf_counter() - start)
-        if proc.returncode not in (0, 1):
-            raise SystemExit(f"{' '.join(command[:6])}... failed ({proc.returncode}): {proc.stderr[-500:]}")
-    return statistics.median(times)
+def once(command: list[str], before: Callable[[], None] | None = None) -> float:
+    """Wall time of one run of a command (stdout discarded); a crash stops the benchmark."""
+    if before is not None:
+        before()
+    start = time.perf_counter()
+    proc = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(command[:6])}... failed ({proc.returncode}): {proc.stderr[-500:]}")
+    return elapsed
 
 
-def in_process(work: object, reps: int) -> float:
-    times = []
+def timed(command: list[str], reps: int, before: Callable[[], None] | None = None) -> float:
+    """Median wall time of a command over `reps` runs."""
+    return statistics.median(once(command, before) for _ in range(reps))
+
+
+def in_process(work: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
+
+
+def rounds(tasks: dict[str, Callable[[], float]], reps: int) -> dict[str, list[float]]:
+    """Each task once per round, `reps` rounds: the measurements a ratio is taken between
+    are made side by side, so a machine that speeds up or slows down during the run moves
+    them together."""
+    times: dict[str, list[float]] = {name: [] for name in tasks}
     for _ in range(reps):
-        start = time.perf_counter()
-        work()  # type: ignore[operator]
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, task in tasks.items():
+            times[name].append(task())
+    return times
 
 
 def peak_memory_mb(command: list[str]) -> float:
@@ -125,12 +140,28 @@ def main() -> int:
     all_yaml = sorted(store.rglob("*.yaml"))
     time.sleep(1.2)  # let the files age past the cache's racy-timestamp window
 
-    rows: list[tuple[str, float]] = []
-    floor = in_process(lambda: [yaml.load(p.read_bytes(), Loader=yaml.CSafeLoader) for p in files], args.reps)
-    rows.append(("read the session files (bytes only)", in_process(lambda: [p.read_bytes() for p in files], args.reps)))
-    rows.append(("parse sessions with libyaml (floor)", floor))
     root = ["--root", str(store)]
-    rows.append(("medmassage validate, cold (--no-cache)", timed([*MEDMASSAGE, *root, "validate", "--no-cache"], args.reps)))
+    render_out = args.out / "rendered"
+    has_render = not args.skip_render and subprocess.run([*MEDMASSAGE, "render", "--help"], capture_output=True).returncode == 0
+    render = [*MEDMASSAGE, *root, "render", "soap", "--all", "--format", "md", "--out", str(render_out)]
+
+    def forget_everything() -> None:  # a first render: no output yet, no caches
+        shutil.rmtree(render_out, ignore_errors=True)
+        shutil.rmtree(store / ".medmassage-cache", ignore_errors=True)
+
+    # The floor, a cold validate and a cold render, side by side in each round.
+    cold: dict[str, Callable[[], float]] = {
+        "read the session files (bytes only)": lambda: in_process(lambda: [p.read_bytes() for p in files]),
+        "parse sessions with libyaml (floor)": lambda: in_process(
+            lambda: [yaml.load(p.read_bytes(), Loader=yaml.CSafeLoader) for p in files]),
+        "medmassage validate, cold (--no-cache)": lambda: once([*MEDMASSAGE, *root, "validate", "--no-cache"]),
+    }
+    if has_render:
+        cold["render soap --all md, cold (no caches)"] = lambda: once(render, forget_everything)
+    measured = rounds(cold, args.reps)
+    rows: list[tuple[str, float]] = [(name, statistics.median(times)) for name, times in measured.items()]
+    floor = dict(rows)["parse sessions with libyaml (floor)"]
+
     subprocess.run([*MEDMASSAGE, *root, "validate"], stdout=subprocess.DEVNULL)
     rows.append(("medmassage validate, warm, nothing changed", timed([*MEDMASSAGE, *root, "validate"], args.reps)))
     touched = files[len(files) // 2]
@@ -145,16 +176,8 @@ def main() -> int:
         schema = args.out / "session.schema.json"
         schema.write_text(subprocess.run([*MEDMASSAGE, "schema", "session"], capture_output=True, text=True).stdout)
         rows.append(("check-jsonschema, session schema", timed([*reference, "--schemafile", str(schema), *map(str, files)], max(1, args.reps - 2))))
-    render_out = args.out / "rendered"
-    has_render = not args.skip_render and subprocess.run([*MEDMASSAGE, "render", "--help"], capture_output=True).returncode == 0
     if has_render:
-        render = [*MEDMASSAGE, *root, "render", "soap", "--all", "--format", "md", "--out", str(render_out)]
-
-        def forget_everything() -> None:  # a first render: no output yet, no caches
-            shutil.rmtree(render_out, ignore_errors=True)
-            shutil.rmtree(store / ".medmassage-cache", ignore_errors=True)
-
-        rows.append(("render soap --all md, cold (no caches)", timed(render, 1, before=forget_everything)))
+        subprocess.run(render, stdout=subprocess.DEVNULL)
         rows.append(("render soap --all md, warm, nothing changed", timed(render, args.reps)))
         rows.append(("render soap --all md, warm, one file changed", timed(render, args.reps, before=change_one)))
     rows.append(("python -c pass", timed([sys.executable, "-c", "pass"], 5)))
@@ -174,10 +197,12 @@ def main() -> int:
         print(f"medmassage validate is {ratio:.1f}x faster than check-jsonschema")
     print(f"--help vs python -c pass: {named['medmassage --help'] / named['python -c pass']:.1f}x")
     if has_render:
-        cold, warm = named["render soap --all md, cold (no caches)"], named["render soap --all md, warm, nothing changed"]
-        print(f"render cold vs validate cold: {cold / named['medmassage validate, cold (--no-cache)']:.2f}x; "
+        paired = statistics.median(r / v for r, v in zip(measured["render soap --all md, cold (no caches)"],
+                                                           measured["medmassage validate, cold (--no-cache)"], strict=True))
+        warm = named["render soap --all md, warm, nothing changed"]
+        print(f"render cold vs validate cold: {paired:.2f}x (median of the rounds' ratios); "
               f"render warm vs validate warm: {warm / named['medmassage validate, warm, nothing changed']:.2f}x")
-    (args.out / f"results-{args.sessions}.json").write_text(json.dumps({"rows": rows, "memory_mb": memory}, indent=2))
+    (args.out / f"results-{args.sessions}.json").write_text(json.dumps({"rows": rows, "rounds": measured, "memory_mb": memory}, indent=2))
     return 0
 
 

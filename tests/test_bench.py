@@ -1,0 +1,47 @@
+"""The benchmark the README documents runs and reports every measurement (its timings
+are not judged here: speed is measured by the benchmark, never asserted in a test)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+ROWS = [
+    "read the session files (bytes only)",
+    "parse sessions with libyaml (floor)",
+    "medmassage validate, cold (--no-cache)",
+    "render soap --all md, cold (no caches)",
+    "medmassage validate, warm, nothing changed",
+    "medmassage validate, warm, one file changed",
+    "render soap --all md, warm, nothing changed",
+    "render soap --all md, warm, one file changed",
+    "python -c pass",
+    "medmassage --help",
+    "medmassage --version",
+]
+
+
+def test_benchmark_builds_its_store_and_reports_every_measurement(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, str(PROJECT / "bench" / "run.py"), "--sessions", "45", "--reps", "2", "--skip-reference",
+         "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    store = tmp_path / "store-45"
+    assert len(list(store.glob("patients/*/sessions/*.yaml"))) == 45
+    results = json.loads((tmp_path / "results-45.json").read_text())
+    assert [name for name, _ in results["rows"]] == ROWS
+    assert all(seconds > 0 for _, seconds in results["rows"]) and results["memory_mb"] > 0
+    assert all(len(times) == 2 for times in results["rounds"].values())
+    for name in ROWS:
+        assert f"| {name}" in run.stdout
+    assert "45 sessions" in run.stdout and "render cold vs validate cold" in run.stdout
+    # The store it built is a valid one, and the render really wrote the notes.
+    assert len(list((tmp_path / "rendered").glob("*/*.soap.md"))) == 45
+    check = subprocess.run([sys.executable, "-m", "medmassage", "--root", str(store), "validate"], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
