@@ -239,6 +239,7 @@ class Plan:
         if self.jobs:
             state = batch.state(self.out)
             state.local().check_templates()  # a broken template fails before any output
+            state.shared = state.shared.compiling((job.folder for job in self.jobs), _processes(self.jobs, batch.jobs))
             for patient, problems, found in _run(state, self.jobs, batch.jobs):
                 if problems is not None:
                     batch.survey.record(patient, problems)
@@ -287,11 +288,17 @@ def _by_file(problems: list[Problem]) -> dict[str, list[Problem]]:
     return errors
 
 
-def _run(state: State, jobs: list[Job], processes: int | None) -> Iterator[tuple[str, list[Problem] | None, list[Result]]]:
-    """Do the jobs here, or over a process pool when there are enough files to read."""
+def _processes(jobs: list[Job], processes: int | None) -> int:
+    """How many processes to do the jobs in: one, unless there are enough files to read."""
     workers = processes or os.cpu_count() or 1
     files = sum(len(job.folder) for job in jobs)
-    if workers <= 1 or len(jobs) < 2 or (processes is None and files < PARALLEL_FILES):
+    return 1 if len(jobs) < 2 or (processes is None and files < PARALLEL_FILES) else workers
+
+
+def _run(state: State, jobs: list[Job], processes: int | None) -> Iterator[tuple[str, list[Problem] | None, list[Result]]]:
+    """Do the jobs here, or over a process pool when there are enough files to read."""
+    workers = _processes(jobs, processes)
+    if workers <= 1:
         for job in jobs:
             yield do_job(state, job)
         return

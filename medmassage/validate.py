@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,27 +55,29 @@ class Report:
         return [p for p in self.problems if p.file == rel]
 
 
-def check_file(root: Path, entry: Entry, extensions: schemas.Extensions) -> FileResult:
-    """Read, parse and schema-check one record file."""
+def check_file(root: Path, entry: Entry, extensions: schemas.Extensions, compiled: frozenset[str] = frozenset()) -> FileResult:
+    """Read, parse and schema-check one record file (see `check_data` for `compiled`)."""
     from .yamlio import load_file  # imported here: an unchanged store is answered without YAML
 
     try:
         data = load_file(root / entry.rel, entry.rel)
     except RecordError as exc:
         return FileResult(entry.rel, None, False, problems=[exc.problem])
-    return check_data(entry, data, extensions)
+    return check_data(entry, data, extensions, compiled)
 
 
-def check_data(entry: Entry, data: dict[str, Any], extensions: schemas.Extensions) -> FileResult:
-    """Schema-check one parsed record: a compiled validator decides, jsonschema explains."""
+def check_data(entry: Entry, data: dict[str, Any], extensions: schemas.Extensions, compiled: frozenset[str] = frozenset()) -> FileResult:
+    """Schema-check one parsed record. For the kinds in `compiled` (many records to check)
+    a compiled validator decides and jsonschema explains failures; for the rest jsonschema
+    alone judges, as compiling would cost more than it saves. The answers are the same."""
     assert entry.kind is not None
     result = FileResult(entry.rel, data, True)
-    if not schemas.fast_validator(entry.kind, extensions)(data):
+    if not schemas.accepts(entry.kind, extensions, data, entry.kind in compiled):
         validator = schemas.validator(entry.kind, extensions)
         errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
         if errors:
             result.valid = False
-            result.findings.extend(_explain_all(entry, data, errors, extensions))
+            result.findings.extend(_explain_all(entry, data, errors, extensions, compiled))
     record_id = data.get("id")
     if entry.kind != "settings" and isinstance(record_id, str) and record_id != entry.id:
         result.findings.append(Finding(
@@ -85,10 +87,11 @@ def check_data(entry: Entry, data: dict[str, Any], extensions: schemas.Extension
     return result
 
 
-def _explain_all(entry: Entry, data: dict[str, Any], errors: list[Any], extensions: schemas.Extensions) -> list[Finding]:
+def _explain_all(entry: Entry, data: dict[str, Any], errors: list[Any], extensions: schemas.Extensions,
+                 compiled: frozenset[str]) -> list[Finding]:
     from .explain import explain
 
-    elsewhere = _kind_it_fits(data, entry.kind or "", extensions)
+    elsewhere = _kind_it_fits(data, entry.kind or "", extensions, compiled)
     if elsewhere:
         return [Finding(
             entry.rel, (), "layout/wrong-folder", "error",
@@ -98,9 +101,9 @@ def _explain_all(entry: Entry, data: dict[str, Any], errors: list[Any], extensio
     return [finding for error in errors for finding in explain(entry.rel, error)]
 
 
-def _kind_it_fits(data: dict[str, Any], kind: str, extensions: schemas.Extensions) -> str | None:
+def _kind_it_fits(data: dict[str, Any], kind: str, extensions: schemas.Extensions, compiled: frozenset[str]) -> str | None:
     for other in KINDS:
-        if other not in (kind, "settings") and schemas.fast_validator(other, extensions)(data):
+        if other not in (kind, "settings") and schemas.accepts(other, extensions, data, other in compiled):
             return other
     return None
 
@@ -126,12 +129,22 @@ class Shared:
     records: list[Record]
     existing: set[tuple[str, str | None, str]]
     rules: tuple[Rule, ...]
+    compiled: frozenset[str] = frozenset()  # kinds checked through the compiled fast path
+
+    def compiling(self, charts: Iterable[list[Entry]], processes: int = 1) -> Shared:
+        """This, with the fast path for the kinds `charts` hold enough records of; compiled
+        here already when the work is to be shared by forked processes, which inherit it."""
+        compiled = schemas.worth_compiling(e.kind for chart in charts for e in chart)
+        if processes > 1:
+            for kind in compiled:
+                schemas.fast_validator(kind, self.extensions)
+        return replace(self, compiled=compiled)
 
 
 def check_chart(shared: Shared, entries: list[Entry]) -> tuple[list[Problem], list[Record]]:
     """Every problem in one patient's folder (its files and the rules across them)."""
     files = [e for e in entries if e.kind is not None]
-    results = [check_file(shared.root, e, shared.extensions) for e in files]
+    results = [check_file(shared.root, e, shared.extensions, shared.compiled) for e in files]
     view = StoreView(today=shared.today)
     view.existing = shared.existing | {_key(e) for e in entries if e.kind is not None}
     for record in shared.records:
@@ -156,9 +169,10 @@ def _check_shared(store: Store, entries: list[Entry], today: str, rules: tuple[R
     if settings_entry is not None:
         settings = results[settings_entry.rel] = check_file(store.root, settings_entry, ())
         extensions = schemas.extensions_from(settings.data) if settings.valid else ()
+    compiled = schemas.worth_compiling(e.kind for e in mine)
     for entry in mine:
         if entry.rel not in results:
-            results[entry.rel] = check_file(store.root, entry, extensions)
+            results[entry.rel] = check_file(store.root, entry, extensions, compiled)
     records = [Record(e, results[e.rel].data or {}, results[e.rel].valid) for e in mine if results[e.rel].data is not None]
     shared = Shared(store.root, today, extensions, records, {_key(e) for e in mine}, rules)
     view = StoreView(today=today)
@@ -227,7 +241,9 @@ def _run_charts(shared: Shared, charts: dict[str, list[Entry]], jobs: int | None
     """Judge charts serially, or over a process pool when the work is large enough."""
     jobs = jobs or os.cpu_count() or 1
     files = sum(len(chart) for chart in charts.values())
-    if jobs <= 1 or files < 400:
+    parallel = jobs > 1 and files >= 400
+    shared = shared.compiling(charts.values(), jobs if parallel else 1)
+    if not parallel:
         for patient in sorted(charts):
             found, records = check_chart(shared, charts[patient])
             yield patient, (found, records if keep else [])
@@ -316,10 +332,11 @@ def validate_candidate(
             results[settings_entry.rel] = check_file(store.root, settings_entry, ())
             settings = results[settings_entry.rel]
             extensions = schemas.extensions_from(settings.data) if settings.valid else ()
+    compiled = schemas.worth_compiling(e.kind for e in to_load)
     for other in to_load:
         if other.rel not in results:
-            results[other.rel] = check_file(store.root, other, extensions)
-    mine = check_data(entry, data, extensions)
+            results[other.rel] = check_file(store.root, other, extensions, compiled)
+    mine = check_data(entry, data, extensions, compiled)
 
     view = StoreView(today=today or dt.date.today().isoformat())
     view.existing = {_key(e) for e in (*entries, entry) if e.kind is not None}
@@ -418,7 +435,7 @@ def load_chart(shared: Shared, entries: list[Entry]) -> list[Record]:
     records = []
     for entry in entries:
         if entry.kind is not None:
-            result = check_file(shared.root, entry, shared.extensions)
+            result = check_file(shared.root, entry, shared.extensions, shared.compiled)
             if result.data is not None:
                 records.append(Record(entry, result.data, result.valid))
     return records
