@@ -15,6 +15,7 @@ ROWS = [
     "parse sessions with libyaml (floor)",
     "medmassage validate, cold (--no-cache)",
     "render soap --all md, cold (no caches)",
+    "write as many files, no rendering",
     "medmassage validate, warm, nothing changed",
     "medmassage validate, warm, one file changed",
     "render soap --all md, warm, nothing changed",
