@@ -19,6 +19,7 @@ test (no timing is asserted anywhere); it prints a table.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import shutil
@@ -157,6 +158,9 @@ def main() -> int:
     parser.add_argument("--skip-render", action="store_true", help="do not time render")
     args = parser.parse_args()
 
+    # Bytecode for the package, as an installed copy has (pip compiles it at install time);
+    # a checkout run with PYTHONDONTWRITEBYTECODE would otherwise compile it on every run.
+    compileall.compile_dir(PROJECT / "medmassage", quiet=1)
     store = args.out / f"store-{args.sessions}"
     print(f"building a store of {args.sessions} sessions in {store} ...", file=sys.stderr)
     files = build_store(store, args.sessions)

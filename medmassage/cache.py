@@ -79,14 +79,16 @@ class ChartCache:
         """[[rel, size, mtime, ctime, inode], ...] as first looked up; None when a file is
         missing or changed too recently for its timestamps to tell a later change."""
         rows: list[Any] = []
-        base = str(self.root)
-        for entry in entries:
-            found = self.looked.get(entry.rel)
-            if found is None and entry.rel not in self.looked:
-                found = self.looked[entry.rel] = stat_identity(os.path.join(base, entry.rel))
-            if found is None or max(found[1], found[2]) > self.cutoff:
+        base, looked, cutoff = f"{self.root}/", self.looked, self.cutoff
+        for entry in entries:  # once per file of the store on every run: kept lean
+            rel = entry.rel
+            if rel in looked:
+                found = looked[rel]
+            else:
+                found = looked[rel] = stat_identity(base + rel)
+            if found is None or found[1] > cutoff or found[2] > cutoff:
                 return None
-            rows.append([entry.rel, *found])
+            rows.append([rel, *found])
         return rows
 
     def identities(self, entries: list[Entry]) -> dict[str, list[int] | None]:

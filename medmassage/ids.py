@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 MAX_LENGTH = 64
@@ -13,7 +14,12 @@ ID_PATTERN = re.compile(rf"(?:{_GENERAL}|{_DATED})")
 
 def is_valid_id(text: object) -> bool:
     """True when `text` may be used as a record id and so as a file or folder name."""
-    return isinstance(text, str) and len(text) <= MAX_LENGTH and ID_PATTERN.fullmatch(text) is not None
+    return isinstance(text, str) and _valid(text)
+
+
+@functools.lru_cache(maxsize=8192)  # a store's walk asks about the same dates again and again
+def _valid(text: str) -> bool:
+    return len(text) <= MAX_LENGTH and ID_PATTERN.fullmatch(text) is not None
 
 
 def describe_id_rule() -> str:

@@ -274,6 +274,8 @@ def _check_batch(batch: list[tuple[str, list[Entry]]]) -> list[tuple[str, list[P
 
 def locate(root: Path, findings: list[Finding]) -> list[Problem]:
     """Give findings their line and column, re-reading only the files that have them."""
+    if not findings:
+        return []  # and no YAML to import
     from .yamlio import decode, field_marks, json_path, read_file
 
     by_file: dict[str, list[Finding]] = {}
