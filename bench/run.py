@@ -5,15 +5,16 @@
     python3 dev.py bench --sessions 100000    # clinic-network scale
 
 Builds a synthetic store of N sessions by cloning the demo clinic's patients, then
-times, in one run and several repetitions each (medians): reading the session files,
-parsing them with libyaml (the floor, 1.0x), `medmassage validate` cold, warm with
-nothing changed and warm with one file changed, check-jsonschema with the session
-schema on the same files, `render soap --all --format md` cold (no output, no caches),
-warm with nothing changed and with one file changed, `medmassage --help`, and
-the peak memory of a cold validate. The floor, the cold validate and the cold render,
-between which the headline ratios are taken, are measured side by side in rounds, so
-a machine whose speed drifts during the run moves them together. Nothing here is a
-test (no timing is asserted anywhere); it prints a table.
+times, in rounds (medians over the rounds): reading the session files, parsing them
+with libyaml (the floor, 1.0x), `medmassage validate` cold, warm with nothing changed
+and warm with one file changed, `render soap --all --format md` cold (no output, no
+caches), writing as many files with no rendering, render warm with nothing changed and
+with one file changed. Each ratio is taken within a round, so a machine whose speed
+drifts during the run moves a measurement and its floor together. Then check-jsonschema
+with the session schema on the same files (timed once, next to a cold validate),
+`medmassage --help` and `--version` against `python -c pass`, and the peak memory of a
+cold validate. Nothing here is a test (no timing is asserted anywhere); it prints a
+table.
 """
 
 from __future__ import annotations
@@ -80,11 +81,6 @@ def once(command: list[str], before: Callable[[], None] | None = None) -> float:
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(command[:6])}... failed ({proc.returncode}): {proc.stderr[-500:]}")
     return elapsed
-
-
-def timed(command: list[str], reps: int, before: Callable[[], None] | None = None) -> float:
-    """Median wall time of a command over `reps` runs."""
-    return statistics.median(once(command, before) for _ in range(reps))
 
 
 def settle_disk() -> None:
@@ -176,64 +172,81 @@ def main() -> int:
         shutil.rmtree(render_out, ignore_errors=True)
         shutil.rmtree(store / ".medmassage-cache", ignore_errors=True)
 
-    # The floor, a cold validate and a cold render, side by side in each round.
-    cold: dict[str, Callable[[], float]] = {
-        "read the session files (bytes only)": lambda: in_process(lambda: [p.read_bytes() for p in files]),
-        "parse sessions with libyaml (floor)": lambda: in_process(
-            lambda: [yaml.load(p.read_bytes(), Loader=yaml.CSafeLoader) for p in files]),
-        "medmassage validate, cold (--no-cache)": lambda: once([*MEDMASSAGE, *root, "validate", "--no-cache"]),
-    }
-    if has_render:
-        cold["render soap --all md, cold (no caches)"] = lambda: once(render, forget_everything)
-        scratch = args.out / "written"
-        cold["write as many files, no rendering"] = lambda: in_process(lambda: write_files(scratch, files), scratch)
-    measured = rounds(cold, args.reps)
-    rows: list[tuple[str, float]] = [(name, statistics.median(times)) for name, times in measured.items()]
-    floor = dict(rows)["parse sessions with libyaml (floor)"]
-
-    subprocess.run([*MEDMASSAGE, *root, "validate"], stdout=subprocess.DEVNULL)
-    rows.append(("medmassage validate, warm, nothing changed", timed([*MEDMASSAGE, *root, "validate"], args.reps)))
     touched = files[len(files) // 2]
 
     def change_one() -> None:
         with open(touched, "a") as stream:
             stream.write("# edited\n")
 
-    rows.append(("medmassage validate, warm, one file changed", timed([*MEDMASSAGE, *root, "validate"], args.reps, before=change_one)))
+    def quietly(command: list[str]) -> None:
+        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    validate = [*MEDMASSAGE, *root, "validate"]
+    floor_name = "parse sessions with libyaml (floor)"
+    # One round times everything once, in this order; each ratio is taken within a round
+    # (then the median over the rounds), so a machine whose speed drifts during the run
+    # moves a measurement and the floor it is divided by together.
+    tasks: dict[str, Callable[[], float]] = {
+        "read the session files (bytes only)": lambda: in_process(lambda: [p.read_bytes() for p in files]),
+        floor_name: lambda: in_process(lambda: [yaml.load(p.read_bytes(), Loader=yaml.CSafeLoader) for p in files]),
+        "medmassage validate, cold (--no-cache)": lambda: once([*validate, "--no-cache"]),
+        "medmassage validate, warm, nothing changed": lambda: once(validate, lambda: quietly(validate)),
+        "medmassage validate, warm, one file changed": lambda: once(validate, change_one),
+    }
+    if has_render:
+        scratch = args.out / "written"
+        tasks.update({
+            "render soap --all md, cold (no caches)": lambda: once(render, forget_everything),
+            "write as many files, no rendering": lambda: in_process(lambda: write_files(scratch, files), scratch),
+            "render soap --all md, warm, nothing changed": lambda: once(render, lambda: quietly(render)),
+            "render soap --all md, warm, one file changed": lambda: once(render, change_one),
+        })
+    measured = rounds(tasks, args.reps)
+    ratios = {name: statistics.median(t / f for t, f in zip(times, measured[floor_name], strict=True))
+              for name, times in measured.items()}
+    rows: list[tuple[str, float, float]] = [(name, statistics.median(times), ratios[name]) for name, times in measured.items()]
+    floor = statistics.median(measured[floor_name])
+
     reference = None if args.skip_reference else check_jsonschema()
+    paired: dict[str, float] = {}
     if reference:
         schema = args.out / "session.schema.json"
         schema.write_text(subprocess.run([*MEDMASSAGE, "schema", "session"], capture_output=True, text=True).stdout)
-        rows.append(("check-jsonschema, session schema", timed([*reference, "--schemafile", str(schema), *map(str, files)], max(1, args.reps - 2))))
-    if has_render:
-        subprocess.run(render, stdout=subprocess.DEVNULL)
-        rows.append(("render soap --all md, warm, nothing changed", timed(render, args.reps)))
-        rows.append(("render soap --all md, warm, one file changed", timed(render, args.reps, before=change_one)))
-    rows.append(("python -c pass", timed([sys.executable, "-c", "pass"], 5)))
-    rows.append(("medmassage --help", timed([*MEDMASSAGE, "--help"], 5)))
-    rows.append(("medmassage --version", timed([*MEDMASSAGE, "--version"], 5)))
-    memory = peak_memory_mb([*MEDMASSAGE, *root, "validate", "--no-cache"])
+        theirs = once([*reference, "--schemafile", str(schema), *map(str, files)])
+        ours = once([*validate, "--no-cache"])  # right after it, for the ratio between the two
+        rows.append(("check-jsonschema, session schema", theirs, theirs / floor))
+        paired["check-jsonschema"] = theirs / ours
+    startup = rounds({
+        "python -c pass": lambda: once([sys.executable, "-c", "pass"]),
+        "medmassage --help": lambda: once([*MEDMASSAGE, "--help"]),
+        "medmassage --version": lambda: once([*MEDMASSAGE, "--version"]),
+    }, 7)
+    for name, times in startup.items():
+        rows.append((name, statistics.median(times), statistics.median(times) / floor))
+        paired[name] = statistics.median(t / base for t, base in zip(times, startup["python -c pass"], strict=True))
+    memory = peak_memory_mb([*validate, "--no-cache"])
 
-    print(f"\n{len(files)} sessions ({len(all_yaml)} record files), {os.cpu_count()} cores, Python {sys.version.split()[0]}\n")
+    print(f"\n{len(files)} sessions ({len(all_yaml)} record files), {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+          f"{args.reps} rounds\n")
     print(f"| {'what':<45} | {'median s':>9} | {'µs/session':>10} | {'x floor':>8} |")
     print(f"|{'-' * 47}|{'-' * 11}|{'-' * 12}|{'-' * 10}|")
-    for name, seconds in rows:
-        print(f"| {name:<45} | {seconds:9.3f} | {seconds / len(files) * 1e6:10.0f} | {seconds / floor:8.3f} |")
+    for name, seconds, ratio in rows:
+        print(f"| {name:<45} | {seconds:9.3f} | {seconds / len(files) * 1e6:10.0f} | {ratio:8.3f} |")
     print(f"\npeak memory of a cold validate: {memory:.0f} MB")
-    named = dict(rows)
     if reference:
-        ratio = named["check-jsonschema, session schema"] / named["medmassage validate, cold (--no-cache)"]
-        print(f"medmassage validate is {ratio:.1f}x faster than check-jsonschema")
-    print(f"--help vs python -c pass: {named['medmassage --help'] / named['python -c pass']:.1f}x")
+        print(f"medmassage validate is {paired['check-jsonschema']:.1f}x faster than check-jsonschema (timed one after the other)")
+    print(f"--help, --version vs python -c pass: {paired['medmassage --help']:.1f}x, {paired['medmassage --version']:.1f}x")
     if has_render:
-        paired = statistics.median(r / v for r, v in zip(measured["render soap --all md, cold (no caches)"],
-                                                           measured["medmassage validate, cold (--no-cache)"], strict=True))
-        warm = named["render soap --all md, warm, nothing changed"]
-        writing = named["write as many files, no rendering"] / named["medmassage validate, cold (--no-cache)"]
-        print(f"render cold vs validate cold: {paired:.2f}x (median of the rounds' ratios; creating the output "
-              f"files alone, in one process, costs {writing:.2f}x validate cold on this machine in this run); "
-              f"render warm vs validate warm: {warm / named['medmassage validate, warm, nothing changed']:.2f}x")
-    (args.out / f"results-{args.sessions}.json").write_text(json.dumps({"rows": rows, "rounds": measured, "memory_mb": memory}, indent=2))
+        def within(a: str, b: str) -> float:
+            return statistics.median(x / y for x, y in zip(measured[a], measured[b], strict=True))
+
+        print(f"render cold vs validate cold: {within('render soap --all md, cold (no caches)', 'medmassage validate, cold (--no-cache)'):.2f}x; "
+              f"creating the output files alone, in one process, costs "
+              f"{within('write as many files, no rendering', 'medmassage validate, cold (--no-cache)'):.2f}x validate cold on this machine in this run; "
+              f"render warm vs validate warm: {within('render soap --all md, warm, nothing changed', 'medmassage validate, warm, nothing changed'):.2f}x")
+        print("(ratios are medians of the ratios within each round)")
+    results = {"rows": rows, "rounds": measured, "startup": startup, "paired": paired, "memory_mb": memory}
+    (args.out / f"results-{args.sessions}.json").write_text(json.dumps(results, indent=2))
     return 0
 
 
