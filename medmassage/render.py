@@ -350,17 +350,16 @@ def output_path(out: Path, document: Document, name: str, fmt: str) -> Path:
 _READY: set[Path] = set()  # output folders this process has made and checked
 
 
-def write_atomic(path: Path, text: str, out: Path) -> int:
+def write_atomic(path: Path, data: bytes, out: Path) -> int:
     """Write through a temporary file in the same folder and os.replace; never outside `out`
     (`path` is <out>/<patient>/<file>, and neither the folder nor the file may be a symlink).
-    Returns the file's mtime_ns as left (a file that already held `text` is left alone)."""
+    Returns the file's mtime_ns as left (a file that already held `data` is left alone)."""
     if path.parent not in _READY:
         out.mkdir(mode=0o700, parents=True, exist_ok=True)
         if path.parent.is_symlink():
             raise WriteError(f"{path} would be written outside {out} (through a symbolic link); nothing written")
         path.parent.mkdir(mode=0o700, exist_ok=True)
         _READY.add(path.parent)
-    data = text.encode("utf-8")
     try:
         present = os.lstat(path)
     except OSError:

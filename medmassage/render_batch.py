@@ -81,6 +81,9 @@ class Result(NamedTuple):
     paths: list[str]
     drawn: Drawn | Stored | None  # what to remember (None: too new to trust)
     rendered: bool
+    # (path, format, text) rendered but not yet written: this process writes every file,
+    # as creating files from several processes at once only makes them wait on each other.
+    pending: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass
@@ -243,7 +246,7 @@ class Plan:
             for patient, problems, found in _run(state, self.jobs, batch.jobs):
                 if problems is not None:
                     batch.survey.record(patient, problems)
-                results.extend(found)
+                results.extend(_write(self.out, result) for result in found)
                 yield len(found)
         results.sort(key=lambda r: r.candidate.target)
         self._remember(results)
@@ -271,6 +274,16 @@ class Plan:
             self.cache.keep(patient, record)
         for patient, documents in charts.items():
             self.cache.put(patient, documents)
+
+
+def _write(out: Path, result: Result) -> Result:
+    """Write a result's rendered files and note each in what the cache remembers."""
+    for path, fmt, text in result.pending:
+        data = text.encode("utf-8")
+        written = write_atomic(Path(path), data, out)
+        if isinstance(result.drawn, Drawn):
+            result.drawn.outputs[fmt] = output_record(data, written)
+    return result._replace(pending=())
 
 
 def _by_patient(candidates: list[Candidate]) -> dict[str, list[Candidate]]:
@@ -405,22 +418,20 @@ def _render(state: State, renderer: Renderer, ids: Identities, statics: _Statics
     ok, notice = selected(request, candidate, facts)
     holds = renderer.holds(target, folder)
     held = held_problems(holds, errors) if ok else []
-    outputs: dict[str, list[Any]] = {}
-    paths: list[str] = []
+    pending: list[tuple[str, str, str]] = []
     doc_id = ""
     if ok and not held:
         document = renderer.render(target)
         doc_id = document.id
         for fmt, text in document.texts.items():
-            path = output_path(state.out, document, request.document, fmt)
-            outputs[fmt] = output_record(text.encode("utf-8"), write_atomic(path, text, state.out))
-            paths.append(str(path))
+            pending.append((str(output_path(state.out, document, request.document, fmt)), fmt, text))
     deps = sorted(holds | statics.of(target))
     identities = [(rel, ids.of(rel)) for rel in deps]
+    outputs: dict[str, list[Any]] = {}  # the files written are added by `_write`
     try:
         if earlier is not None and earlier.deps == identities and earlier.id == doc_id:
-            outputs = {**earlier.outputs, **outputs}  # outputs in other formats still hold
+            outputs = dict(earlier.outputs)  # outputs in other formats still hold
     except MALFORMED:
         pass
     drawn = Drawn(doc_id, identities, sorted(holds), facts, outputs) if ids.settled(deps) else None
-    return Result(candidate, ok, notice, held, paths, drawn, bool(paths))
+    return Result(candidate, ok, notice, held, [path for path, _, _ in pending], drawn, bool(pending), tuple(pending))
