@@ -7,6 +7,7 @@ the charts loaded so far; `render_batch.py` drives a whole request over the stor
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import stat
@@ -347,44 +348,68 @@ def output_path(out: Path, document: Document, name: str, fmt: str) -> Path:
     return out / document.target.patient / f"{document.id}.{name}.{fmt}"
 
 
-_READY: set[Path] = set()  # output folders this process has made and checked
+_READY: set[str] = set()  # output folders this process has made and checked
 
 
-def write_atomic(path: Path, data: bytes, out: Path) -> int:
+def write_atomic(path: str, data: bytes, out: Path) -> int:
     """Write through a temporary file in the same folder and os.replace; never outside `out`
     (`path` is <out>/<patient>/<file>, and neither the folder nor the file may be a symlink).
-    Returns the file's mtime_ns as left (a file that already held `data` is left alone)."""
-    if path.parent not in _READY:
-        out.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if path.parent.is_symlink():
-            raise WriteError(f"{path} would be written outside {out} (through a symbolic link); nothing written")
-        path.parent.mkdir(mode=0o700, exist_ok=True)
-        _READY.add(path.parent)
+    Returns the file's mtime_ns as left (a file that already held `data` is left alone).
+    Plain os calls: a batch writes thousands of files, and this is all it does per file."""
+    outside = f"{path} would be written outside {out} (through a symbolic link); nothing written"
+    folder, name = os.path.split(path)
     try:
-        present = os.lstat(path)
-    except OSError:
-        present = None
-    if present is not None and stat.S_ISLNK(present.st_mode):
-        raise WriteError(f"{path} would be written outside {out} (through a symbolic link); nothing written")
-    if present is not None and present.st_size == len(data):
+        if folder not in _READY:
+            out.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if os.path.islink(folder):
+                raise WriteError(outside)
+            if not os.path.isdir(folder):
+                os.mkdir(folder, 0o700)
+            _READY.add(folder)
         try:
-            if path.read_bytes() == data:
-                return present.st_mtime_ns  # unchanged: leave the file (and its time stamp) alone
-        except OSError:
-            pass
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            present: os.stat_result | None = os.lstat(path)
+        except FileNotFoundError:
+            present = None
+        if present is not None and stat.S_ISLNK(present.st_mode):
+            raise WriteError(outside)
+        if present is not None and present.st_size == len(data) and _holds(path, data):
+            return present.st_mtime_ns  # unchanged: leave the file (and its time stamp) alone
+        fd, temp = _temporary(folder, name)
+    except OSError as exc:
+        raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         # No fsync: rendered files are derived data, made again from the records at will.
         # os.replace still never shows a half-written file, and after a crash the render
         # cache sees any file whose size or sha256 is not what it recorded and renders it again.
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            written = os.fstat(handle.fileno()).st_mtime_ns
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            written = os.fstat(fd).st_mtime_ns
+        finally:
+            os.close(fd)
         os.replace(temp, path)  # keeps the mtime
         return written
     except BaseException as exc:
-        Path(temp).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
         if isinstance(exc, OSError):
             raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from None
         raise
+
+
+def _holds(path: str, data: bytes) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read() == data
+    except OSError:
+        return False
+
+
+def _temporary(folder: str, name: str) -> tuple[int, str]:
+    """A new temporary file beside the target: named by this process, else by tempfile."""
+    temp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
+    try:
+        return os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600), temp
+    except FileExistsError:  # left by an earlier process with the same number
+        return tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)

@@ -5,6 +5,7 @@ the output is the same however the work was split. Returns values; the CLI print
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -243,11 +244,19 @@ class Plan:
             state = batch.state(self.out)
             state.local().check_templates()  # a broken template fails before any output
             state.shared = state.shared.compiling((job.folder for job in self.jobs), _processes(self.jobs, batch.jobs))
-            for patient, problems, found in _run(state, self.jobs, batch.jobs):
-                if problems is not None:
-                    batch.survey.record(patient, problems)
-                results.extend(_write(self.out, result) for result in found)
-                yield len(found)
+            # Results only pile up here until the caches are written: the cyclic collector
+            # would walk the growing pile again and again for nothing.
+            collecting = gc.isenabled()
+            gc.disable()
+            try:
+                for patient, problems, found in _run(state, self.jobs, batch.jobs):
+                    if problems is not None:
+                        batch.survey.record(patient, problems)
+                    results.extend(_write(self.out, result) for result in found)
+                    yield len(found)
+            finally:
+                if collecting:
+                    gc.enable()
         results.sort(key=lambda r: r.candidate.target)
         self._remember(results)
         for result in results:
@@ -280,7 +289,7 @@ def _write(out: Path, result: Result) -> Result:
     """Write a result's rendered files and note each in what the cache remembers."""
     for path, fmt, text in result.pending:
         data = text.encode("utf-8")
-        written = write_atomic(Path(path), data, out)
+        written = write_atomic(path, data, out)
         if isinstance(result.drawn, Drawn):
             result.drawn.outputs[fmt] = output_record(data, written)
     return result._replace(pending=())

@@ -428,6 +428,23 @@ def test_writes_never_leave_the_output_folder(clinic: Path, tmp_path: Path) -> N
     assert "outside" in result.err and list(elsewhere.iterdir()) == []
 
 
+def test_a_symlinked_output_file_or_an_output_that_is_not_a_folder_is_a_clean_error(clinic: Path, tmp_path: Path) -> None:
+    out, target = tmp_path / "out", tmp_path / "target.md"
+    (out / "p-0001").mkdir(parents=True)
+    target.write_text("not yours\n")
+    os.symlink(target, out / "p-0001" / "2026-04-02.soap.md")
+    result = render(clinic, "soap", "p-0001/2026-04-02", "--format", "md", "--out", str(out))
+    assert_clean_failure(result)
+    assert "outside" in result.err and target.read_text() == "not yours\n"
+    not_a_folder = tmp_path / "a-file"
+    not_a_folder.write_text("")
+    result = render(clinic, "soap", "p-0001/2026-04-02", "--format", "md", "--out", str(not_a_folder))
+    assert_clean_failure(result)
+    assert "cannot write" in result.err and not_a_folder.read_text() == ""
+    leftovers = [p.name for p in out.rglob(".*.tmp")]
+    assert leftovers == []
+
+
 def test_usage_errors(clinic: Path) -> None:
     cases = [
         (("soap",), "name what to render"),
