@@ -77,7 +77,7 @@ def check_data(entry: Entry, data: dict[str, Any], extensions: schemas.Extension
         errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
         if errors:
             result.valid = False
-            result.findings.extend(_explain_all(entry, data, errors, extensions, compiled))
+            result.findings.extend(_explain_all(entry, data, errors, extensions))
     record_id = data.get("id")
     if entry.kind != "settings" and isinstance(record_id, str) and record_id != entry.id:
         result.findings.append(Finding(
@@ -87,11 +87,10 @@ def check_data(entry: Entry, data: dict[str, Any], extensions: schemas.Extension
     return result
 
 
-def _explain_all(entry: Entry, data: dict[str, Any], errors: list[Any], extensions: schemas.Extensions,
-                 compiled: frozenset[str]) -> list[Finding]:
+def _explain_all(entry: Entry, data: dict[str, Any], errors: list[Any], extensions: schemas.Extensions) -> list[Finding]:
     from .explain import explain
 
-    elsewhere = _kind_it_fits(data, entry.kind or "", extensions, compiled)
+    elsewhere = _kind_it_fits(data, entry.kind or "", extensions)
     if elsewhere:
         return [Finding(
             entry.rel, (), "layout/wrong-folder", "error",
@@ -101,9 +100,11 @@ def _explain_all(entry: Entry, data: dict[str, Any], errors: list[Any], extensio
     return [finding for error in errors for finding in explain(entry.rel, error)]
 
 
-def _kind_it_fits(data: dict[str, Any], kind: str, extensions: schemas.Extensions, compiled: frozenset[str]) -> str | None:
+def _kind_it_fits(data: dict[str, Any], kind: str, extensions: schemas.Extensions) -> str | None:
+    # jsonschema decides, whichever kinds are compiled: the fast path may reject what
+    # jsonschema accepts (never the reverse), and here its word would be final.
     for other in KINDS:
-        if other not in (kind, "settings") and schemas.accepts(other, extensions, data, other in compiled):
+        if other not in (kind, "settings") and schemas.accepts(other, extensions, data, compiled=False):
             return other
     return None
 

@@ -216,6 +216,15 @@ def test_fast_path_never_accepts_what_jsonschema_rejects(which: int, data: st.Da
     assert (alone.valid, alone.findings) == (compiled.valid, compiled.findings)
 
 
+def test_a_record_in_the_wrong_folder_is_named_the_same_whichever_kinds_are_compiled() -> None:
+    """The fast path rejects a trailing newline that jsonschema's patterns let through; the
+    finding must not depend on whether the store holds enough providers to compile theirs."""
+    provider = {"id": "dr-x", "name": "Dr X", "credentials": "MD", "npi": "1234567890\n"}
+    entry = Entry("therapists/dr-x.yaml", "therapist", "dr-x")
+    answers = {tuple(check_data(entry, provider, (), compiled).findings) for compiled in (frozenset(), frozenset(KINDS))}
+    assert len(answers) == 1 and [f.rule for f in answers.pop()] == ["layout/wrong-folder"]
+
+
 def test_fast_path_accepts_the_demo_records() -> None:
     for kind, record in DEMO_RECORDS:
         assert fast_validator(kind)(record) and validator(kind).is_valid(record)
