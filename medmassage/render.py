@@ -348,24 +348,23 @@ def output_path(out: Path, document: Document, name: str, fmt: str) -> Path:
     return out / document.target.patient / f"{document.id}.{name}.{fmt}"
 
 
-_READY: set[str] = set()  # output folders this process has made and checked
-
-
-def write_atomic(path: str, data: bytes, out: Path) -> int:
+def write_atomic(path: str, data: bytes, out: Path, ready: set[str] | None = None) -> int:
     """Write through a temporary file in the same folder and os.replace; never outside `out`
     (`path` is <out>/<patient>/<file>, and neither the folder nor the file may be a symlink).
     Returns the file's mtime_ns as left (a file that already held `data` is left alone).
-    Plain os calls: a batch writes thousands of files, and this is all it does per file."""
+    `ready`: the folders this run has already made and checked (a batch writes thousands
+    of files into a few folders); plain os calls, as this is all it does per file."""
     outside = f"{path} would be written outside {out} (through a symbolic link); nothing written"
     folder, name = os.path.split(path)
     try:
-        if folder not in _READY:
+        if ready is None or folder not in ready:
             out.mkdir(mode=0o700, parents=True, exist_ok=True)
             if os.path.islink(folder):
                 raise WriteError(outside)
             if not os.path.isdir(folder):
                 os.mkdir(folder, 0o700)
-            _READY.add(folder)
+            if ready is not None:
+                ready.add(folder)
         try:
             present: os.stat_result | None = os.lstat(path)
         except FileNotFoundError:

@@ -248,11 +248,12 @@ class Plan:
             # would walk the growing pile again and again for nothing.
             collecting = gc.isenabled()
             gc.disable()
+            ready: set[str] = set()  # output folders made and checked in this run
             try:
                 for patient, problems, found in _run(state, self.jobs, batch.jobs):
                     if problems is not None:
                         batch.survey.record(patient, problems)
-                    results.extend(_write(self.out, result) for result in found)
+                    results.extend(_write(self.out, result, ready) for result in found)
                     yield len(found)
             finally:
                 if collecting:
@@ -285,11 +286,11 @@ class Plan:
             self.cache.put(patient, documents)
 
 
-def _write(out: Path, result: Result) -> Result:
+def _write(out: Path, result: Result, ready: set[str]) -> Result:
     """Write a result's rendered files and note each in what the cache remembers."""
     for path, fmt, text in result.pending:
         data = text.encode("utf-8")
-        written = write_atomic(path, data, out)
+        written = write_atomic(path, data, out, ready)
         if isinstance(result.drawn, Drawn):
             result.drawn.outputs[fmt] = output_record(data, written)
     return result._replace(pending=())
@@ -344,7 +345,7 @@ _WORKER_STATE: State | None = None
 def _init_worker(state: State) -> None:
     global _WORKER_STATE
     _WORKER_STATE = state
-
+    gc.enable()  # forked while the main process had it off
 
 def _do_jobs(jobs: list[Job]) -> list[tuple[str, list[Problem] | None, list[Result]]]:
     assert _WORKER_STATE is not None

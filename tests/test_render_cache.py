@@ -108,6 +108,26 @@ def test_a_session_edited_while_render_reads_it_is_judged_and_rendered_again(mon
     assert [p.rule for p in again.held[Target("p-0001", "2026-04-02")]] == ["schema/maximum"]
 
 
+def test_a_second_run_in_one_process_checks_the_output_folders_again(clinic: Path, tmp_path: Path) -> None:
+    """What one run learnt about the output folders (made, not symlinks) is not trusted by
+    the next: a folder removed in between is made again, one replaced by a symlink refused."""
+    from medmassage.errors import WriteError
+
+    out = tmp_path / "out"
+    first = render(clinic, out=out)
+    shutil.rmtree(out)
+    again = render(clinic, out=out)
+    assert again.rendered == first.rendered and all(Path(p).is_file() for p in again.written)
+    elsewhere = tmp_path / "elsewhere"
+    (out / "p-0001").rename(elsewhere)
+    (out / "p-0001").symlink_to(elsewhere, target_is_directory=True)
+    for path in elsewhere.iterdir():
+        path.unlink()
+    with pytest.raises(WriteError, match="outside"):
+        render(clinic, out=out)
+    assert list(elsewhere.iterdir()) == []
+
+
 def test_a_new_addendum_renders_the_notes_of_its_patient_again(clinic: Path) -> None:
     render(clinic)
     (clinic / "patients/p-0001/addenda/2026-03-20.yaml").write_text(
