@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from . import __version__
-from .cache import CACHE_DIR, RACY_SECONDS
+from .cache import CACHE_DIR, RACY_SECONDS, stat_identity
 
 CACHE_FILE = "render.json"
 FORMAT = 2
@@ -51,11 +51,7 @@ class Identities:
     def of(self, rel: str) -> Identity:
         """The identity of one file, relative to the store root."""
         if rel not in self.known:
-            try:
-                info = os.stat(os.path.join(self.root, rel))
-                self.known[rel] = [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
-            except OSError:
-                self.known[rel] = None
+            self.known[rel] = stat_identity(os.path.join(self.root, rel))
         return self.known[rel]
 
     def settled(self, rels: Iterable[str]) -> bool:

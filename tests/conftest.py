@@ -71,3 +71,21 @@ def line_of(path: Path, text: str) -> int:
         if text in line:
             return number
     raise AssertionError(f"{text!r} not in {path}")
+
+
+def edit_after_reading(monkeypatch: pytest.MonkeyPatch, module: Any, path: Path, rel: str) -> Any:
+    """Make `module.check_chart` break `path` (pain 12) right after the chart holding `rel`
+    was read, then wait past the caches' one-second window; returns the real function."""
+    import time
+
+    real = module.check_chart
+
+    def edited_after_reading(shared: Any, entries: Any) -> Any:
+        found = real(shared, entries)
+        if any(e.rel == rel for e in entries):
+            path.write_text(path.read_text().replace("pain: ", "pain: 12 #", 1))
+            time.sleep(1.1)
+        return found
+
+    monkeypatch.setattr(module, "check_chart", edited_after_reading)
+    return real

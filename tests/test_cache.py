@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DEMO, TODAY, run_cli
+from conftest import DEMO, TODAY, edit_after_reading, run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -117,17 +117,8 @@ def test_a_file_edited_while_the_run_reads_it_is_checked_again(monkeypatch: pyte
     look settled) makes the next run check the chart again, never trust the old result."""
     import medmassage.validate as validate
 
-    path, real_check = store / SESSION, validate.check_chart
     settle()
-
-    def edited_after_reading(shared: Any, entries: Any) -> Any:
-        found = real_check(shared, entries)
-        if any(e.rel == SESSION for e in entries):
-            path.write_text(path.read_text().replace("pain: ", "pain: 12 #", 1))
-            settle()
-        return found
-
-    monkeypatch.setattr(validate, "check_chart", edited_after_reading)
+    real_check = edit_after_reading(monkeypatch, validate, store / SESSION, SESSION)
     first = validate_store(Store(store), today=TODAY, jobs=1, use_cache=True, keep_view=False)
     assert first.problems == []  # the bytes it read were fine
     monkeypatch.setattr(validate, "check_chart", real_check)

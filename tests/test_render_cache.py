@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TODAY, run_cli
+from conftest import TODAY, edit_after_reading, run_cli
 
 from medmassage.render import Request, Target
 from medmassage.render_batch import Batch, Outcome
@@ -89,16 +89,7 @@ def test_a_session_edited_while_render_reads_it_is_judged_and_rendered_again(mon
     edit landing after the read is seen by the next validate and the next render."""
     import medmassage.render_batch as render_batch
 
-    path, real_check = clinic / SESSION, render_batch.check_chart
-
-    def edited_after_reading(shared: Any, entries: Any) -> Any:
-        found = real_check(shared, entries)
-        if any(e.rel == SESSION for e in entries):
-            path.write_text(path.read_text().replace("pain: ", "pain: 12 #", 1))
-            settle()
-        return found
-
-    monkeypatch.setattr(render_batch, "check_chart", edited_after_reading)
+    real_check = edit_after_reading(monkeypatch, render_batch, clinic / SESSION, SESSION)
     first = render(clinic, jobs=1)
     assert first.rendered == sessions(clinic) and not any(first.held.values())
     monkeypatch.setattr(render_batch, "check_chart", real_check)
