@@ -200,40 +200,32 @@ def validate_store(
     Charts (patient folders) are judged independently: in parallel over `jobs`
     processes (None: one per core), reusing cached results when `use_cache`, and
     keeping their records in `report.view` only when `keep_view` (memory grows with it)."""
-    from .cache import ChartCache, shared_digest
-
-    entries = store.walk()
-    targets = store.walk(only) if only else entries
+    survey = survey_store(store, today, use_cache and not keep_view and not extra_rules, (*RULES, *extra_rules))
+    targets = store.walk(only) if only else survey.entries
     target_rels = {e.rel for e in targets}
     patients = {e.patient for e in targets if e.patient is not None}
-    today = today or dt.date.today().isoformat()
-    rules = (*RULES, *extra_rules)
-    charts: dict[str, list[Entry]] = {}
-    for entry in entries:
-        if entry.patient is not None and entry.kind is not None and (not only or entry.patient in patients):
-            charts.setdefault(entry.patient, []).append(entry)
-    shared_entries = [e for e in entries if e.kind is not None and e.patient is None]
-    caching = use_cache and not keep_view and not extra_rules
-    digest = shared_digest(store.root, shared_entries, today, rules) if caching else ""
-    cache = ChartCache(store.root, digest, enabled=caching)
-
-    problems = locate(store.root, [Finding(e.rel, (), e.rule, e.severity, e.message) for e in entries if e.kind is None and e.rule])
-    todo = {patient: chart for patient, chart in charts.items() if not cache.reuse(patient, chart, problems)}
-    shared_found = cache.shared_problems()
-    view = StoreView(today=today)
-    if todo or keep_view or shared_found is None:
-        shared, shared_found = _check_shared(store, entries, today, rules)
-        view.existing = shared.existing | {_key(e) for e in entries if e.kind is not None}
+    problems = list(survey.layout)
+    todo: dict[str, list[Entry]] = {}
+    for patient, chart in survey.charts.items():
+        if not only or patient in patients:
+            found = survey.cached(patient)
+            if found is None:
+                todo[patient] = chart
+            else:
+                problems.extend(found)
+    view = StoreView(today=survey.today)
+    if todo or keep_view:
+        shared = survey.shared()
+        view.existing = shared.existing | {_key(e) for e in survey.entries if e.kind is not None}
         for record in shared.records:
             view.add(record)
         for patient, (found, records) in _run_charts(shared, todo, jobs if not keep_view else 1, keep_view):
             problems.extend(found)
-            cache.store(patient, todo[patient], found)
+            survey.record(patient, found)
             for record in records:
                 view.add(record)
-    cache.store_shared(shared_found)
-    problems.extend(shared_found)
-    cache.save()
+    problems.extend(survey.shared_problems())
+    survey.save()
     problems = sorted({p for p in problems if p.file in target_rels})
     return Report(sum(1 for e in targets if e.kind is not None), problems, view)
 
@@ -375,6 +367,7 @@ class Survey:
     charts: dict[str, list[Entry]]  # patient -> the chart's record files
     layout: list[Problem]  # the walk's own findings (stray files, bad names)
     cache: Any  # cache.ChartCache
+    rules: tuple[Rule, ...] = RULES
     _shared: tuple[Shared, list[Problem]] | None = None
 
     def cached(self, patient: str) -> list[Problem] | None:
@@ -389,7 +382,7 @@ class Survey:
     def shared(self) -> Shared:
         """Settings, therapists and providers, read and checked once."""
         if self._shared is None:
-            self._shared = _check_shared(self.store, self.entries, self.today, RULES)
+            self._shared = _check_shared(self.store, self.entries, self.today, self.rules)
         return self._shared[0]
 
     def shared_problems(self) -> list[Problem]:
@@ -416,7 +409,7 @@ class Survey:
         self.cache.save()
 
 
-def survey_store(store: Store, today: str | None = None, use_cache: bool = True) -> Survey:
+def survey_store(store: Store, today: str | None = None, use_cache: bool = True, rules: tuple[Rule, ...] = RULES) -> Survey:
     """Walk the store and open its validation cache; nothing is read or judged yet."""
     from .cache import ChartCache, shared_digest
 
@@ -427,9 +420,9 @@ def survey_store(store: Store, today: str | None = None, use_cache: bool = True)
         if entry.patient is not None and entry.kind is not None:
             charts.setdefault(entry.patient, []).append(entry)
     shared_entries = [e for e in entries if e.kind is not None and e.patient is None]
-    digest = shared_digest(store.root, shared_entries, today, RULES) if use_cache else ""
+    digest = shared_digest(store.root, shared_entries, today, rules) if use_cache else ""
     layout = locate(store.root, [Finding(e.rel, (), e.rule, e.severity, e.message) for e in entries if e.kind is None and e.rule])
-    return Survey(store, today, entries, charts, layout, ChartCache(store.root, digest, enabled=use_cache))
+    return Survey(store, today, entries, charts, layout, ChartCache(store.root, digest, enabled=use_cache), rules)
 
 
 def load_chart(shared: Shared, entries: list[Entry]) -> list[Record]:
