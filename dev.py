@@ -1,12 +1,18 @@
 #!/usr/bin/env python3
-"""Set-up and the two everyday jobs, with nothing but Python 3.11+ on the machine.
+"""Set-up and the everyday jobs, with nothing but Python 3.11+ on the machine.
 
-    python3 dev.py demo    # make .venv, install medmassage, check and render the demo clinic
-    python3 dev.py test    # make .venv, install medmassage with its test tools, run the tests
-    python3 dev.py bench   # the speed benchmark (see "Speed" in README.md)
+    python3 dev.py demo      # make .venv, install medmassage, check and render the demo clinic
+    python3 dev.py test      # make .venv, install medmassage with its test tools, run the tests
+    python3 dev.py latest    # the tests again in .venv-latest, against the newest releases
+    python3 dev.py lint      # ruff (lint and format check) and mypy --strict
+    python3 dev.py bench     # the speed benchmark (see "Speed" in README.md)
+    python3 dev.py pin       # refresh constraints.txt from a fresh install of the newest releases
 
-Extra arguments after `test` go to pytest. The virtual environment is made once and
-refreshed only when setup.cfg or pyproject.toml changes.
+`demo`, `test`, `lint` and `bench` install the versions pinned in constraints.txt (the
+releases the suite was last run against); `latest` ignores the pins and upgrades every
+dependency, as a new machine installing `pip install medmassage` would. Extra arguments
+after `test` or `latest` go to pytest. An environment is made once and refreshed only when
+setup.cfg, pyproject.toml or constraints.txt changes.
 """
 
 from __future__ import annotations
@@ -19,68 +25,104 @@ import venv
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-VENV = HERE / ".venv"
-BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
-PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+CONSTRAINTS = HERE / "constraints.txt"
+PINNED = HERE / ".venv"
+LATEST = HERE / ".venv-latest"
 
 
-def _stamp() -> str:
+def _bin(env: Path, name: str) -> Path:
+    folder = env / ("Scripts" if os.name == "nt" else "bin")
+    return folder / (f"{name}.exe" if os.name == "nt" else name)
+
+
+def _stamp(pinned: bool) -> str:
     digest = hashlib.sha256(sys.version.encode())
-    for name in ("setup.cfg", "pyproject.toml"):
+    for name in ("setup.cfg", "pyproject.toml", *(("constraints.txt",) if pinned else ())):
         digest.update((HERE / name).read_bytes())
     return digest.hexdigest()
 
 
-def ensure_venv() -> None:
-    """Create .venv and install the project (editable, with test tools) when needed."""
+def ensure_venv(env: Path = PINNED) -> Path:
+    """Create `env` and install the project (editable, with test tools) when needed."""
     if sys.version_info < (3, 11):
         sys.exit(f"medmassage needs Python 3.11 or newer; this is {sys.version.split()[0]}")
-    marker = VENV / ".medmassage-installed"
-    if marker.is_file() and marker.read_text() == _stamp() and PYTHON.exists():
-        return
-    if not PYTHON.exists():
-        print("Creating .venv ...", file=sys.stderr)
+    pinned = env == PINNED
+    python = _bin(env, "python")
+    marker = env / ".medmassage-installed"
+    if marker.is_file() and marker.read_text() == _stamp(pinned) and python.exists():
+        return python
+    if not python.exists():
+        print(f"Creating {env.name} ...", file=sys.stderr)
         try:
-            venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+            venv.EnvBuilder(with_pip=True, clear=True).create(env)
         except Exception as exc:  # noqa: BLE001 - explain the usual cause instead of a traceback
-            sys.exit(f"could not create .venv ({exc}); on Debian/Ubuntu install the python3-venv package")
-    print("Installing medmassage and its test tools into .venv ...", file=sys.stderr)
-    pip = [str(PYTHON), "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "install", "-e", f"{HERE}[test]"], check=True)
-    marker.write_text(_stamp())
+            sys.exit(f"could not create {env.name} ({exc}); on Debian/Ubuntu install python3-venv")
+    print(f"Installing medmassage and its test tools into {env.name} ...", file=sys.stderr)
+    pip = [str(python), "-m", "pip", "--disable-pip-version-check", "-q"]
+    pins = ["-c", str(CONSTRAINTS)] if pinned else ["--upgrade", "--upgrade-strategy", "eager"]
+    subprocess.run([*pip, "install", *pins, "-e", f"{HERE}[test,lint]"], check=True)
+    marker.write_text(_stamp(pinned))
+    return python
 
 
-def run(*args: str) -> int:
+def run(*args: str | Path) -> int:
     """Run a command from the project folder and return its exit status."""
-    return subprocess.run(list(args), cwd=HERE).returncode
+    return subprocess.run([str(a) for a in args], cwd=HERE).returncode
 
 
-def demo() -> int:
+def demo(python: Path) -> int:
     """The main job on the demo store: validate it, then render every document."""
-    medmassage = str(BIN / "medmassage")
+    medmassage = _bin(python.parent.parent, "medmassage")
     status = run(medmassage, "--root", "records", "validate")
     for document in ("soap", "physician-update"):
         status = status or run(medmassage, "--root", "records", "render", document, "--all")
     if status == 0:
-        print(f"\nOpen the documents in {HERE / 'records' / 'rendered'} (one folder per patient).", file=sys.stderr)
+        where = HERE / "records" / "rendered"
+        print(f"\nOpen the documents in {where} (one folder per patient).", file=sys.stderr)
     return status
+
+
+def lint(python: Path) -> int:
+    """ruff (lint, then format check) and mypy --strict over the package, tests and tools."""
+    paths = ["medmassage", "tests", "bench", "dev.py"]
+    return (
+        run(python, "-m", "ruff", "check", *paths)
+        or run(python, "-m", "ruff", "format", "--check", *paths)
+        or run(python, "-m", "mypy", "--strict", "medmassage")
+    )
+
+
+def pin() -> int:
+    """Write constraints.txt from a throw-away install of the newest releases."""
+    ensure_venv(LATEST)
+    frozen = subprocess.run(
+        [str(_bin(LATEST, "python")), "-m", "pip", "freeze", "--exclude-editable"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    header = "# Tested versions; refresh with `python3 dev.py pin` (see README, Development).\n"
+    CONSTRAINTS.write_text(header + frozen)
+    return 0
 
 
 def main(argv: list[str]) -> int:
     job = argv[0] if argv else "help"
-    if job not in ("demo", "test", "bench"):
+    if job not in ("demo", "test", "latest", "lint", "bench", "pin"):
         print(__doc__)
         return 0 if job in ("help", "-h", "--help") else 2
     try:
-        ensure_venv()
+        if job == "pin":
+            return pin()
+        python = ensure_venv(LATEST if job == "latest" else PINNED)
     except subprocess.CalledProcessError as exc:
         print(f"set-up failed: {' '.join(map(str, exc.cmd))} exited {exc.returncode}", file=sys.stderr)
         return 1
     if job == "demo":
-        return demo()
+        return demo(python)
+    if job == "lint":
+        return lint(python)
     if job == "bench":
-        return run(str(PYTHON), "bench/run.py", *argv[1:])
-    return run(str(PYTHON), "-m", "pytest", *argv[1:])
+        return run(python, "bench/run.py", *argv[1:])
+    return run(python, "-m", "pytest", *argv[1:])
 
 
 if __name__ == "__main__":

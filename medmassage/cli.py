@@ -99,7 +99,7 @@ def validate(opts: Options, paths: tuple[Path, ...], fmt: str, strict: bool, tod
     today = _checked_date(today, "--today")
     store = opts.store(paths[0].resolve().parent if paths and opts.root_arg is None else None)
     report = validate_store(store, list(paths) or None, today=today, jobs=jobs, use_cache=not no_cache, keep_view=False)
-    stream = click.get_text_stream("stdout")
+    stream = sys.stdout
     REPORTERS[fmt](report, store.root, stream, _styler(stream) if fmt == "text" else (lambda t, s: t))
     sys.exit(1 if report.failed(strict) else 0)
 
@@ -309,7 +309,7 @@ def create(opts: Options, kind: str, patient: str | None, record_id: str | None,
     asker = Terminal() if not (no_input or edit or source == "-") and sys.stdin.isatty() else None
     if asker is not None:
         click.echo(f"New {kind}{f' for patient {patient}' if patient else ''}: Enter takes the [default], ? explains a field, Ctrl-D cancels.", err=True)
-    outcome = create_record(store, request, asker, click.get_binary_stream("stdin"))
+    outcome = create_record(store, request, asker, sys.stdin.buffer)
     for note in outcome.notes:
         click.echo(f"medmassage: {note}", err=True)
     for p in outcome.problems:
@@ -445,7 +445,7 @@ def amend(opts: Options, ref: str, kind: str, reason: str, text: str | None, sou
     store = opts.store()
     request = AmendRequest(ref, kind, reason, text, source, by, at, _checked_date(today, "--today"))
     name = display(resolve(store, ref))
-    request = dataclasses.replace(request, text=read_text(store, request, name, click.get_binary_stream("stdin")), source=None)
+    request = dataclasses.replace(request, text=read_text(store, request, name, sys.stdin.buffer), source=None)
     with store_lock(store.root, _waiting):
         outcome = amend_note(store, request)
         if outcome.path is not None:

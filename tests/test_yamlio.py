@@ -108,11 +108,15 @@ def test_deep_flow_nesting_does_not_crash_the_process(tmp_path: Path) -> None:
     code = (
         "import sys\nfrom medmassage.yamlio import load_file\nfrom medmassage.errors import RecordError\n"
         "try:\n    load_file(__import__('pathlib').Path(sys.argv[1]), 'deep.yaml')\n"
-        "except RecordError as e:\n    print(e.problem.rule)\n"
+        "except RecordError as e:\n    p = e.problem\n    print(p.rule, p.file, p.line, p.column)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code, str(deep)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "syntax/too-deep"
+    # Which refusal comes first (ours at MAX_DEPTH or libyaml's own depth limit) depends on
+    # the libyaml release; what matters is a located syntax refusal, not a crash.
+    rule, file, line, column = proc.stdout.split()
+    assert rule.startswith("syntax/") and file == "deep.yaml"
+    assert int(line) == 1 and int(column) >= 1
 
 
 def test_utf8_bom_and_crlf_are_accepted() -> None:
