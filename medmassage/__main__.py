@@ -1,5 +1,5 @@
 """`python -m medmassage` runs the command line."""
 
-from .cli import main
+from medmassage.cli import main
 
 main()

@@ -12,8 +12,8 @@ from typing import Any, NoReturn
 
 import click
 
-from . import __version__
-from .errors import MedmassageError
+from medmassage import __version__
+from medmassage.errors import MedmassageError
 
 KIND_NAMES = ("settings", "therapist", "provider", "patient", "referral", "assessment", "plan", "session", "addendum", "update")
 
@@ -65,7 +65,7 @@ class Options:
         self.root_arg = root
 
     def store(self, near: Path | None = None) -> Any:
-        from .store import Store, find_root
+        from medmassage.store import Store, find_root
 
         return Store(find_root(self.root_arg, near))
 
@@ -93,8 +93,8 @@ def validate(opts: Options, paths: tuple[Path, ...], fmt: str, strict: bool, tod
 
     PATHS are record files or folders inside the store (default: the whole store).
     Exit status: 0 no errors (warnings allowed), 1 errors found, 2 usage error."""
-    from .report import REPORTERS
-    from .validate import validate_store
+    from medmassage.report import REPORTERS
+    from medmassage.validate import validate_store
 
     today = _checked_date(today, "--today")
     store = opts.store(paths[0].resolve().parent if paths and opts.root_arg is None else None)
@@ -112,9 +112,9 @@ def schema(opts: Options, kind: str) -> None:
     vocabulary extensions when run inside a store), e.g. for an editor's YAML plugin."""
     import json
 
-    from . import schema_loader as schemas
-    from .errors import StoreNotFound
-    from .yamlio import load_file
+    from medmassage import schema_loader as schemas
+    from medmassage.errors import StoreNotFound
+    from medmassage.yamlio import load_file
 
     extensions: schemas.Extensions = ()
     try:
@@ -169,8 +169,8 @@ def render(opts: Options, document: str | None, refs: tuple[str, ...], all_: boo
     errors are printed (as by validate) and the exit status is 1, but the rest are."""
     import contextlib
 
-    from .render import DEFAULT_OUT, Request, shown
-    from .render_batch import Batch
+    from medmassage.render.request import DEFAULT_OUT, Request, shown
+    from medmassage.render.batch import Batch
 
     if list_templates:
         _list_templates(opts)
@@ -225,8 +225,8 @@ def _report_held(root: Path, document: str, held: dict[Any, list[Any]]) -> None:
 
 def _list_templates(opts: Options) -> None:
     """One line per template name: name, origin (store or packaged), file, and any refusal."""
-    from .errors import StoreNotFound
-    from .templating import listing, refusal
+    from medmassage.errors import StoreNotFound
+    from medmassage.render.jinja import listing, refusal
 
     try:
         root: Path | None = opts.store().root
@@ -255,8 +255,8 @@ def init(opts: Options, directory: Path | None, name: str | None, phone: str | N
     configuration and a git repository. A folder that holds a store is refused.
 
     Prints the store's path on stdout; everything else goes to stderr."""
-    from .initstore import ask_settings, init_store, next_steps, refuse_store
-    from .prompts import Terminal
+    from medmassage.charting.init import ask_settings, init_store, next_steps, refuse_store
+    from medmassage.charting.prompts import Terminal
 
     target = directory or Path(opts.root_arg or ".")
     refuse_store(target)
@@ -296,11 +296,11 @@ def create(opts: Options, kind: str, patient: str | None, record_id: str | None,
     On a terminal it asks for the required fields that are missing (Enter takes the
     offered default, ? explains a field). Prints the path of the new file on stdout;
     problems and messages go to stderr. Exit status: 0 created, 1 refused, 2 usage error."""
-    from .create import Request
-    from .create import create as create_record
-    from .prompts import Terminal
-    from .report import display_path
-    from .vcs import write_warnings
+    from medmassage.charting.create import Request
+    from medmassage.charting.create import create as create_record
+    from medmassage.charting.prompts import Terminal
+    from medmassage.report import display_path
+    from medmassage.store.git import write_warnings
 
     store = opts.store()
     if edit and no_input:
@@ -328,8 +328,8 @@ def create(opts: Options, kind: str, patient: str | None, record_id: str | None,
     rel = outcome.path.relative_to(store.root).as_posix()
     click.echo(display_path(store.root, rel))
     if commit:
-        from .lock import store_lock
-        from .refs import display, entry_of
+        from medmassage.store.lock import store_lock
+        from medmassage.store.refs import display, entry_of
 
         with store_lock(store.root, _waiting):
             _commit(store.root, [outcome.path], f"create {kind} {display(entry_of(store, rel))}")
@@ -340,7 +340,7 @@ def create(opts: Options, kind: str, patient: str | None, record_id: str | None,
 
 def _print_problems(root: Path, problems: list[Any]) -> None:
     """Located problems on stderr, as `validate` prints them."""
-    from .report import text_line
+    from medmassage.report import text_line
 
     for p in problems:
         click.echo(text_line(p, root), err=True)
@@ -352,7 +352,7 @@ def _waiting() -> None:
 
 def _commit(root: Path, paths: list[Path], message: str) -> None:
     """Commit exactly `paths`; on failure say that the files are written but not committed."""
-    from .vcs import GitError, commit_paths
+    from medmassage.store.git import GitError, commit_paths
 
     try:
         commit_paths(root, paths, message)
@@ -384,10 +384,10 @@ def sign(opts: Options, refs: tuple[str, ...], all_unsigned: bool, by: str | Non
     a file that cannot simply be extended is rewritten in the standard layout, and
     its comments are lost. The rewrite is atomic and keeps the file's permissions.
     Prints the path of each signed file. Exit status: 0 all signed, 1 some refused."""
-    from .lock import store_lock
-    from .report import display_path
-    from .signing import SignRequest
-    from .signing import sign as sign_notes
+    from medmassage.store.lock import store_lock
+    from medmassage.report import display_path
+    from medmassage.charting.sign import SignRequest
+    from medmassage.charting.sign import sign as sign_notes
 
     store = opts.store()
     request = SignRequest(refs, all_unsigned, by, at, late, _checked_date(today, "--today"))
@@ -407,7 +407,7 @@ def sign(opts: Options, refs: tuple[str, ...], all_unsigned: bool, by: str | Non
 
 
 def _sign_message(entries: list[Any]) -> str:
-    from .refs import display
+    from medmassage.store.refs import display
 
     names = [display(entry) for entry in entries]
     if len(names) == 1:
@@ -436,11 +436,11 @@ def amend(opts: Options, ref: str, kind: str, reason: str, text: str | None, sou
     Prints the path of the new file. Exit status: 0 written, 1 refused, 2 usage error."""
     import dataclasses
 
-    from .amend import AmendRequest, read_text
-    from .amend import amend as amend_note
-    from .lock import store_lock
-    from .refs import display, resolve
-    from .report import display_path
+    from medmassage.charting.amend import AmendRequest, read_text
+    from medmassage.charting.amend import amend as amend_note
+    from medmassage.store.lock import store_lock
+    from medmassage.store.refs import display, resolve
+    from medmassage.report import display_path
 
     store = opts.store()
     request = AmendRequest(ref, kind, reason, text, source, by, at, _checked_date(today, "--today"))
@@ -468,9 +468,9 @@ def log(opts: Options, ref: str, patch: bool) -> None:
     record's audit trail. For a note it first says whether the signature still
     holds (if not, which fields differ from the last committed version that matches
     it) and lists the note's addenda. With --patch it prints record content."""
-    from .audit import note_status
-    from .refs import resolve
-    from .vcs import history
+    from medmassage.charting.audit import note_status
+    from medmassage.store.refs import resolve
+    from medmassage.store.git import history
 
     store = opts.store()
     entry = resolve(store, ref, KIND_NAMES)

@@ -10,8 +10,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from .errors import Finding
-from .ids import describe_id_rule
+from medmassage.errors import Finding
+from medmassage.store.ids import describe_id_rule
 
 _TYPE_NAMES = {
     "string": "text",

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from .errors import Problem
-from .validate import Report
+from medmassage.errors import Problem
+from medmassage.validate import Report
 
 Style = Callable[[str, str], str]  # (text, severity) -> maybe-coloured text
 

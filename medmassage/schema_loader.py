@@ -14,8 +14,8 @@ from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
-from .errors import UsageError
-from .store import KINDS
+from medmassage.errors import UsageError
+from medmassage.store import KINDS
 
 VOCABULARY_ID = "urn:medmassage:schema:vocabulary"
 _REF_PREFIX = VOCABULARY_ID + "#/$defs/"

@@ -14,7 +14,7 @@ import json
 import re
 from typing import Any
 
-from .errors import UsageError
+from medmassage.errors import UsageError
 
 # The signer of each signable kind, and the day its signature is judged against.
 SIGNER_FIELD = {"session": "therapist", "addendum": "author"}

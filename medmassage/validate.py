@@ -12,11 +12,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from . import schema_loader as schemas
-from .errors import Finding, Problem, RecordError
-from .rules import RULES, Rule
-from .store import FOLDER_OF, KINDS, PATIENT_SCOPED, Entry, Store
-from .view import Record, StoreView
+from medmassage import schema_loader as schemas
+from medmassage.errors import Finding, Problem, RecordError
+from medmassage.rules import RULES, Rule
+from medmassage.store import FOLDER_OF, KINDS, PATIENT_SCOPED, Entry, Store
+from medmassage.chart import Record, StoreView
 
 
 @dataclass
@@ -57,7 +57,7 @@ class Report:
 
 def check_file(root: Path, entry: Entry, extensions: schemas.Extensions, compiled: frozenset[str] = frozenset()) -> FileResult:
     """Read, parse and schema-check one record file (see `check_data` for `compiled`)."""
-    from .yamlio import load_file  # imported here: an unchanged store is answered without YAML
+    from medmassage.yamlio import load_file  # imported here: an unchanged store is answered without YAML
 
     try:
         data = load_file(root / entry.rel, entry.rel)
@@ -88,7 +88,7 @@ def check_data(entry: Entry, data: dict[str, Any], extensions: schemas.Extension
 
 
 def _explain_all(entry: Entry, data: dict[str, Any], errors: list[Any], extensions: schemas.Extensions) -> list[Finding]:
-    from .explain import explain
+    from medmassage.explain import explain
 
     elsewhere = _kind_it_fits(data, entry.kind or "", extensions)
     if elsewhere:
@@ -269,7 +269,7 @@ def locate(root: Path, findings: list[Finding]) -> list[Problem]:
     """Give findings their line and column, re-reading only the files that have them."""
     if not findings:
         return []  # and no YAML to import
-    from .yamlio import decode, field_marks, json_path, read_file
+    from medmassage.yamlio import decode, field_marks, json_path, read_file
 
     by_file: dict[str, list[Finding]] = {}
     for finding in findings:
@@ -313,7 +313,7 @@ def validate_candidate(
 
     Problems are located in `text` (the input the record came from, e.g. stdin) and
     carry `name` as their file; by default the record's deterministic dump and entry.rel."""
-    from .yamlio import dump, field_marks, json_path
+    from medmassage.yamlio import dump, field_marks, json_path
 
     entries = [e for e in store.walk() if e.rel != entry.rel]
     to_load = _context(entries, [entry])
@@ -402,7 +402,7 @@ class Survey:
     def save(self) -> None:
         """Write the validation cache: charts reused or judged, the ones not looked at as
         they were, and the shared problems."""
-        from .cache import keep_unseen
+        from medmassage.store.cache import keep_unseen
 
         self.cache.store_shared(self.shared_problems())
         keep_unseen(self.cache, self.charts)
@@ -411,7 +411,7 @@ class Survey:
 
 def survey_store(store: Store, today: str | None = None, use_cache: bool = True, rules: tuple[Rule, ...] = RULES) -> Survey:
     """Walk the store and open its validation cache; nothing is read or judged yet."""
-    from .cache import ChartCache, shared_digest
+    from medmassage.store.cache import ChartCache, shared_digest
 
     entries = store.walk()
     today = today or dt.date.today().isoformat()

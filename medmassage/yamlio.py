@@ -19,7 +19,7 @@ from typing import Any
 from yaml import MarkedYAMLError, YAMLError
 from yaml import events as ev
 
-from .errors import Problem, RecordError
+from medmassage.errors import Problem, RecordError
 
 try:  # libyaml is the fast path; the pure-Python parser is the fallback.
     from yaml._yaml import CParser as _Parser

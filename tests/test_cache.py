@@ -102,7 +102,7 @@ def test_no_cache_gives_the_same_answer(cached: Path) -> None:
 
 def test_shared_digest_covers_schemas_and_day(monkeypatch: pytest.MonkeyPatch, store: Path) -> None:
     from medmassage import schema_loader
-    from medmassage.cache import shared_digest
+    from medmassage.store.cache import shared_digest
 
     entries = [e for e in Store(store).walk() if e.kind and e.patient is None]
     base = shared_digest(store, entries, TODAY, ())

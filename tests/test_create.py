@@ -19,8 +19,8 @@ import pytest
 from conftest import PROJECT, Result, run_cli
 from test_init import Conversation, needs_pty
 
-from medmassage import writer
-from medmassage.create import Request, create
+from medmassage.store import files as writer
+from medmassage.charting.create import Request, create
 from medmassage.errors import UsageError, WriteError
 from medmassage.store import Store
 from medmassage.yamlio import load_file, parse_text

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from conftest import Result, run_cli
 
-from medmassage import initstore
+from medmassage.charting import init as initstore
 from medmassage.errors import WriteError
 
 HAS_GIT = shutil.which("git") is not None

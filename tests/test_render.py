@@ -15,7 +15,7 @@ from conftest import line_of, run_cli
 from hypothesis import given
 from hypothesis import strategies as st
 
-from medmassage import templating
+from medmassage.render import jinja as templating
 from medmassage.yamlio import load_file
 
 FIXTURE = Path(__file__).parent / "data" / "render" / "store"

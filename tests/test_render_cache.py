@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from conftest import TODAY, edit_after_reading, run_cli
 
-from medmassage.render import Request, Target
-from medmassage.render_batch import Batch, Outcome
+from medmassage.render.request import Request, Target
+from medmassage.render.batch import Batch, Outcome
 from medmassage.store import Store
 
 FIXTURE = Path(__file__).parent / "data" / "render" / "store"
@@ -87,7 +87,7 @@ def test_a_changed_session_renders_exactly_that_note(clinic: Path) -> None:
 def test_a_session_edited_while_render_reads_it_is_judged_and_rendered_again(monkeypatch: pytest.MonkeyPatch, clinic: Path) -> None:
     """Both caches remember what was read under the identities taken before reading: an
     edit landing after the read is seen by the next validate and the next render."""
-    import medmassage.render_batch as render_batch
+    import medmassage.render.batch as render_batch
 
     real_check = edit_after_reading(monkeypatch, render_batch, clinic / SESSION, SESSION)
     first = render(clinic, jobs=1)

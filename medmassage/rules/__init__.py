@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from ..errors import Finding
-from ..view import Record, StoreView
-from .clinical import (
+from medmassage.errors import Finding
+from medmassage.chart import Record, StoreView
+from medmassage.rules.clinical import (
     check_dates,
     check_license,
     check_pain_scale,
@@ -15,8 +15,8 @@ from .clinical import (
     check_referral_limits,
     check_treatment_minutes,
 )
-from .integrity import check_addendum_targets, check_late_signatures, check_signatures, check_unsigned
-from .references import check_goal_references, check_references
+from medmassage.rules.integrity import check_addendum_targets, check_late_signatures, check_signatures, check_unsigned
+from medmassage.rules.references import check_goal_references, check_references
 
 Rule = Callable[[StoreView, list[Record]], Iterable[Finding]]
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..errors import Finding
-from ..view import Record, StoreView
+from medmassage.errors import Finding
+from medmassage.chart import Record, StoreView
 
 # The date field of each dated kind, for the date rules.
 _DATE_FIELD = {

@@ -9,9 +9,9 @@ import difflib
 from collections.abc import Iterator
 from typing import Any
 
-from ..errors import Finding
-from ..signature import DAY_FIELD, SIGNER_FIELD, covered_fields, days_between, fingerprint
-from ..view import Record, StoreView
+from medmassage.errors import Finding
+from medmassage.signature import DAY_FIELD, SIGNER_FIELD, covered_fields, days_between, fingerprint
+from medmassage.chart import Record, StoreView
 
 
 def _signable(records: list[Record]) -> Iterator[Record]:

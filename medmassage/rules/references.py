@@ -8,9 +8,9 @@ import difflib
 from collections.abc import Iterator
 from typing import Any
 
-from ..errors import Finding
-from ..store import FOLDER_OF, PATIENT_SCOPED
-from ..view import Record, StoreView
+from medmassage.errors import Finding
+from medmassage.store import FOLDER_OF, PATIENT_SCOPED
+from medmassage.chart import Record, StoreView
 
 # (kind of the referring record, field path ("*" = every list item), kind referred to)
 REFERENCES: tuple[tuple[str, tuple[str, ...], str], ...] = (

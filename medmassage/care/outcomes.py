@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import norms
+from medmassage.care import norms
 
 Data = Mapping[str, Any]
 

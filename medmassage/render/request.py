@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .errors import Problem, UsageError, WriteError
-from .ids import describe_id_rule, is_valid_id
-from .store import SETTINGS_FILE, Entry, Store
-from .template_files import FORMATS
-from .view import Chart, Record, StoreView
+from medmassage.errors import Problem, UsageError, WriteError
+from medmassage.store.ids import describe_id_rule, is_valid_id
+from medmassage.store import SETTINGS_FILE, Entry, Store
+from medmassage.render.templates import FORMATS
+from medmassage.chart import Chart, Record, StoreView
 
 DOCUMENTS = ("soap", "physician-update")
 DEFAULT_OUT = "rendered"
@@ -206,7 +206,7 @@ class Renderer:
     def envs(self) -> dict[str, Any]:
         """One sandboxed environment per requested format, built on first use."""
         if self._envs is None:
-            from . import templating  # Jinja only when something is rendered
+            from medmassage.render import jinja as templating  # Jinja only when something is rendered
 
             loader = templating.Loader(self.store_root)
             self._envs = {fmt: templating.environment(loader, fmt) for fmt in self.request.formats}
@@ -218,7 +218,7 @@ class Renderer:
 
     def check_templates(self) -> None:
         """Load and compile every template needed, so a broken one fails before any output."""
-        from . import templating
+        from medmassage.render import jinja as templating
 
         for fmt, env in self.envs.items():
             templating.load(env, self.template(fmt))
@@ -252,7 +252,7 @@ class Renderer:
         return self._soap_files(target) if target.session else self._update_files(target, folder)
 
     def _soap_files(self, target: Target) -> set[str]:
-        from .documents import addenda
+        from medmassage.documents.common import addenda
 
         base = f"patients/{target.patient}"
         files = {f"{base}/sessions/{target.session}.yaml", f"{base}/patient.yaml", SETTINGS_FILE}
@@ -266,7 +266,7 @@ class Renderer:
         return files
 
     def _update_files(self, target: Target, folder: Iterable[Entry]) -> set[str]:
-        from .physician_update import referral_of
+        from medmassage.documents.physician_update import referral_of
 
         chart = self.chart(target)
         base = f"patients/{target.patient}/"
@@ -284,9 +284,9 @@ class Renderer:
 
     def render(self, target: Target) -> Document:
         """Build the context and run the templates of every requested format."""
-        from . import templating
-        from .documents import soap_context
-        from .physician_update import course, update_context
+        from medmassage.render import jinja as templating
+        from medmassage.documents.common import soap_context
+        from medmassage.documents.physician_update import course, update_context
 
         chart = self.chart(target)
         if target.session:

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import vcs
-from .errors import RecordError
-from .refs import display
-from .signature import SIGNER_FIELD, matches
-from .store import Entry, Store
-from .yamlio import json_path, load_bytes, load_file
+from medmassage.store import git as vcs
+from medmassage.errors import RecordError
+from medmassage.store.refs import display
+from medmassage.signature import SIGNER_FIELD, matches
+from medmassage.store import Entry, Store
+from medmassage.yamlio import json_path, load_bytes, load_file
 
 MAX_FIELDS = 5
 

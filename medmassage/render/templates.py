@@ -13,7 +13,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import MedmassageError
+from medmassage.errors import MedmassageError
 
 PACKAGE = "medmassage.templates"
 STORE_FOLDER = "templates"

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from . import render_cache
-from .errors import Problem
-from .render import (
+from medmassage.render import cache as render_cache
+from medmassage.errors import Problem
+from medmassage.render.request import (
     FACTS,
     Candidate,
     Document,
@@ -29,7 +29,7 @@ from .render import (
     selected,
     write_atomic,
 )
-from .render_cache import (
+from medmassage.render.cache import (
     MALFORMED,
     Drawn,
     Identities,
@@ -38,9 +38,9 @@ from .render_cache import (
     intact,
     output_record,
 )
-from .store import SETTINGS_FILE, Entry, Store
-from .validate import Shared, check_chart, check_file, load_chart, survey_store
-from .view import Record, StoreView
+from medmassage.store import SETTINGS_FILE, Entry, Store
+from medmassage.validate import Shared, check_chart, check_file, load_chart, survey_store
+from medmassage.chart import Record, StoreView
 
 # Below this many files to read, a process pool costs more than it saves.
 PARALLEL_FILES = 400
@@ -192,7 +192,7 @@ class Batch:
 
     def plan(self, out: Path) -> Plan:
         """Answer from the caches what they can; the rest becomes jobs, one per patient."""
-        from . import template_files
+        from medmassage.render import templates as template_files
 
         options = (self.request.since, self.request.until, self.request.date)
         base = render_cache.base_digest(template_files.digest(self.store.root), self.request.document, options)

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import RecordError
-from .form import Default, Path_, Reference, matches
-from .rules.references import REFERENCES
-from .store import PATIENT_KINDS, SETTINGS_FILE, Store
-from .yamlio import load_file
+from medmassage.errors import RecordError
+from medmassage.charting.form import Default, Path_, Reference, matches
+from medmassage.rules.references import REFERENCES
+from medmassage.store import PATIENT_KINDS, SETTINGS_FILE, Store
+from medmassage.yamlio import load_file
 
 DATED_KINDS = ("referral", "assessment", "plan", "session")
 # Fields of a treatment item that describe what was done, not what was said.

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import refs
-from .errors import MedmassageError, Problem, RecordError, UsageError, WriteError
-from .ids import is_valid_id
-from .signature import SIGNER_FIELD, checked_timestamp, days_between, fingerprint, is_signed, now, signed_copy
-from .store import SETTINGS_FILE, Entry, Store
-from .writer import replace_file
-from .yamlio import decode, dump, load_file, parse_text, read_file
+from medmassage.store import refs
+from medmassage.errors import MedmassageError, Problem, RecordError, UsageError, WriteError
+from medmassage.store.ids import is_valid_id
+from medmassage.signature import SIGNER_FIELD, checked_timestamp, days_between, fingerprint, is_signed, now, signed_copy
+from medmassage.store import SETTINGS_FILE, Entry, Store
+from medmassage.store.files import replace_file
+from medmassage.yamlio import decode, dump, load_file, parse_text, read_file
 
 
 class NotSignable(MedmassageError):
@@ -124,7 +124,7 @@ def _read(store: Store, entry: Entry) -> Note:
 
 def _errors(store: Store, notes: list[Note], today: str | None) -> dict[str, list[Problem]]:
     """Each note's errors, judged exactly as `validate` judges them."""
-    from .validate import validate_store
+    from medmassage.validate import validate_store
 
     report = validate_store(store, [n.path for n in notes], today=today, use_cache=True, keep_view=False, jobs=None)
     found: dict[str, list[Problem]] = {}

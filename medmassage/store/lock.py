@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .errors import MedmassageError
-from .writer import FILE_MODE, WriteError, make_folders
+from medmassage.errors import MedmassageError
+from medmassage.store.files import FILE_MODE, WriteError, make_folders
 
 LOCK_FILE = Path(".medmassage-cache") / "lock"
 

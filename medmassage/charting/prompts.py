@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TextIO
 
-from .errors import MedmassageError
-from .yamlio import resolve_plain
+from medmassage.errors import MedmassageError
+from medmassage.yamlio import resolve_plain
 
 _YES = frozenset(("y", "yes", "true"))
 _NO = frozenset(("n", "no", "false"))
@@ -175,8 +175,8 @@ def check_value(value: Any, question: Question) -> str | None:
     """Why `value` does not fit the field's schema or the store, or None when it fits."""
     from jsonschema import Draft202012Validator
 
-    from . import schema_loader
-    from .explain import explain
+    from medmassage import schema_loader
+    from medmassage.explain import explain
 
     schema = {**question.schema, "$defs": question.defs}
     validator = Draft202012Validator(schema, format_checker=schema_loader.format_checker())

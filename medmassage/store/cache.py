@@ -21,9 +21,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .errors import Problem
-from .store import Entry
+from medmassage import __version__
+from medmassage.errors import Problem
+from medmassage.store import Entry
 
 CACHE_DIR = ".medmassage-cache"
 CACHE_FILE = "validate.json"
@@ -43,7 +43,7 @@ def stat_identity(path: str) -> list[int] | None:
 def shared_digest(root: Path, entries: list[Entry], today: str, rules: tuple[Any, ...]) -> str:
     """What every chart's result depends on beyond its own files: tool, schemas, rules,
     the day, and the bytes of medmassage.yaml, therapists/ and providers/."""
-    from .schema_loader import schemas_digest
+    from medmassage.schema_loader import schemas_digest
 
     digest = hashlib.sha256(f"{FORMAT}|{__version__}|{schemas_digest()}|{today}".encode())
     digest.update(repr([getattr(rule, "__qualname__", str(rule)) for rule in rules]).encode())

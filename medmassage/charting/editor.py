@@ -11,9 +11,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .errors import MedmassageError, RecordError, WriteError
-from .writer import FILE_MODE, make_folders
-from .yamlio import decode, dump, read_file
+from medmassage.errors import MedmassageError, RecordError, WriteError
+from medmassage.store.files import FILE_MODE, make_folders
+from medmassage.yamlio import decode, dump, read_file
 
 CACHE = ".medmassage-cache"
 _HEADER = """\

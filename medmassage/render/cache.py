@@ -29,8 +29,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from . import __version__
-from .cache import CACHE_DIR, RACY_SECONDS, stat_identity
+from medmassage import __version__
+from medmassage.store.cache import CACHE_DIR, RACY_SECONDS, stat_identity
 
 CACHE_FILE = "render.json"
 FORMAT = 2
@@ -76,7 +76,7 @@ class Drawn(NamedTuple):
 def code_digest() -> str:
     """The tool's version and the bytes of its code and schemas, so a development checkout
     never trusts output from older code."""
-    from .schema_loader import schemas_digest
+    from medmassage.schema_loader import schemas_digest
 
     package = Path(__file__).resolve().parent
     digest = hashlib.sha256(f"{FORMAT}|{__version__}|{schemas_digest()}".encode())

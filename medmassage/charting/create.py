@@ -11,15 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from . import newid
-from .defaults import RECOMMENDED, default_for, load_context, reference_for
-from .errors import MedmassageError, Problem, RecordError, UsageError
-from .form import Form, insert_ordered
-from .ids import describe_id_rule, is_valid_id
-from .prompts import Asker
-from .store import FOLDER_OF, PATIENT_SCOPED, Entry, Store
-from .writer import RecordExists, write_new
-from .yamlio import MAX_BYTES, decode, dump, parse_text, read_file, resolve_plain
+from medmassage.store import newid
+from medmassage.charting.defaults import RECOMMENDED, default_for, load_context, reference_for
+from medmassage.errors import MedmassageError, Problem, RecordError, UsageError
+from medmassage.charting.form import Form, insert_ordered
+from medmassage.store.ids import describe_id_rule, is_valid_id
+from medmassage.charting.prompts import Asker
+from medmassage.store import FOLDER_OF, PATIENT_SCOPED, Entry, Store
+from medmassage.store.files import RecordExists, write_new
+from medmassage.yamlio import MAX_BYTES, decode, dump, parse_text, read_file, resolve_plain
 
 CREATABLE = ("therapist", "provider", "patient", "referral", "assessment", "plan", "session")
 _INDEX = re.compile(r"[0-9]+")
@@ -100,7 +100,7 @@ def create(store: Store, request: Request, asker: Asker | None = None, stdin: Bi
 def fill(store: Store, request: Request, record: dict[str, Any], asker: Asker | None) -> list[str]:
     """Complete the record in place from defaults and questions (placeholders for --edit);
     return the defaults that were taken unasked."""
-    from . import schema_loader
+    from medmassage import schema_loader
 
     context = load_context(store, request.kind, request.patient, request.today)
     form = Form(
@@ -118,7 +118,7 @@ def fill(store: Store, request: Request, record: dict[str, Any], asker: Asker | 
 def edit(store: Store, request: Request, outcome: Outcome, explicit: str | None) -> tuple[Source, str | None]:
     """Open the editor on the record, which the edited one replaces. An id written in
     the editor counts as chosen (it must be free); without one, an id is generated after."""
-    from .edit import edit_draft
+    from medmassage.charting.editor import edit_draft
 
     where = f" for patient {request.patient}" if request.patient else ""
     text, outcome.draft = edit_draft(store.root, request.kind, f"A new {request.kind}{where}", outcome.record)
@@ -212,7 +212,7 @@ def _entry(store: Store, request: Request, record: dict[str, Any]) -> Entry:
 
 def validate(store: Store, request: Request, record: dict[str, Any], source: Source | None) -> list[Problem]:
     """The record's problems in the store, located in the text it came from, if any."""
-    from .validate import validate_candidate
+    from medmassage.validate import validate_candidate
 
     text, name = (source.text, source.name) if source is not None else (None, f"<new {request.kind}>")
     return validate_candidate(store, _entry(store, request, record), record, request.today, text, name)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import UsageError
-from .ids import describe_id_rule, is_valid_id
-from .store import FOLDER_OF, PATIENT_KINDS, SETTINGS_FILE, STORE_KINDS, Entry, Store
+from medmassage.errors import UsageError
+from medmassage.store.ids import describe_id_rule, is_valid_id
+from medmassage.store import FOLDER_OF, PATIENT_KINDS, SETTINGS_FILE, STORE_KINDS, Entry, Store
 
 
 def resolve(store: Store, ref: str, kinds: tuple[str, ...] = ("session",)) -> Entry:

@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import norms, progress
-from .documents import Context, address_lines, label, num, patient, practice, therapist, words
-from .errors import UsageError
-from .svg import Series, line_chart
-from .view import Chart, Record, StoreView
+from medmassage.care import norms, outcomes as progress
+from medmassage.documents.common import Context, address_lines, label, num, patient, practice, therapist, words
+from medmassage.errors import UsageError
+from medmassage.documents.svg import Series, line_chart
+from medmassage.chart import Chart, Record, StoreView
 
 _DOCTORS = frozenset(("MD", "DO", "DC", "DPM", "DDS", "DMD", "DPT", "ND"))
 _NO_REACTION = frozenset(("", "none", "no", "nil", "n/a", "none reported", "none noted"))

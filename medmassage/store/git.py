@@ -10,7 +10,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import MedmassageError
+from medmassage.errors import MedmassageError
 
 NO_GIT = "git is not installed, so the store has no history or audit log; install git and run `git init` in {root}"
 

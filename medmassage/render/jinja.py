@@ -18,7 +18,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
-from .template_files import (
+from medmassage.render.templates import (
     STORE_FOLDER,
     Folders,
     Source,

@@ -8,7 +8,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from .ids import MAX_LENGTH, is_valid_id
+from medmassage.store.ids import MAX_LENGTH, is_valid_id
 
 PATIENT_PREFIX = "p-"
 _PATIENT_NUMBER = re.compile(r"p-(\d+)")

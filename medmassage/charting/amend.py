@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from . import newid, refs
-from .errors import MedmassageError, Problem, RecordError, UsageError
-from .ids import is_valid_id
-from .signature import checked_timestamp, instant, is_signed, now, signed_copy
-from .store import Store
-from .writer import RecordExists, write_new
-from .yamlio import MAX_BYTES, decode, dump, load_file, read_file
+from medmassage.store import newid, refs
+from medmassage.errors import MedmassageError, Problem, RecordError, UsageError
+from medmassage.store.ids import is_valid_id
+from medmassage.signature import checked_timestamp, instant, is_signed, now, signed_copy
+from medmassage.store import Store
+from medmassage.store.files import RecordExists, write_new
+from medmassage.yamlio import MAX_BYTES, decode, dump, load_file, read_file
 
 KINDS = ("addendum", "correction", "late_entry")
 _EDITOR_HEADER = """\
@@ -118,7 +118,7 @@ def read_text(store: Store, request: AmendRequest, ref: str, stdin: BinaryIO | N
 def _from_editor(store: Store, request: AmendRequest, ref: str) -> str:
     import subprocess
 
-    from .edit import editor_command, new_draft
+    from medmassage.charting.editor import editor_command, new_draft
 
     draft = new_draft(store.root, "addendum", _EDITOR_HEADER.format(kind=request.kind, ref=ref, reason=request.reason))
     command = [*editor_command(), str(draft)]
@@ -136,8 +136,8 @@ def _from_editor(store: Store, request: AmendRequest, ref: str) -> str:
 
 
 def _problems(store: Store, patient: str, record: dict[str, Any], today: str | None) -> list[Problem]:
-    from .store import Entry
-    from .validate import validate_candidate
+    from medmassage.store import Entry
+    from medmassage.validate import validate_candidate
 
     rel = f"patients/{patient}/addenda/{record['id']}.yaml"
     return validate_candidate(store, Entry(rel, "addendum", record["id"], patient), record, today)

@@ -8,8 +8,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from .errors import StoreNotFound, UsageError
-from .ids import describe_id_rule, is_valid_id
+from medmassage.errors import StoreNotFound, UsageError
+from medmassage.store.ids import describe_id_rule, is_valid_id
 
 SETTINGS_FILE = "medmassage.yaml"
 ROOT_ENV = "MEDMASSAGE_ROOT"

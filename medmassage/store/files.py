@@ -15,7 +15,7 @@ import secrets
 import stat
 from pathlib import Path
 
-from .errors import WriteError
+from medmassage.errors import WriteError
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700

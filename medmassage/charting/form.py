@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import MedmassageError
-from .prompts import Asker, Question, ask_field, ask_yes_no, resolve, show
+from medmassage.errors import MedmassageError
+from medmassage.charting.prompts import Asker, Question, ask_field, ask_yes_no, resolve, show
 
 Path_ = tuple[str | int, ...]
 Pattern = tuple[str, ...]  # field names, "*" for any list index

@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import vcs
-from .errors import MedmassageError
-from .form import Form
-from .prompts import Asker
-from .store import SETTINGS_FILE
-from .writer import make_folders, remove_folders, write_new
-from .yamlio import dump
+from medmassage.store import git as vcs
+from medmassage.errors import MedmassageError
+from medmassage.charting.form import Form
+from medmassage.charting.prompts import Asker
+from medmassage.store import SETTINGS_FILE
+from medmassage.store.files import make_folders, remove_folders, write_new
+from medmassage.yamlio import dump
 
 FOLDERS = ("therapists", "providers", "patients", "templates")
 IGNORED = (".medmassage-cache/", "rendered/")
@@ -58,8 +58,8 @@ class Started:
 
 def settings_problems(settings: dict[str, Any]) -> list[str]:
     """Why `settings` would not be a valid medmassage.yaml (empty when it is)."""
-    from . import schema_loader
-    from .explain import explain
+    from medmassage import schema_loader
+    from medmassage.explain import explain
 
     validator = schema_loader.validator("settings")
     found = sorted(validator.iter_errors(settings), key=lambda error: list(map(str, error.absolute_path)))
@@ -71,8 +71,8 @@ _OPTION_HINTS: dict[tuple[str | int, ...], str] = {("practice", name): f" (--{na
 
 def ask_settings(settings: dict[str, Any], asker: Asker) -> None:
     """Ask for the practice details that are missing (the name; phone, fax and email may be skipped)."""
-    from . import schema_loader
-    from .defaults import RECOMMENDED, Context, default_for
+    from medmassage import schema_loader
+    from medmassage.charting.defaults import RECOMMENDED, Context, default_for
 
     context = Context("settings", "")
     form = Form(schema_loader.bundled("settings"), functools.partial(default_for, context), lambda path: None,

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from . import norms
-from .view import Chart, Record, StoreView
+from medmassage.care import norms
+from medmassage.chart import Chart, Record, StoreView
 
 Context = dict[str, Any]
 PAIN_WORDS = "0–10 NRS"
