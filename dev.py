@@ -55,7 +55,7 @@ def ensure_venv(env: Path = PINNED) -> Path:
         print(f"Creating {env.name} ...", file=sys.stderr)
         try:
             venv.EnvBuilder(with_pip=True, clear=True).create(env)
-        except Exception as exc:  # noqa: BLE001 - explain the usual cause instead of a traceback
+        except Exception as exc:
             sys.exit(f"could not create {env.name} ({exc}); on Debian/Ubuntu install python3-venv")
     print(f"Installing medmassage and its test tools into {env.name} ...", file=sys.stderr)
     pip = [str(python), "-m", "pip", "--disable-pip-version-check", "-q"]
@@ -97,7 +97,9 @@ def pin() -> int:
     ensure_venv(LATEST)
     frozen = subprocess.run(
         [str(_bin(LATEST, "python")), "-m", "pip", "freeze", "--exclude-editable"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     header = "# Tested versions; refresh with `python3 dev.py pin` (see README, Development).\n"
     CONSTRAINTS.write_text(header + frozen)
@@ -114,7 +116,9 @@ def main(argv: list[str]) -> int:
             return pin()
         python = ensure_venv(LATEST if job == "latest" else PINNED)
     except subprocess.CalledProcessError as exc:
-        print(f"set-up failed: {' '.join(map(str, exc.cmd))} exited {exc.returncode}", file=sys.stderr)
+        print(
+            f"set-up failed: {' '.join(map(str, exc.cmd))} exited {exc.returncode}", file=sys.stderr
+        )
         return 1
     if job == "demo":
         return demo(python)

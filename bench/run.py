@@ -57,7 +57,9 @@ def build_store(target: Path, sessions: int) -> list[Path]:
             folder = target / "patients" / new_id
             shutil.copytree(source, folder, ignore=shutil.ignore_patterns("sessions"))
             patient = folder / "patient.yaml"
-            patient.write_text(patient.read_text().replace(f"id: {source.name}", f"id: {new_id}", 1))
+            patient.write_text(
+                patient.read_text().replace(f"id: {source.name}", f"id: {new_id}", 1)
+            )
             (folder / "sessions").mkdir()
             for session in sorted((source / "sessions").glob("*.yaml")):
                 if len(made) >= sessions:
@@ -79,7 +81,9 @@ def once(command: list[str], before: Callable[[], None] | None = None) -> float:
     proc = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     elapsed = time.perf_counter() - start
     if proc.returncode not in (0, 1):
-        raise SystemExit(f"{' '.join(command[:6])}... failed ({proc.returncode}): {proc.stderr[-500:]}")
+        raise SystemExit(
+            f"{' '.join(command[:6])}... failed ({proc.returncode}): {proc.stderr[-500:]}"
+        )
     return elapsed
 
 
@@ -129,7 +133,9 @@ def peak_memory_mb(command: list[str]) -> float:
         "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
     )
-    out = subprocess.run([sys.executable, "-c", probe, *command], capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", probe, *command], capture_output=True, text=True
+    ).stdout
     return int(out.strip()) / 1024
 
 
@@ -138,7 +144,11 @@ def check_jsonschema() -> list[str] | None:
     exe = BIN / "check-jsonschema"
     if not exe.exists():
         print("installing check-jsonschema (reference tool for the benchmark) ...", file=sys.stderr)
-        pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "check-jsonschema"], capture_output=True, text=True)
+        pip = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "-q", "check-jsonschema"],
+            capture_output=True,
+            text=True,
+        )
         if pip.returncode != 0:
             print("check-jsonschema could not be installed; skipping it", file=sys.stderr)
             return None
@@ -146,7 +156,9 @@ def check_jsonschema() -> list[str] | None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sessions", type=int, default=10_000)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--out", type=Path, default=PROJECT / "bench" / "out")
@@ -165,8 +177,21 @@ def main() -> int:
 
     root = ["--root", str(store)]
     render_out = args.out / "rendered"
-    has_render = not args.skip_render and subprocess.run([*MEDMASSAGE, "render", "--help"], capture_output=True).returncode == 0
-    render = [*MEDMASSAGE, *root, "render", "soap", "--all", "--format", "md", "--out", str(render_out)]
+    has_render = (
+        not args.skip_render
+        and subprocess.run([*MEDMASSAGE, "render", "--help"], capture_output=True).returncode == 0
+    )
+    render = [
+        *MEDMASSAGE,
+        *root,
+        "render",
+        "soap",
+        "--all",
+        "--format",
+        "md",
+        "--out",
+        str(render_out),
+    ]
 
     def forget_everything() -> None:  # a first render: no output yet, no caches
         shutil.rmtree(render_out, ignore_errors=True)
@@ -187,65 +212,107 @@ def main() -> int:
     # (then the median over the rounds), so a machine whose speed drifts during the run
     # moves a measurement and the floor it is divided by together.
     tasks: dict[str, Callable[[], float]] = {
-        "read the session files (bytes only)": lambda: in_process(lambda: [p.read_bytes() for p in files]),
-        floor_name: lambda: in_process(lambda: [yaml.load(p.read_bytes(), Loader=yaml.CSafeLoader) for p in files]),
+        "read the session files (bytes only)": lambda: in_process(
+            lambda: [p.read_bytes() for p in files]
+        ),
+        floor_name: lambda: in_process(
+            lambda: [yaml.load(p.read_bytes(), Loader=yaml.CSafeLoader) for p in files]
+        ),
         "medmassage validate, cold (--no-cache)": lambda: once([*validate, "--no-cache"]),
-        "medmassage validate, warm, nothing changed": lambda: once(validate, lambda: quietly(validate)),
+        "medmassage validate, warm, nothing changed": lambda: once(
+            validate, lambda: quietly(validate)
+        ),
         "medmassage validate, warm, one file changed": lambda: once(validate, change_one),
     }
     if has_render:
         scratch = args.out / "written"
-        tasks.update({
-            "render soap --all md, cold (no caches)": lambda: once(render, forget_everything),
-            "write as many files, no rendering": lambda: in_process(lambda: write_files(scratch, files), scratch),
-            "render soap --all md, warm, nothing changed": lambda: once(render, lambda: quietly(render)),
-            "render soap --all md, warm, one file changed": lambda: once(render, change_one),
-        })
+        tasks.update(
+            {
+                "render soap --all md, cold (no caches)": lambda: once(render, forget_everything),
+                "write as many files, no rendering": lambda: in_process(
+                    lambda: write_files(scratch, files), scratch
+                ),
+                "render soap --all md, warm, nothing changed": lambda: once(
+                    render, lambda: quietly(render)
+                ),
+                "render soap --all md, warm, one file changed": lambda: once(render, change_one),
+            }
+        )
     measured = rounds(tasks, args.reps)
-    ratios = {name: statistics.median(t / f for t, f in zip(times, measured[floor_name], strict=True))
-              for name, times in measured.items()}
-    rows: list[tuple[str, float, float]] = [(name, statistics.median(times), ratios[name]) for name, times in measured.items()]
+    ratios = {
+        name: statistics.median(t / f for t, f in zip(times, measured[floor_name], strict=True))
+        for name, times in measured.items()
+    }
+    rows: list[tuple[str, float, float]] = [
+        (name, statistics.median(times), ratios[name]) for name, times in measured.items()
+    ]
     floor = statistics.median(measured[floor_name])
 
     reference = None if args.skip_reference else check_jsonschema()
     paired: dict[str, float] = {}
     if reference:
         schema = args.out / "session.schema.json"
-        schema.write_text(subprocess.run([*MEDMASSAGE, "schema", "session"], capture_output=True, text=True).stdout)
+        schema.write_text(
+            subprocess.run(
+                [*MEDMASSAGE, "schema", "session"], capture_output=True, text=True
+            ).stdout
+        )
         theirs = once([*reference, "--schemafile", str(schema), *map(str, files)])
         ours = once([*validate, "--no-cache"])  # right after it, for the ratio between the two
         rows.append(("check-jsonschema, session schema", theirs, theirs / floor))
         paired["check-jsonschema"] = theirs / ours
-    startup = rounds({
-        "python -c pass": lambda: once([sys.executable, "-c", "pass"]),
-        "medmassage --help": lambda: once([*MEDMASSAGE, "--help"]),
-        "medmassage --version": lambda: once([*MEDMASSAGE, "--version"]),
-    }, 7)
+    startup = rounds(
+        {
+            "python -c pass": lambda: once([sys.executable, "-c", "pass"]),
+            "medmassage --help": lambda: once([*MEDMASSAGE, "--help"]),
+            "medmassage --version": lambda: once([*MEDMASSAGE, "--version"]),
+        },
+        7,
+    )
     for name, times in startup.items():
         rows.append((name, statistics.median(times), statistics.median(times) / floor))
-        paired[name] = statistics.median(t / base for t, base in zip(times, startup["python -c pass"], strict=True))
+        paired[name] = statistics.median(
+            t / base for t, base in zip(times, startup["python -c pass"], strict=True)
+        )
     memory = peak_memory_mb([*validate, "--no-cache"])
 
-    print(f"\n{len(files)} sessions ({len(all_yaml)} record files), {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
-          f"{args.reps} rounds\n")
+    print(
+        f"\n{len(files)} sessions ({len(all_yaml)} record files), {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+        f"{args.reps} rounds\n"
+    )
     print(f"| {'what':<45} | {'median s':>9} | {'µs/session':>10} | {'x floor':>8} |")
     print(f"|{'-' * 47}|{'-' * 11}|{'-' * 12}|{'-' * 10}|")
     for name, seconds, ratio in rows:
-        print(f"| {name:<45} | {seconds:9.3f} | {seconds / len(files) * 1e6:10.0f} | {ratio:8.3f} |")
+        print(
+            f"| {name:<45} | {seconds:9.3f} | {seconds / len(files) * 1e6:10.0f} | {ratio:8.3f} |"
+        )
     print(f"\npeak memory of a cold validate: {memory:.0f} MB")
     if reference:
-        print(f"medmassage validate is {paired['check-jsonschema']:.1f}x faster than check-jsonschema (timed one after the other)")
-    print(f"--help, --version vs python -c pass: {paired['medmassage --help']:.1f}x, {paired['medmassage --version']:.1f}x")
+        print(
+            f"medmassage validate is {paired['check-jsonschema']:.1f}x faster than check-jsonschema (timed one after the other)"
+        )
+    print(
+        f"--help, --version vs python -c pass: {paired['medmassage --help']:.1f}x, {paired['medmassage --version']:.1f}x"
+    )
     if has_render:
+
         def within(a: str, b: str) -> float:
             return statistics.median(x / y for x, y in zip(measured[a], measured[b], strict=True))
 
-        print(f"render cold vs validate cold: {within('render soap --all md, cold (no caches)', 'medmassage validate, cold (--no-cache)'):.2f}x; "
-              f"creating the output files alone, in one process, costs "
-              f"{within('write as many files, no rendering', 'medmassage validate, cold (--no-cache)'):.2f}x validate cold on this machine in this run; "
-              f"render warm vs validate warm: {within('render soap --all md, warm, nothing changed', 'medmassage validate, warm, nothing changed'):.2f}x")
+        print(
+            f"render cold vs validate cold: {within('render soap --all md, cold (no caches)', 'medmassage validate, cold (--no-cache)'):.2f}x; "
+            f"creating the output files alone, in one process, costs "
+            f"{within('write as many files, no rendering', 'medmassage validate, cold (--no-cache)'):.2f}x validate cold on this machine in this run; "
+            f"render warm vs validate warm: {within('render soap --all md, warm, nothing changed', 'medmassage validate, warm, nothing changed'):.2f}x"
+        )
         print("(ratios are medians of the ratios within each round)")
-    results = {"rows": rows, "rounds": measured, "startup": startup, "paired": paired, "memory_mb": memory}
+    results = {
+        "rows": rows,
+        "rounds": measured,
+        "startup": startup,
+        "paired": paired,
+        "memory_mb": memory,
+    }
     (args.out / f"results-{args.sessions}.json").write_text(json.dumps(results, indent=2))
     return 0
 

@@ -15,7 +15,18 @@ import click
 from medmassage import __version__
 from medmassage.errors import MedmassageError
 
-KIND_NAMES = ("settings", "therapist", "provider", "patient", "referral", "assessment", "plan", "session", "addendum", "update")
+KIND_NAMES = (
+    "settings",
+    "therapist",
+    "provider",
+    "patient",
+    "referral",
+    "assessment",
+    "plan",
+    "session",
+    "addendum",
+    "update",
+)
 
 
 class Group(click.Group):
@@ -33,10 +44,13 @@ class Group(click.Group):
         except BrokenPipeError:
             sys.stderr.close()
             sys.exit(1)
-        except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
+        except Exception as exc:
             if os.environ.get("MEDMASSAGE_DEBUG"):
                 traceback.print_exc()
-            _fail(f"internal error ({type(exc).__name__}); set MEDMASSAGE_DEBUG=1 for details and please report it", 3)
+            _fail(
+                f"internal error ({type(exc).__name__}); set MEDMASSAGE_DEBUG=1 for details and please report it",
+                3,
+            )
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -55,7 +69,9 @@ _COLOURS = {"error": "red", "warning": "yellow", "ok": "green"}
 def _styler(stream: Any) -> Any:
     if not use_colour(stream):
         return lambda text, severity: text
-    return lambda text, severity: click.style(text, fg=_COLOURS.get(severity), bold=severity == "error")
+    return lambda text, severity: click.style(
+        text, fg=_COLOURS.get(severity), bold=severity == "error"
+    )
 
 
 class Options:
@@ -71,8 +87,14 @@ class Options:
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--root", metavar="DIR", help="The store's folder (default: $MEDMASSAGE_ROOT, else the nearest folder up holding medmassage.yaml).")
-@click.version_option(__version__, "--version", prog_name="medmassage", message="%(prog)s %(version)s")
+@click.option(
+    "--root",
+    metavar="DIR",
+    help="The store's folder (default: $MEDMASSAGE_ROOT, else the nearest folder up holding medmassage.yaml).",
+)
+@click.version_option(
+    __version__, "--version", prog_name="medmassage", message="%(prog)s %(version)s"
+)
 @click.pass_context
 def main(ctx: click.Context, root: str | None) -> None:
     """Plain-text charts for medical massage therapy: validate and render the
@@ -82,13 +104,38 @@ def main(ctx: click.Context, root: str | None) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True, help="text for people, json for programs, github for workflow annotations.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for programs, github for workflow annotations.",
+)
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
-@click.option("--today", metavar="YYYY-MM-DD", help="Judge dates as if today were this day (for reproducible checks).")
-@click.option("--no-cache", is_flag=True, help="Check every file again instead of reusing results for unchanged charts.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Processes to use (default: one per core).")
+@click.option(
+    "--today",
+    metavar="YYYY-MM-DD",
+    help="Judge dates as if today were this day (for reproducible checks).",
+)
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Check every file again instead of reusing results for unchanged charts.",
+)
+@click.option(
+    "--jobs", "-j", type=click.IntRange(min=1), help="Processes to use (default: one per core)."
+)
 @click.pass_obj
-def validate(opts: Options, paths: tuple[Path, ...], fmt: str, strict: bool, today: str | None, no_cache: bool, jobs: int | None) -> None:
+def validate(
+    opts: Options,
+    paths: tuple[Path, ...],
+    fmt: str,
+    strict: bool,
+    today: str | None,
+    no_cache: bool,
+    jobs: int | None,
+) -> None:
     """Check records: syntax, schema, layout, references and clinical rules.
 
     PATHS are record files or folders inside the store (default: the whole store).
@@ -98,9 +145,13 @@ def validate(opts: Options, paths: tuple[Path, ...], fmt: str, strict: bool, tod
 
     today = _checked_date(today, "--today")
     store = opts.store(paths[0].resolve().parent if paths and opts.root_arg is None else None)
-    report = validate_store(store, list(paths) or None, today=today, jobs=jobs, use_cache=not no_cache, keep_view=False)
+    report = validate_store(
+        store, list(paths) or None, today=today, jobs=jobs, use_cache=not no_cache, keep_view=False
+    )
     stream = sys.stdout
-    REPORTERS[fmt](report, store.root, stream, _styler(stream) if fmt == "text" else (lambda t, s: t))
+    REPORTERS[fmt](
+        report, store.root, stream, _styler(stream) if fmt == "text" else (lambda t, s: t)
+    )
     sys.exit(1 if report.failed(strict) else 0)
 
 
@@ -137,7 +188,11 @@ def _checked_date(value: str | None, option: str) -> str | None:
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value).isoformat() if len(value) == 10 else _bad_date(option, value)
+        return (
+            dt.date.fromisoformat(value).isoformat()
+            if len(value) == 10
+            else _bad_date(option, value)
+        )
     except ValueError:
         _bad_date(option, value)
 
@@ -147,19 +202,67 @@ def _bad_date(option: str, value: str) -> NoReturn:
 
 
 @main.command()
-@click.argument("document", required=False, metavar="DOCUMENT", type=click.Choice(["soap", "physician-update"]))
+@click.argument(
+    "document", required=False, metavar="DOCUMENT", type=click.Choice(["soap", "physician-update"])
+)
 @click.argument("refs", nargs=-1, metavar="[REF]...")
-@click.option("--all", "all_", is_flag=True, help="Every session (soap), or every active patient with a referral (physician-update).")
-@click.option("--patient", metavar="ID", help="Every session of this patient (soap), or this patient's update.")
-@click.option("--since", metavar="YYYY-MM-DD", help="soap: sessions from this day; physician-update: period start (default: the day after the last update sent, else the referral date).")
-@click.option("--until", metavar="YYYY-MM-DD", help="soap: sessions up to this day; physician-update: period end (default: the last visit).")
-@click.option("--format", "formats", multiple=True, type=click.Choice(["md", "html", "txt", "all"]), help="Output format; repeat for several. Default: all three (md, html, txt); md with --out -.")
-@click.option("--out", metavar="DIR", help="Output folder (default: rendered/ in the store); '-' writes one document to standard output.")
-@click.option("--date", metavar="YYYY-MM-DD", help="Date printed on letters (default: the period's end date); nothing is ever dated by the clock.")
-@click.option("--list-templates", is_flag=True, help="List the templates and which file is in effect (the store's templates/ overrides packaged ones).")
+@click.option(
+    "--all",
+    "all_",
+    is_flag=True,
+    help="Every session (soap), or every active patient with a referral (physician-update).",
+)
+@click.option(
+    "--patient",
+    metavar="ID",
+    help="Every session of this patient (soap), or this patient's update.",
+)
+@click.option(
+    "--since",
+    metavar="YYYY-MM-DD",
+    help="soap: sessions from this day; physician-update: period start (default: the day after the last update sent, else the referral date).",
+)
+@click.option(
+    "--until",
+    metavar="YYYY-MM-DD",
+    help="soap: sessions up to this day; physician-update: period end (default: the last visit).",
+)
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(["md", "html", "txt", "all"]),
+    help="Output format; repeat for several. Default: all three (md, html, txt); md with --out -.",
+)
+@click.option(
+    "--out",
+    metavar="DIR",
+    help="Output folder (default: rendered/ in the store); '-' writes one document to standard output.",
+)
+@click.option(
+    "--date",
+    metavar="YYYY-MM-DD",
+    help="Date printed on letters (default: the period's end date); nothing is ever dated by the clock.",
+)
+@click.option(
+    "--list-templates",
+    is_flag=True,
+    help="List the templates and which file is in effect (the store's templates/ overrides packaged ones).",
+)
 @click.pass_obj
-def render(opts: Options, document: str | None, refs: tuple[str, ...], all_: bool, patient: str | None, since: str | None,
-           until: str | None, formats: tuple[str, ...], out: str | None, date: str | None, list_templates: bool) -> None:
+def render(
+    opts: Options,
+    document: str | None,
+    refs: tuple[str, ...],
+    all_: bool,
+    patient: str | None,
+    since: str | None,
+    until: str | None,
+    formats: tuple[str, ...],
+    out: str | None,
+    date: str | None,
+    list_templates: bool,
+) -> None:
     """Render DOCUMENT (soap or physician-update) from records that validate.
 
     REF is PATIENT/SESSION or PATIENT for soap, PATIENT for physician-update, or a
@@ -169,8 +272,8 @@ def render(opts: Options, document: str | None, refs: tuple[str, ...], all_: boo
     errors are printed (as by validate) and the exit status is 1, but the rest are."""
     import contextlib
 
-    from medmassage.render.request import DEFAULT_OUT, Request, shown
     from medmassage.render.batch import Batch
+    from medmassage.render.request import DEFAULT_OUT, Request, shown
 
     if list_templates:
         _list_templates(opts)
@@ -178,22 +281,40 @@ def render(opts: Options, document: str | None, refs: tuple[str, ...], all_: boo
     if document is None:
         raise click.UsageError("name a DOCUMENT: soap or physician-update")
     to_stdout = out == "-"
-    chosen = ("md", "html", "txt") if "all" in formats or not (formats or to_stdout) else tuple(dict.fromkeys(formats or ("md",)))
-    dates = {name: _checked_date(value, f"--{name}") for name, value in (("since", since), ("until", until), ("date", date))}
+    chosen = (
+        ("md", "html", "txt")
+        if "all" in formats or not (formats or to_stdout)
+        else tuple(dict.fromkeys(formats or ("md",)))
+    )
+    dates = {
+        name: _checked_date(value, f"--{name}")
+        for name, value in (("since", since), ("until", until), ("date", date))
+    }
     store = opts.store()
-    batch = Batch(store, Request(document, refs, all_, patient, dates["since"], dates["until"], chosen, dates["date"]))
+    batch = Batch(
+        store,
+        Request(
+            document, refs, all_, patient, dates["since"], dates["until"], chosen, dates["date"]
+        ),
+    )
     if to_stdout:
         found = batch.choose_here()
         for notice in batch.skipped:
             click.echo(f"medmassage: {notice}", err=True)
         held = dict(found)
         if len(found) != 1 or len(chosen) != 1:
-            raise click.UsageError("--out - writes exactly one document in one format; name one record and at most one --format")
+            raise click.UsageError(
+                "--out - writes exactly one document in one format; name one record and at most one --format"
+            )
         _print_documents(batch, [target for target, problems in found if not problems])
     else:
         # Unchanged documents are answered from the render cache; the rest are rendered in parallel.
         plan = batch.plan(Path(out or store.root / DEFAULT_OUT))
-        bar = click.progressbar(length=plan.size, label="Rendering", file=sys.stderr) if plan.size > 1 and sys.stderr.isatty() else None
+        bar = (
+            click.progressbar(length=plan.size, label="Rendering", file=sys.stderr)
+            if plan.size > 1 and sys.stderr.isatty()
+            else None
+        )
         with bar or contextlib.nullcontext():
             for done in plan:
                 if bar is not None:
@@ -219,8 +340,11 @@ def _report_held(root: Path, document: str, held: dict[Any, list[Any]]) -> None:
     _print_problems(root, sorted({p for found in held.values() for p in found}))
     names = [str(target) for target, found in held.items() if found]
     if names:
-        click.echo(f"medmassage: {len(names)} {document} document{'s' if len(names) != 1 else ''} not rendered "
-                   f"because of the errors above: {', '.join(names)}", err=True)
+        click.echo(
+            f"medmassage: {len(names)} {document} document{'s' if len(names) != 1 else ''} not rendered "
+            f"because of the errors above: {', '.join(names)}",
+            err=True,
+        )
 
 
 def _list_templates(opts: Options) -> None:
@@ -236,7 +360,9 @@ def _list_templates(opts: Options) -> None:
         root = None
     for source in listing(root):
         note = refusal(source)
-        click.echo(f"{source.name}\t{source.origin}\t{source.path}" + (f"\t({note})" if note else ""))
+        click.echo(
+            f"{source.name}\t{source.origin}\t{source.path}" + (f"\t({note})" if note else "")
+        )
 
 
 @main.command()
@@ -248,8 +374,16 @@ def _list_templates(opts: Options) -> None:
 @click.option("--no-input", is_flag=True, help="Never ask; fail naming what is missing.")
 @click.option("--no-git", is_flag=True, help="Do not run `git init`.")
 @click.pass_obj
-def init(opts: Options, directory: Path | None, name: str | None, phone: str | None, fax: str | None,
-         email: str | None, no_input: bool, no_git: bool) -> None:
+def init(
+    opts: Options,
+    directory: Path | None,
+    name: str | None,
+    phone: str | None,
+    fax: str | None,
+    email: str | None,
+    no_input: bool,
+    no_git: bool,
+) -> None:
     """Start a new, empty store in DIRECTORY (default: --root, else the current folder):
     medmassage.yaml, the record folders, a .gitignore, a sample pre-commit
     configuration and a git repository. A folder that holds a store is refused.
@@ -261,7 +395,10 @@ def init(opts: Options, directory: Path | None, name: str | None, phone: str | N
     target = directory or Path(opts.root_arg or ".")
     refuse_store(target)
     given = {"name": name, "phone": phone, "fax": fax, "email": email}
-    settings = {"format": 1, "practice": {key: value for key, value in given.items() if value is not None}}
+    settings = {
+        "format": 1,
+        "practice": {key: value for key, value in given.items() if value is not None},
+    }
     if not no_input and sys.stdin.isatty():
         ask_settings(settings, Terminal())
     started = init_store(target, settings, git=not no_git)
@@ -279,17 +416,53 @@ _TODAY_HELP = "Judge the notes as `validate --today` would (default: today)."
 
 @main.command()
 @click.argument("kind", type=click.Choice(CREATABLE_KINDS))
-@click.option("--patient", metavar="ID", help="The patient a referral, assessment, plan or session belongs to.")
-@click.option("--id", "record_id", metavar="ID", help="The new record's id (default: p-NNNN for patients, the date for dated records, a slug of the name otherwise).")
-@click.option("--from", "source", metavar="FILE", help="Start from this YAML record ('-' reads standard input).")
-@click.option("--set", "sets", multiple=True, metavar="PATH=VALUE", help="Set a field, e.g. subjective.pain=6 or treatment.0.minutes=20 (repeatable; quote a value to keep it text).")
-@click.option("--no-input", is_flag=True, help="Never ask: take the safe defaults and fail naming every missing field.")
+@click.option(
+    "--patient",
+    metavar="ID",
+    help="The patient a referral, assessment, plan or session belongs to.",
+)
+@click.option(
+    "--id",
+    "record_id",
+    metavar="ID",
+    help="The new record's id (default: p-NNNN for patients, the date for dated records, a slug of the name otherwise).",
+)
+@click.option(
+    "--from",
+    "source",
+    metavar="FILE",
+    help="Start from this YAML record ('-' reads standard input).",
+)
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="PATH=VALUE",
+    help="Set a field, e.g. subjective.pain=6 or treatment.0.minutes=20 (repeatable; quote a value to keep it text).",
+)
+@click.option(
+    "--no-input",
+    is_flag=True,
+    help="Never ask: take the safe defaults and fail naming every missing field.",
+)
 @click.option("--dry-run", is_flag=True, help="Check the record and print it; write nothing.")
-@click.option("--edit", is_flag=True, help="Open $EDITOR on the prefilled record before checking it.")
+@click.option(
+    "--edit", is_flag=True, help="Open $EDITOR on the prefilled record before checking it."
+)
 @click.option("--commit", is_flag=True, help=_COMMIT_HELP)
 @click.pass_obj
-def create(opts: Options, kind: str, patient: str | None, record_id: str | None, source: str | None,
-           sets: tuple[str, ...], no_input: bool, dry_run: bool, edit: bool, commit: bool) -> None:
+def create(
+    opts: Options,
+    kind: str,
+    patient: str | None,
+    record_id: str | None,
+    source: str | None,
+    sets: tuple[str, ...],
+    no_input: bool,
+    dry_run: bool,
+    edit: bool,
+    commit: bool,
+) -> None:
     """Create one new KIND record, checked exactly as `validate` would check it,
     written atomically and never over an existing file.
 
@@ -308,20 +481,30 @@ def create(opts: Options, kind: str, patient: str | None, record_id: str | None,
     request = Request(kind, patient, record_id, source, sets, dry_run, edit)
     asker = Terminal() if not (no_input or edit or source == "-") and sys.stdin.isatty() else None
     if asker is not None:
-        click.echo(f"New {kind}{f' for patient {patient}' if patient else ''}: Enter takes the [default], ? explains a field, Ctrl-D cancels.", err=True)
+        click.echo(
+            f"New {kind}{f' for patient {patient}' if patient else ''}: Enter takes the [default], ? explains a field, Ctrl-D cancels.",
+            err=True,
+        )
     outcome = create_record(store, request, asker, sys.stdin.buffer)
     for note in outcome.notes:
         click.echo(f"medmassage: {note}", err=True)
     for p in outcome.problems:
-        click.echo(f"{p.file}:{p.line}:{p.column}: {p.severity} {p.rule}: {p.message} [{p.path}]", err=True)
+        click.echo(
+            f"{p.file}:{p.line}:{p.column}: {p.severity} {p.rule}: {p.message} [{p.path}]", err=True
+        )
     if dry_run and outcome.text:
         click.echo(outcome.text, nl=False)
     if outcome.failed and outcome.draft is not None:
         where = f" --patient {patient}" if patient else ""
-        click.echo(f"medmassage: your text is kept in {outcome.draft}; once fixed: medmassage create {kind}{where} --from {outcome.draft}", err=True)
+        click.echo(
+            f"medmassage: your text is kept in {outcome.draft}; once fixed: medmassage create {kind}{where} --from {outcome.draft}",
+            err=True,
+        )
     if outcome.failed:
         errors = sum(1 for p in outcome.problems if p.severity == "error")
-        raise MedmassageError(f"{kind} not created: {errors} error{'s' if errors != 1 else ''}; nothing was written")
+        raise MedmassageError(
+            f"{kind} not created: {errors} error{'s' if errors != 1 else ''}; nothing was written"
+        )
     if outcome.path is None:
         click.echo("medmassage: dry run: the record is valid; nothing was written", err=True)
         return
@@ -347,7 +530,10 @@ def _print_problems(root: Path, problems: list[Any]) -> None:
 
 
 def _waiting() -> None:
-    click.echo("medmassage: another medmassage command is writing to this store; waiting for it to finish", err=True)
+    click.echo(
+        "medmassage: another medmassage command is writing to this store; waiting for it to finish",
+        err=True,
+    )
 
 
 def _commit(root: Path, paths: list[Path], message: str) -> None:
@@ -363,15 +549,39 @@ def _commit(root: Path, paths: list[Path], message: str) -> None:
 
 @main.command()
 @click.argument("refs", nargs=-1, metavar="[REF]...")
-@click.option("--all-unsigned", is_flag=True, help="Every unsigned note (sessions and addenda) of the therapist named by --by: the end of a day.")
-@click.option("--by", metavar="THERAPIST", help="Who signs (default: the note's therapist). Another therapist only as a co-signer, when medmassage.yaml sets signing.allow_cosigner.")
-@click.option("--at", metavar="TIMESTAMP", help="The signing time, with seconds and UTC offset, e.g. 2026-11-20T17:05:00-08:00 (default: now).")
-@click.option("--late", is_flag=True, help="Label the sessions as late entries (late: true) before signing them.")
+@click.option(
+    "--all-unsigned",
+    is_flag=True,
+    help="Every unsigned note (sessions and addenda) of the therapist named by --by: the end of a day.",
+)
+@click.option(
+    "--by",
+    metavar="THERAPIST",
+    help="Who signs (default: the note's therapist). Another therapist only as a co-signer, when medmassage.yaml sets signing.allow_cosigner.",
+)
+@click.option(
+    "--at",
+    metavar="TIMESTAMP",
+    help="The signing time, with seconds and UTC offset, e.g. 2026-11-20T17:05:00-08:00 (default: now).",
+)
+@click.option(
+    "--late",
+    is_flag=True,
+    help="Label the sessions as late entries (late: true) before signing them.",
+)
 @click.option("--today", metavar="YYYY-MM-DD", help=_TODAY_HELP)
 @click.option("--commit", is_flag=True, help=_COMMIT_HELP)
 @click.pass_obj
-def sign(opts: Options, refs: tuple[str, ...], all_unsigned: bool, by: str | None, at: str | None, late: bool,
-         today: str | None, commit: bool) -> None:
+def sign(
+    opts: Options,
+    refs: tuple[str, ...],
+    all_unsigned: bool,
+    by: str | None,
+    at: str | None,
+    late: bool,
+    today: str | None,
+    commit: bool,
+) -> None:
     """Sign notes: add `signature: {by, at, sha256}`, after which a note is final.
 
     REF is a session as PATIENT/ID or the path of a session or addendum file. Only
@@ -384,10 +594,10 @@ def sign(opts: Options, refs: tuple[str, ...], all_unsigned: bool, by: str | Non
     a file that cannot simply be extended is rewritten in the standard layout, and
     its comments are lost. The rewrite is atomic and keeps the file's permissions.
     Prints the path of each signed file. Exit status: 0 all signed, 1 some refused."""
-    from medmassage.store.lock import store_lock
-    from medmassage.report import display_path
     from medmassage.charting.sign import SignRequest
     from medmassage.charting.sign import sign as sign_notes
+    from medmassage.report import display_path
+    from medmassage.store.lock import store_lock
 
     store = opts.store()
     request = SignRequest(refs, all_unsigned, by, at, late, _checked_date(today, "--today"))
@@ -396,14 +606,20 @@ def sign(opts: Options, refs: tuple[str, ...], all_unsigned: bool, by: str | Non
         for note in outcome.signed:
             click.echo(display_path(store.root, note.entry.rel))
         if commit and outcome.signed:
-            _commit(store.root, [n.path for n in outcome.signed], _sign_message([n.entry for n in outcome.signed]))
+            _commit(
+                store.root,
+                [n.path for n in outcome.signed],
+                _sign_message([n.entry for n in outcome.signed]),
+            )
     for message in outcome.notes:
         click.echo(f"medmassage: {message}", err=True)
     for name, refusal in outcome.refused:
         _print_problems(store.root, refusal.problems)
         click.echo(f"medmassage: not signed: {name}: {refusal}", err=True)
     if outcome.refused:
-        raise MedmassageError(f"{len(outcome.refused)} of {len(outcome.refused) + len(outcome.signed)} notes not signed (see above)")
+        raise MedmassageError(
+            f"{len(outcome.refused)} of {len(outcome.refused) + len(outcome.signed)} notes not signed (see above)"
+        )
 
 
 def _sign_message(entries: list[Any]) -> str:
@@ -417,17 +633,45 @@ def _sign_message(entries: list[Any]) -> str:
 
 @main.command()
 @click.argument("ref", metavar="REF")
-@click.option("--kind", required=True, type=click.Choice(["addendum", "correction", "late_entry"]), help="addendum adds information, correction fixes an error, late_entry documents what was not written at the time.")
-@click.option("--reason", required=True, metavar="TEXT", help="Why it is needed, e.g. 'wrong side recorded'.")
+@click.option(
+    "--kind",
+    required=True,
+    type=click.Choice(["addendum", "correction", "late_entry"]),
+    help="addendum adds information, correction fixes an error, late_entry documents what was not written at the time.",
+)
+@click.option(
+    "--reason", required=True, metavar="TEXT", help="Why it is needed, e.g. 'wrong side recorded'."
+)
 @click.option("--text", metavar="TEXT", help="The text (default: --from, else $EDITOR).")
-@click.option("--from", "source", metavar="FILE", help="Read the text from a plain-text FILE ('-' reads standard input).")
-@click.option("--by", metavar="THERAPIST", help="The author, who signs it (default: the session's therapist).")
-@click.option("--at", metavar="TIMESTAMP", help="When it was written, e.g. 2026-11-20T17:05:00-08:00 (default: now).")
+@click.option(
+    "--from",
+    "source",
+    metavar="FILE",
+    help="Read the text from a plain-text FILE ('-' reads standard input).",
+)
+@click.option(
+    "--by", metavar="THERAPIST", help="The author, who signs it (default: the session's therapist)."
+)
+@click.option(
+    "--at",
+    metavar="TIMESTAMP",
+    help="When it was written, e.g. 2026-11-20T17:05:00-08:00 (default: now).",
+)
 @click.option("--today", metavar="YYYY-MM-DD", help=_TODAY_HELP)
 @click.option("--commit", is_flag=True, help=_COMMIT_HELP)
 @click.pass_obj
-def amend(opts: Options, ref: str, kind: str, reason: str, text: str | None, source: str | None, by: str | None,
-          at: str | None, today: str | None, commit: bool) -> None:
+def amend(
+    opts: Options,
+    ref: str,
+    kind: str,
+    reason: str,
+    text: str | None,
+    source: str | None,
+    by: str | None,
+    at: str | None,
+    today: str | None,
+    commit: bool,
+) -> None:
     """Add a signed addendum, correction or late entry to the signed session REF
     (PATIENT/ID or its file). The note itself is never changed: a signed note is
     final, and what is added or corrected is a separate, dated, attributed entry
@@ -438,14 +682,16 @@ def amend(opts: Options, ref: str, kind: str, reason: str, text: str | None, sou
 
     from medmassage.charting.amend import AmendRequest, read_text
     from medmassage.charting.amend import amend as amend_note
+    from medmassage.report import display_path
     from medmassage.store.lock import store_lock
     from medmassage.store.refs import display, resolve
-    from medmassage.report import display_path
 
     store = opts.store()
     request = AmendRequest(ref, kind, reason, text, source, by, at, _checked_date(today, "--today"))
     name = display(resolve(store, ref))
-    request = dataclasses.replace(request, text=read_text(store, request, name, sys.stdin.buffer), source=None)
+    request = dataclasses.replace(
+        request, text=read_text(store, request, name, sys.stdin.buffer), source=None
+    )
     with store_lock(store.root, _waiting):
         outcome = amend_note(store, request)
         if outcome.path is not None:
@@ -459,7 +705,9 @@ def amend(opts: Options, ref: str, kind: str, reason: str, text: str | None, sou
 
 @main.command()
 @click.argument("ref", metavar="REF")
-@click.option("--patch", is_flag=True, help="Show each change in full (a diff) instead of a summary.")
+@click.option(
+    "--patch", is_flag=True, help="Show each change in full (a diff) instead of a summary."
+)
 @click.pass_obj
 def log(opts: Options, ref: str, patch: bool) -> None:
     """Show the history of one record from git: who changed it, when, and what.
@@ -469,8 +717,8 @@ def log(opts: Options, ref: str, patch: bool) -> None:
     holds (if not, which fields differ from the last committed version that matches
     it) and lists the note's addenda. With --patch it prints record content."""
     from medmassage.charting.audit import note_status
-    from medmassage.store.refs import resolve
     from medmassage.store.git import history
+    from medmassage.store.refs import resolve
 
     store = opts.store()
     entry = resolve(store, ref, KIND_NAMES)

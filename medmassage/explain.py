@@ -24,7 +24,7 @@ _TYPE_NAMES = {
 }
 _FORMS = {
     "id": describe_id_rule(),
-    "time": "a time is written HH:MM on the 24-hour clock, in quotes, e.g. \"14:30\"",
+    "time": 'a time is written HH:MM on the 24-hour clock, in quotes, e.g. "14:30"',
     "datetime": "a timestamp is written like 2026-03-14T16:05:00-05:00",
 }
 
@@ -76,14 +76,20 @@ def explain(rel: str, error: Any) -> Iterator[Finding]:
         for name in error.validator_value:
             if name not in present:
                 where = ".".join(str(p) for p in (*path, name))
-                yield Finding(rel, (*path, name), rule, "error", f"missing required field '{where}'")
+                yield Finding(
+                    rel, (*path, name), rule, "error", f"missing required field '{where}'"
+                )
         return
     if keyword == "additionalProperties":
         known = list(schema.get("properties", {}))
         for name in value:
             if name not in known:
-                hint = _suggest(name, known) or (f"; fields here are: {', '.join(known)}" if len(known) <= 8 else "")
-                yield Finding(rel, (*path, name), rule, "error", f"unknown field '{name}'{hint}", at_key=True)
+                hint = _suggest(name, known) or (
+                    f"; fields here are: {', '.join(known)}" if len(known) <= 8 else ""
+                )
+                yield Finding(
+                    rel, (*path, name), rule, "error", f"unknown field '{name}'{hint}", at_key=True
+                )
         return
     yield Finding(rel, path, rule, "error", _message(keyword, schema, value, error))
 
@@ -97,21 +103,37 @@ def _message(keyword: str, schema: dict[str, Any], value: Any, error: Any) -> st
         return f"{_short(value)} is not {what}{listing}{_suggest(value, options)}"
     if keyword == "type":
         expected = error.validator_value
-        names = [_TYPE_NAMES.get(str(t), str(t)) for t in (expected if isinstance(expected, list) else [expected])]
+        names = [
+            _TYPE_NAMES.get(str(t), str(t))
+            for t in (expected if isinstance(expected, list) else [expected])
+        ]
         hint = " (put it in quotes)" if "text" in names and isinstance(value, (int, float)) else ""
         return f"expected {' or '.join(names)}, found {_found(value)}{hint}"
     if keyword == "format":
-        form = {"date": "a date written YYYY-MM-DD", "date-time": _FORMS["datetime"], "email": "an email address"}
+        form = {
+            "date": "a date written YYYY-MM-DD",
+            "date-time": _FORMS["datetime"],
+            "email": "an email address",
+        }
         return f"{_short(value)} is not {form.get(error.validator_value, 'in the ' + str(error.validator_value) + ' format')}"
     if keyword == "pattern":
         return f"{_short(value)} does not have the expected form: {_FORMS.get(title, schema.get('description', 'see the schema'))}"
     if keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        words = {"minimum": "below the minimum of", "maximum": "above the maximum of", "exclusiveMinimum": "must be more than", "exclusiveMaximum": "must be less than"}
+        words = {
+            "minimum": "below the minimum of",
+            "maximum": "above the maximum of",
+            "exclusiveMinimum": "must be more than",
+            "exclusiveMaximum": "must be less than",
+        }
         if keyword.startswith("exclusive"):
             return f"{_short(value)} {words[keyword]} {error.validator_value}"
         return f"{_short(value)} is {words[keyword]} {error.validator_value}"
     if keyword == "minLength":
-        return "must not be empty" if error.validator_value == 1 else f"must be at least {error.validator_value} characters"
+        return (
+            "must not be empty"
+            if error.validator_value == 1
+            else f"must be at least {error.validator_value} characters"
+        )
     if keyword == "maxLength":
         return f"is longer than {error.validator_value} characters"
     if keyword == "minItems":

@@ -30,7 +30,9 @@ def display_path(root: Path, rel: str) -> str:
 
 def text_line(p: Problem, root: Path, style: Style = _plain) -> str:
     """One problem as `file:line:col: severity rule: message [path]`."""
-    name = p.file if p.file.startswith("<") else display_path(root, p.file)  # <stdin> stays as it is
+    name = (
+        p.file if p.file.startswith("<") else display_path(root, p.file)
+    )  # <stdin> stays as it is
     where = f"{name}:{p.line}:{p.column}"
     return f"{where}: {style(p.severity, p.severity)} {p.rule}: {p.message} [{p.path}]"
 
@@ -44,7 +46,10 @@ def report_text(report: Report, root: Path, stream: TextIO, style: Style = _plai
         f"{report.errors} error{'s' if report.errors != 1 else ''}, "
         f"{report.warnings} warning{'s' if report.warnings != 1 else ''}"
     )
-    stream.write(style(summary, "error" if report.errors else ("warning" if report.warnings else "ok")) + "\n")
+    stream.write(
+        style(summary, "error" if report.errors else ("warning" if report.warnings else "ok"))
+        + "\n"
+    )
 
 
 def report_json(report: Report, root: Path, stream: TextIO, style: Style = _plain) -> None:
@@ -76,7 +81,9 @@ def report_github(report: Report, root: Path, stream: TextIO, style: Style = _pl
     """Workflow annotations (paths relative to the working folder, as Actions expects)."""
     for p in report.problems:
         stream.write(github_line(p, display_path(root, p.file)) + "\n")
-    stream.write(f"{report.files} files checked: {report.errors} errors, {report.warnings} warnings\n")
+    stream.write(
+        f"{report.files} files checked: {report.errors} errors, {report.warnings} warnings\n"
+    )
 
 
 REPORTERS: dict[str, Callable[[Report, Path, TextIO, Style], None]] = {

@@ -77,7 +77,10 @@ def bundled(kind: str, extensions: Extensions = ()) -> dict[str, Any]:
     extra = dict(extensions)
     for name, definition in used.items():
         if name in extra and "enum" in definition:
-            definition["enum"] = [*definition["enum"], *(t for t in extra[name] if t not in definition["enum"])]
+            definition["enum"] = [
+                *definition["enum"],
+                *(t for t in extra[name] if t not in definition["enum"]),
+            ]
     if used:
         schema["$defs"] = {**schema.get("$defs", {}), **dict(sorted(used.items()))}
     return schema
@@ -131,7 +134,11 @@ COMPILE_FROM = 40
 def accepts(kind: str, extensions: Extensions, data: Any, compiled: bool) -> bool:
     """Whether `data` is a valid `kind` record: through the compiled fast path, or (for a
     handful of records, where compiling costs more than it saves) through jsonschema."""
-    return bool(fast_validator(kind, extensions)(data) if compiled else validator(kind, extensions).is_valid(data))
+    return bool(
+        fast_validator(kind, extensions)(data)
+        if compiled
+        else validator(kind, extensions).is_valid(data)
+    )
 
 
 def worth_compiling(kinds: Iterable[str | None]) -> frozenset[str]:
@@ -148,7 +155,11 @@ def _inline(node: Any, definitions: dict[str, Any]) -> Any:
             target = _inline(definitions[node["$ref"].rsplit("/", 1)[-1]], definitions)
             rest = {k: v for k, v in node.items() if k not in ("$ref", "description", "title")}
             return {**target, **_inline(rest, definitions)}
-        return {k: _inline(v, definitions) for k, v in node.items() if k not in ("$defs", "$schema", "$id")}
+        return {
+            k: _inline(v, definitions)
+            for k, v in node.items()
+            if k not in ("$defs", "$schema", "$id")
+        }
     if isinstance(node, list):
         return [_inline(item, definitions) for item in node]
     return node
@@ -158,7 +169,9 @@ def _is_date(instance: object) -> bool:
     from datetime import date
 
     try:
-        return not isinstance(instance, str) or bool(_DATE.fullmatch(instance) and date.fromisoformat(instance))
+        return not isinstance(instance, str) or bool(
+            _DATE.fullmatch(instance) and date.fromisoformat(instance)
+        )
     except ValueError:
         return False
 

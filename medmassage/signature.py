@@ -27,8 +27,13 @@ def canonical_bytes(record: dict[str, Any]) -> bytes:
     as JSON with sorted keys, no whitespace and UTF-8 text."""
     content = record
     signed = record.get("signature")
-    if isinstance(signed, dict) and "sha256" in signed:  # copy only what changes: validate hashes every signed note
-        content = {**record, "signature": {key: value for key, value in signed.items() if key != "sha256"}}
+    if (
+        isinstance(signed, dict) and "sha256" in signed
+    ):  # copy only what changes: validate hashes every signed note
+        content = {
+            **record,
+            "signature": {key: value for key, value in signed.items() if key != "sha256"},
+        }
     text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return text.encode("utf-8")
 
@@ -71,7 +76,9 @@ def checked_timestamp(value: str, option: str = "--at") -> str:
     """`value` when it is a real date and time with seconds and a UTC offset, else UsageError."""
     example = "e.g. 2026-11-20T17:05:00-08:00"
     if not _TIMESTAMP.fullmatch(value):
-        raise UsageError(f"{option} {value!r}: write a date and time with seconds and UTC offset, {example}")
+        raise UsageError(
+            f"{option} {value!r}: write a date and time with seconds and UTC offset, {example}"
+        )
     try:
         dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from medmassage import schema_loader as schemas
+from medmassage.chart import Record, StoreView
 from medmassage.errors import Finding, Problem, RecordError
 from medmassage.rules import RULES, Rule
 from medmassage.store import FOLDER_OF, KINDS, PATIENT_SCOPED, Entry, Store
-from medmassage.chart import Record, StoreView
 
 
 @dataclass
@@ -55,9 +55,13 @@ class Report:
         return [p for p in self.problems if p.file == rel]
 
 
-def check_file(root: Path, entry: Entry, extensions: schemas.Extensions, compiled: frozenset[str] = frozenset()) -> FileResult:
+def check_file(
+    root: Path, entry: Entry, extensions: schemas.Extensions, compiled: frozenset[str] = frozenset()
+) -> FileResult:
     """Read, parse and schema-check one record file (see `check_data` for `compiled`)."""
-    from medmassage.yamlio import load_file  # imported here: an unchanged store is answered without YAML
+    from medmassage.yamlio import (
+        load_file,
+    )  # imported here: an unchanged store is answered without YAML
 
     try:
         data = load_file(root / entry.rel, entry.rel)
@@ -66,7 +70,12 @@ def check_file(root: Path, entry: Entry, extensions: schemas.Extensions, compile
     return check_data(entry, data, extensions, compiled)
 
 
-def check_data(entry: Entry, data: dict[str, Any], extensions: schemas.Extensions, compiled: frozenset[str] = frozenset()) -> FileResult:
+def check_data(
+    entry: Entry,
+    data: dict[str, Any],
+    extensions: schemas.Extensions,
+    compiled: frozenset[str] = frozenset(),
+) -> FileResult:
     """Schema-check one parsed record. For the kinds in `compiled` (many records to check)
     a compiled validator decides and jsonschema explains failures; for the rest jsonschema
     alone judges, as compiling would cost more than it saves. The answers are the same."""
@@ -74,29 +83,43 @@ def check_data(entry: Entry, data: dict[str, Any], extensions: schemas.Extension
     result = FileResult(entry.rel, data, True)
     if not schemas.accepts(entry.kind, extensions, data, entry.kind in compiled):
         validator = schemas.validator(entry.kind, extensions)
-        errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+        errors = sorted(
+            validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]
+        )
         if errors:
             result.valid = False
             result.findings.extend(_explain_all(entry, data, errors, extensions))
     record_id = data.get("id")
     if entry.kind != "settings" and isinstance(record_id, str) and record_id != entry.id:
-        result.findings.append(Finding(
-            entry.rel, ("id",), "layout/id-mismatch", "error",
-            f"id {record_id!r} does not match the file name; it must be {entry.id!r}",
-        ))
+        result.findings.append(
+            Finding(
+                entry.rel,
+                ("id",),
+                "layout/id-mismatch",
+                "error",
+                f"id {record_id!r} does not match the file name; it must be {entry.id!r}",
+            )
+        )
     return result
 
 
-def _explain_all(entry: Entry, data: dict[str, Any], errors: list[Any], extensions: schemas.Extensions) -> list[Finding]:
+def _explain_all(
+    entry: Entry, data: dict[str, Any], errors: list[Any], extensions: schemas.Extensions
+) -> list[Finding]:
     from medmassage.explain import explain
 
     elsewhere = _kind_it_fits(data, entry.kind or "", extensions)
     if elsewhere:
-        return [Finding(
-            entry.rel, (), "layout/wrong-folder", "error",
-            f"this is a {elsewhere} record in the {FOLDER_OF.get(entry.kind or '', entry.kind)} folder; "
-            f"move it to the {FOLDER_OF.get(elsewhere, elsewhere)} folder",
-        )]
+        return [
+            Finding(
+                entry.rel,
+                (),
+                "layout/wrong-folder",
+                "error",
+                f"this is a {elsewhere} record in the {FOLDER_OF.get(entry.kind or '', entry.kind)} folder; "
+                f"move it to the {FOLDER_OF.get(elsewhere, elsewhere)} folder",
+            )
+        ]
     return [finding for error in errors for finding in explain(entry.rel, error)]
 
 
@@ -104,7 +127,9 @@ def _kind_it_fits(data: dict[str, Any], kind: str, extensions: schemas.Extension
     # jsonschema decides, whichever kinds are compiled: the fast path may reject what
     # jsonschema accepts (never the reverse), and here its word would be final.
     for other in KINDS:
-        if other not in (kind, "settings") and schemas.accepts(other, extensions, data, compiled=False):
+        if other not in (kind, "settings") and schemas.accepts(
+            other, extensions, data, compiled=False
+        ):
             return other
     return None
 
@@ -112,7 +137,9 @@ def _kind_it_fits(data: dict[str, Any], kind: str, extensions: schemas.Extension
 def _context(entries: list[Entry], targets: list[Entry]) -> list[Entry]:
     """The records the rules need to judge `targets`: shared records and the patients touched."""
     patients = {e.patient for e in targets if e.patient is not None}
-    return [e for e in entries if e.kind is not None and (e.patient is None or e.patient in patients)]
+    return [
+        e for e in entries if e.kind is not None and (e.patient is None or e.patient in patients)
+    ]
 
 
 def _key(entry: Entry) -> tuple[str, str | None, str]:
@@ -150,7 +177,11 @@ def check_chart(shared: Shared, entries: list[Entry]) -> tuple[list[Problem], li
     view.existing = shared.existing | {_key(e) for e in entries if e.kind is not None}
     for record in shared.records:
         view.add(record)
-    records = [Record(e, r.data, r.valid) for e, r in zip(files, results, strict=True) if r.data is not None]
+    records = [
+        Record(e, r.data, r.valid)
+        for e, r in zip(files, results, strict=True)
+        if r.data is not None
+    ]
     for record in records:
         view.add(record)
     findings = [f for r in results for f in r.findings]
@@ -161,7 +192,9 @@ def check_chart(shared: Shared, entries: list[Entry]) -> tuple[list[Problem], li
     return problems, records
 
 
-def _check_shared(store: Store, entries: list[Entry], today: str, rules: tuple[Rule, ...]) -> tuple[Shared, list[Problem]]:
+def _check_shared(
+    store: Store, entries: list[Entry], today: str, rules: tuple[Rule, ...]
+) -> tuple[Shared, list[Problem]]:
     """Check settings, therapists and providers, which every chart refers to."""
     mine = [e for e in entries if e.kind is not None and e.patient is None]
     settings_entry = next((e for e in mine if e.kind == "settings"), None)
@@ -174,7 +207,11 @@ def _check_shared(store: Store, entries: list[Entry], today: str, rules: tuple[R
     for entry in mine:
         if entry.rel not in results:
             results[entry.rel] = check_file(store.root, entry, extensions, compiled)
-    records = [Record(e, results[e.rel].data or {}, results[e.rel].valid) for e in mine if results[e.rel].data is not None]
+    records = [
+        Record(e, results[e.rel].data or {}, results[e.rel].valid)
+        for e in mine
+        if results[e.rel].data is not None
+    ]
     shared = Shared(store.root, today, extensions, records, {_key(e) for e in mine}, rules)
     view = StoreView(today=today)
     view.existing = shared.existing
@@ -200,7 +237,9 @@ def validate_store(
     Charts (patient folders) are judged independently: in parallel over `jobs`
     processes (None: one per core), reusing cached results when `use_cache`, and
     keeping their records in `report.view` only when `keep_view` (memory grows with it)."""
-    survey = survey_store(store, today, use_cache and not keep_view and not extra_rules, (*RULES, *extra_rules))
+    survey = survey_store(
+        store, today, use_cache and not keep_view and not extra_rules, (*RULES, *extra_rules)
+    )
     targets = store.walk(only) if only else survey.entries
     target_rels = {e.rel for e in targets}
     patients = {e.patient for e in targets if e.patient is not None}
@@ -219,7 +258,9 @@ def validate_store(
         view.existing = shared.existing | {_key(e) for e in survey.entries if e.kind is not None}
         for record in shared.records:
             view.add(record)
-        for patient, (found, records) in _run_charts(shared, todo, jobs if not keep_view else 1, keep_view):
+        for patient, (found, records) in _run_charts(
+            shared, todo, jobs if not keep_view else 1, keep_view
+        ):
             problems.extend(found)
             survey.record(patient, found)
             for record in records:
@@ -230,7 +271,9 @@ def validate_store(
     return Report(sum(1 for e in targets if e.kind is not None), problems, view)
 
 
-def _run_charts(shared: Shared, charts: dict[str, list[Entry]], jobs: int | None, keep: bool) -> Iterable[tuple[str, tuple[list[Problem], list[Record]]]]:
+def _run_charts(
+    shared: Shared, charts: dict[str, list[Entry]], jobs: int | None, keep: bool
+) -> Iterable[tuple[str, tuple[list[Problem], list[Record]]]]:
     """Judge charts serially, or over a process pool when the work is large enough."""
     jobs = jobs or os.cpu_count() or 1
     files = sum(len(chart) for chart in charts.values())
@@ -246,7 +289,9 @@ def _run_charts(shared: Shared, charts: dict[str, list[Entry]], jobs: int | None
     names = sorted(charts)
     size = max(1, len(names) // (jobs * 8))
     batches = [[(p, charts[p]) for p in names[i : i + size]] for i in range(0, len(names), size)]
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(shared,)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=jobs, initializer=_init_worker, initargs=(shared,)
+    ) as pool:
         for batch in pool.map(_check_batch, batches):
             for patient, found in batch:
                 yield patient, (found, [])
@@ -284,7 +329,9 @@ def locate(root: Path, findings: list[Finding]) -> list[Problem]:
                 marks = {}
         for f in items:
             line, column = _position(marks, f.path, f.at_key)
-            problems.append(Problem(rel, line, column, json_path(f.path), f.rule, f.severity, f.message))
+            problems.append(
+                Problem(rel, line, column, json_path(f.path), f.rule, f.severity, f.message)
+            )
     return problems
 
 
@@ -335,7 +382,11 @@ def validate_candidate(
 
     view = StoreView(today=today or dt.date.today().isoformat())
     view.existing = {_key(e) for e in (*entries, entry) if e.kind is not None}
-    records = [Record(e, results[e.rel].data or {}, results[e.rel].valid) for e in to_load if results[e.rel].data is not None]
+    records = [
+        Record(e, results[e.rel].data or {}, results[e.rel].valid)
+        for e in to_load
+        if results[e.rel].data is not None
+    ]
     records.append(Record(entry, data, mine.valid))
     for record in records:
         view.add(record)
@@ -346,7 +397,14 @@ def validate_candidate(
     source = text if text is not None else (dump(data) if data else "")
     marks = field_marks(source) if findings else {}
     located = [
-        Problem(name or entry.rel, *_position(marks, f.path, f.at_key), json_path(f.path), f.rule, f.severity, f.message)
+        Problem(
+            name or entry.rel,
+            *_position(marks, f.path, f.at_key),
+            json_path(f.path),
+            f.rule,
+            f.severity,
+            f.message,
+        )
         for f in findings
     ]
     return sorted(set(located))
@@ -409,7 +467,9 @@ class Survey:
         self.cache.save()
 
 
-def survey_store(store: Store, today: str | None = None, use_cache: bool = True, rules: tuple[Rule, ...] = RULES) -> Survey:
+def survey_store(
+    store: Store, today: str | None = None, use_cache: bool = True, rules: tuple[Rule, ...] = RULES
+) -> Survey:
     """Walk the store and open its validation cache; nothing is read or judged yet."""
     from medmassage.store.cache import ChartCache, shared_digest
 
@@ -421,8 +481,23 @@ def survey_store(store: Store, today: str | None = None, use_cache: bool = True,
             charts.setdefault(entry.patient, []).append(entry)
     shared_entries = [e for e in entries if e.kind is not None and e.patient is None]
     digest = shared_digest(store.root, shared_entries, today, rules) if use_cache else ""
-    layout = locate(store.root, [Finding(e.rel, (), e.rule, e.severity, e.message) for e in entries if e.kind is None and e.rule])
-    return Survey(store, today, entries, charts, layout, ChartCache(store.root, digest, enabled=use_cache), rules)
+    layout = locate(
+        store.root,
+        [
+            Finding(e.rel, (), e.rule, e.severity, e.message)
+            for e in entries
+            if e.kind is None and e.rule
+        ],
+    )
+    return Survey(
+        store,
+        today,
+        entries,
+        charts,
+        layout,
+        ChartCache(store.root, digest, enabled=use_cache),
+        rules,
+    )
 
 
 def load_chart(shared: Shared, entries: list[Entry]) -> list[Record]:

@@ -67,7 +67,9 @@ def resolve_plain(text: str) -> Any:
     return text
 
 
-def _problem(name: str, line: int, column: int, rule: str, message: str, path: str = "$") -> RecordError:
+def _problem(
+    name: str, line: int, column: int, rule: str, message: str, path: str = "$"
+) -> RecordError:
     return RecordError(Problem(name, line, column, path, rule, "error", message))
 
 
@@ -79,19 +81,37 @@ def _position(text: str, index: int) -> tuple[int, int]:
 def decode(data: bytes, name: str) -> str:
     """Bytes to text, refusing oversize files, bad UTF-8 and control characters."""
     if len(data) > MAX_BYTES:
-        raise _problem(name, 1, 1, "syntax/too-large", f"file is {len(data)} bytes; records are at most {MAX_BYTES} bytes")
+        raise _problem(
+            name,
+            1,
+            1,
+            "syntax/too-large",
+            f"file is {len(data)} bytes; records are at most {MAX_BYTES} bytes",
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         prefix = data[: exc.start].decode("utf-8", "replace")
         line, column = _position(prefix, len(prefix))
-        raise _problem(name, line, column, "syntax/encoding", f"byte 0x{data[exc.start]:02x} is not valid UTF-8; save the file as UTF-8") from None
+        raise _problem(
+            name,
+            line,
+            column,
+            "syntax/encoding",
+            f"byte 0x{data[exc.start]:02x} is not valid UTF-8; save the file as UTF-8",
+        ) from None
     if text.startswith("\ufeff"):
         text = text[1:]
     bad = _FORBIDDEN.search(text)
     if bad:
         line, column = _position(text, bad.start())
-        raise _problem(name, line, column, "syntax/control-character", f"control character U+{ord(bad.group()):04X} is not allowed in a record")
+        raise _problem(
+            name,
+            line,
+            column,
+            "syntax/control-character",
+            f"control character U+{ord(bad.group()):04X} is not allowed in a record",
+        )
     return text
 
 
@@ -103,10 +123,18 @@ def read_file(path: Path, name: str) -> bytes:
             if not stat.S_ISREG(info.st_mode):
                 raise _problem(name, 1, 1, "syntax/unreadable", "not a regular file")
             if info.st_size > MAX_BYTES:
-                raise _problem(name, 1, 1, "syntax/too-large", f"file is {info.st_size} bytes; records are at most {MAX_BYTES} bytes")
+                raise _problem(
+                    name,
+                    1,
+                    1,
+                    "syntax/too-large",
+                    f"file is {info.st_size} bytes; records are at most {MAX_BYTES} bytes",
+                )
             return handle.read(MAX_BYTES + 1)
     except OSError as exc:
-        raise _problem(name, 1, 1, "syntax/unreadable", f"cannot read file: {exc.strerror or exc}") from None
+        raise _problem(
+            name, 1, 1, "syntax/unreadable", f"cannot read file: {exc.strerror or exc}"
+        ) from None
 
 
 def load_file(path: Path, name: str) -> dict[str, Any]:
@@ -130,7 +158,13 @@ def parse_text(text: str, name: str, marks: Marks | None = None) -> dict[str, An
         message = " ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
         raise _problem(name, line, column, "syntax/invalid-yaml", message) from None
     except YAMLError as exc:
-        raise _problem(name, 1, 1, "syntax/invalid-yaml", str(exc).splitlines()[0] if str(exc) else "invalid YAML") from None
+        raise _problem(
+            name,
+            1,
+            1,
+            "syntax/invalid-yaml",
+            str(exc).splitlines()[0] if str(exc) else "invalid YAML",
+        ) from None
 
 
 def field_marks(text: str) -> Marks:
@@ -145,7 +179,7 @@ def field_marks(text: str) -> Marks:
 
 
 class _Frame:
-    __slots__ = ("container", "key", "key_mark", "path", "key_lines")
+    __slots__ = ("container", "key", "key_lines", "key_mark", "path")
 
     def __init__(self, container: dict[str, Any] | list[Any], path: Path_) -> None:
         self.container = container
@@ -158,9 +192,21 @@ class _Frame:
 def _check_node(event: Any, name: str) -> None:
     mark = event.start_mark
     if event.anchor is not None:
-        raise _problem(name, mark.line + 1, mark.column + 1, "syntax/anchor", f"anchor '&{event.anchor}' is not allowed; write the value out in full")
+        raise _problem(
+            name,
+            mark.line + 1,
+            mark.column + 1,
+            "syntax/anchor",
+            f"anchor '&{event.anchor}' is not allowed; write the value out in full",
+        )
     if event.tag is not None:
-        raise _problem(name, mark.line + 1, mark.column + 1, "syntax/tag", f"explicit tag '{event.tag}' is not allowed; records use plain values")
+        raise _problem(
+            name,
+            mark.line + 1,
+            mark.column + 1,
+            "syntax/tag",
+            f"explicit tag '{event.tag}' is not allowed; records use plain values",
+        )
 
 
 def _build(parser: Any, name: str, marks: Marks | None) -> dict[str, Any]:
@@ -178,18 +224,36 @@ def _build(parser: Any, name: str, marks: Marks | None) -> dict[str, Any]:
         elif kind is ev.MappingStartEvent or kind is ev.SequenceStartEvent:
             _check_node(event, name)
             if len(stack) >= MAX_DEPTH:
-                raise _problem(name, mark.line + 1, mark.column + 1, "syntax/too-deep", f"nesting deeper than {MAX_DEPTH} levels")
+                raise _problem(
+                    name,
+                    mark.line + 1,
+                    mark.column + 1,
+                    "syntax/too-deep",
+                    f"nesting deeper than {MAX_DEPTH} levels",
+                )
             value = {} if kind is ev.MappingStartEvent else []
             is_container = True
         elif kind is ev.MappingEndEvent or kind is ev.SequenceEndEvent:
             stack.pop()
             continue
         elif kind is ev.AliasEvent:
-            raise _problem(name, mark.line + 1, mark.column + 1, "syntax/alias", f"alias '*{event.anchor}' is not allowed; write the value out in full")
+            raise _problem(
+                name,
+                mark.line + 1,
+                mark.column + 1,
+                "syntax/alias",
+                f"alias '*{event.anchor}' is not allowed; write the value out in full",
+            )
         elif kind is ev.DocumentStartEvent:
             documents += 1
             if documents > 1:
-                raise _problem(name, mark.line + 1, mark.column + 1, "syntax/multiple-documents", "a record file holds exactly one YAML document")
+                raise _problem(
+                    name,
+                    mark.line + 1,
+                    mark.column + 1,
+                    "syntax/multiple-documents",
+                    "a record file holds exactly one YAML document",
+                )
             continue
         elif kind is ev.StreamEndEvent:
             break
@@ -212,13 +276,29 @@ def _build(parser: Any, name: str, marks: Marks | None) -> dict[str, Any]:
                     marks[path] = (*position, *position)
             elif frame.key is None:
                 if is_container:
-                    raise _problem(name, *position, "syntax/complex-key", "a field name must be plain text, not a list or mapping")
+                    raise _problem(
+                        name,
+                        *position,
+                        "syntax/complex-key",
+                        "a field name must be plain text, not a list or mapping",
+                    )
                 key = event.value
                 if key == "<<" and not event.style:
-                    raise _problem(name, *position, "syntax/merge-key", "merge keys ('<<') are not allowed; write the fields out in full")
+                    raise _problem(
+                        name,
+                        *position,
+                        "syntax/merge-key",
+                        "merge keys ('<<') are not allowed; write the fields out in full",
+                    )
                 first = frame.key_lines.get(key)
                 if first is not None:
-                    raise _problem(name, *position, "syntax/duplicate-key", f"duplicate field '{key}' (first defined on line {first})", _json_path((*frame.path, key)))
+                    raise _problem(
+                        name,
+                        *position,
+                        "syntax/duplicate-key",
+                        f"duplicate field '{key}' (first defined on line {first})",
+                        _json_path((*frame.path, key)),
+                    )
                 frame.key_lines[key] = position[0]
                 frame.key = key
                 frame.key_mark = position
@@ -233,16 +313,28 @@ def _build(parser: Any, name: str, marks: Marks | None) -> dict[str, Any]:
             stack.append(_Frame(value, path))
 
     if documents == 0 or root is None or root == "":
-        raise _problem(name, 1, 1, "syntax/empty", "the file is empty; a record is a mapping of field: value")
+        raise _problem(
+            name, 1, 1, "syntax/empty", "the file is empty; a record is a mapping of field: value"
+        )
     if type(root) is not dict:
-        raise _problem(name, 1, 1, "syntax/not-a-mapping", "the top level of a record must be a mapping of field: value")
+        raise _problem(
+            name,
+            1,
+            1,
+            "syntax/not-a-mapping",
+            "the top level of a record must be a mapping of field: value",
+        )
     return root
 
 
 def _json_path(path: Path_) -> str:
     out = "$"
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if _SIMPLE_KEY.fullmatch(part) else f"[{part!r}]")
+        out += (
+            f"[{part}]"
+            if isinstance(part, int)
+            else (f".{part}" if _SIMPLE_KEY.fullmatch(part) else f"[{part!r}]")
+        )
     return out
 
 
@@ -254,7 +346,24 @@ json_path = _json_path
 
 _PLAIN_SAFE = re.compile(r"[A-Za-z0-9_(][A-Za-z0-9 _.,;()/'+%&@?!=-]*")
 _RISKY_WORDS = frozenset(
-    ("y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF")
+    (
+        "y",
+        "Y",
+        "yes",
+        "Yes",
+        "YES",
+        "n",
+        "N",
+        "no",
+        "No",
+        "NO",
+        "on",
+        "On",
+        "ON",
+        "off",
+        "Off",
+        "OFF",
+    )
 )
 
 
@@ -304,7 +413,12 @@ def _double_quoted(text: str) -> str:
             out.append("\\n")
         elif char == "\t":
             out.append("\\t")
-        elif code < 0x20 or 0x7F <= code <= 0x9F or char in "\ufeff\ufffe\uffff\u2028\u2029" or 0xD800 <= code <= 0xDFFF:
+        elif (
+            code < 0x20
+            or 0x7F <= code <= 0x9F
+            or char in "\ufeff\ufffe\uffff\u2028\u2029"
+            or 0xD800 <= code <= 0xDFFF
+        ):
             out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
         else:
             out.append(char)

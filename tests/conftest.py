@@ -33,14 +33,21 @@ class Result:
         return f"<exit {self.code}\nstdout:\n{self.out}\nstderr:\n{self.err}>"
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, input: str | None = None) -> Result:
+def run_cli(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, input: str | None = None
+) -> Result:
     """Run `python -m medmassage ARGS` as a real process, as users and CI do."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("MEDMASSAGE_")}
     environment.update({"NO_COLOR": "1", "PYTHONIOENCODING": "utf-8"})
     environment.update(env or {})
     proc = subprocess.run(
         [sys.executable, "-m", "medmassage", *args],
-        cwd=cwd or PROJECT, env=environment, input=input, capture_output=True, text=True, timeout=300,
+        cwd=cwd or PROJECT,
+        env=environment,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     return Result(proc)
 

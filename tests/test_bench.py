@@ -28,21 +28,41 @@ ROWS = [
 
 def test_benchmark_builds_its_store_and_reports_every_measurement(tmp_path: Path) -> None:
     run = subprocess.run(
-        [sys.executable, str(PROJECT / "bench" / "run.py"), "--sessions", "45", "--reps", "2", "--skip-reference",
-         "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            str(PROJECT / "bench" / "run.py"),
+            "--sessions",
+            "45",
+            "--reps",
+            "2",
+            "--skip-reference",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert run.returncode == 0, run.stderr
     store = tmp_path / "store-45"
     assert len(list(store.glob("patients/*/sessions/*.yaml"))) == 45
     results = json.loads((tmp_path / "results-45.json").read_text())
     assert [name for name, *_ in results["rows"]] == ROWS
-    assert all(seconds > 0 and ratio > 0 for _, seconds, ratio in results["rows"]) and results["memory_mb"] > 0
-    assert all(len(times) == 2 for times in results["rounds"].values()) and len(results["rounds"]) == 9
+    assert (
+        all(seconds > 0 and ratio > 0 for _, seconds, ratio in results["rows"])
+        and results["memory_mb"] > 0
+    )
+    assert (
+        all(len(times) == 2 for times in results["rounds"].values()) and len(results["rounds"]) == 9
+    )
     for name in ROWS:
         assert f"| {name}" in run.stdout
     assert "45 sessions" in run.stdout and "render cold vs validate cold" in run.stdout
     # The store it built is a valid one, and the render really wrote the notes.
     assert len(list((tmp_path / "rendered").glob("*/*.soap.md"))) == 45
-    check = subprocess.run([sys.executable, "-m", "medmassage", "--root", str(store), "validate"], capture_output=True, text=True)
+    check = subprocess.run(
+        [sys.executable, "-m", "medmassage", "--root", str(store), "validate"],
+        capture_output=True,
+        text=True,
+    )
     assert check.returncode == 0, check.stdout + check.stderr

@@ -61,12 +61,17 @@ def test_swapped_files_are_seen(cached: Path) -> None:
     (sessions / "swap").rename(b)
     settle()
     found = {(f, r) for f, _, r in rules_of(cached)}
-    assert {(f"patients/p-0001/sessions/{day}.yaml", "layout/id-mismatch") for day in ("2026-10-29", "2026-11-02")} <= found
+    assert {
+        (f"patients/p-0001/sessions/{day}.yaml", "layout/id-mismatch")
+        for day in ("2026-10-29", "2026-11-02")
+    } <= found
 
 
 def test_a_changed_shared_record_invalidates_every_chart(cached: Path) -> None:
     path = cached / SESSION
-    path.write_text(path.read_text().replace("technique: myofascial_release", "technique: gua_sha", 1))
+    path.write_text(
+        path.read_text().replace("technique: myofascial_release", "technique: gua_sha", 1)
+    )
     settle()
     assert any(r == "schema/enum" for _, _, r in rules_of(cached))
     settings_file = cached / "medmassage.yaml"
@@ -80,10 +85,14 @@ def test_another_day_is_judged_again(cached: Path) -> None:
 
 
 @pytest.mark.parametrize("damage", [b"", b"{not json", b'{"format": 1}\n{}', None])
-def test_corrupt_or_foreign_cache_is_ignored_and_rebuilt(cached: Path, damage: bytes | None) -> None:
+def test_corrupt_or_foreign_cache_is_ignored_and_rebuilt(
+    cached: Path, damage: bytes | None
+) -> None:
     cache = cached / ".medmassage-cache" / "validate.json"
     path = cached / SESSION
-    path.write_text(path.read_text().replace("therapist: amara-okafor", "therapist: amara-okafox", 1))
+    path.write_text(
+        path.read_text().replace("therapist: amara-okafor", "therapist: amara-okafox", 1)
+    )
     settle()
     if damage is None:  # a well-formed cache whose checksum no longer matches its body
         header, _, body = cache.read_bytes().partition(b"\n")
@@ -111,11 +120,13 @@ def test_shared_digest_covers_schemas_and_day(monkeypatch: pytest.MonkeyPatch, s
     assert shared_digest(store, entries, TODAY, ()) != base
 
 
-def test_a_file_edited_while_the_run_reads_it_is_checked_again(monkeypatch: pytest.MonkeyPatch, store: Path) -> None:
+def test_a_file_edited_while_the_run_reads_it_is_checked_again(
+    monkeypatch: pytest.MonkeyPatch, store: Path
+) -> None:
     """The cache records a chart under the identity its files had before they were read:
     an edit landing after the read (here, long enough before the run saves its cache to
     look settled) makes the next run check the chart again, never trust the old result."""
-    import medmassage.validate as validate
+    from medmassage import validate
 
     settle()
     real_check = edit_after_reading(monkeypatch, validate, store / SESSION, SESSION)
@@ -133,7 +144,9 @@ def test_parallel_and_serial_report_identical_problems(tmp_path: Path) -> None:
             new_id = f"{source.name}-{copy_number}"
             shutil.copytree(source, root / "patients" / new_id)
             patient = root / "patients" / new_id / "patient.yaml"
-            patient.write_text(patient.read_text().replace(f"id: {source.name}", f"id: {new_id}", 1))
+            patient.write_text(
+                patient.read_text().replace(f"id: {source.name}", f"id: {new_id}", 1)
+            )
     broken = sorted(root.glob("patients/*/sessions/*.yaml"))[::37]
     for path in broken:
         path.write_text(path.read_text().replace("pain: ", "pain: 12 #", 1))
@@ -150,18 +163,44 @@ def test_parallel_and_serial_report_identical_problems(tmp_path: Path) -> None:
 DEMO_RECORDS = [
     (kind, load_file(path, path.name))
     for kind, pattern in [
-        ("settings", "medmassage.yaml"), ("therapist", "therapists/*.yaml"), ("provider", "providers/*.yaml"),
-        ("patient", "patients/*/patient.yaml"), ("referral", "patients/*/referrals/*.yaml"),
-        ("assessment", "patients/*/assessments/*.yaml"), ("plan", "patients/*/plans/*.yaml"),
+        ("settings", "medmassage.yaml"),
+        ("therapist", "therapists/*.yaml"),
+        ("provider", "providers/*.yaml"),
+        ("patient", "patients/*/patient.yaml"),
+        ("referral", "patients/*/referrals/*.yaml"),
+        ("assessment", "patients/*/assessments/*.yaml"),
+        ("plan", "patients/*/plans/*.yaml"),
         ("session", "patients/*/sessions/*.yaml"),
     ]
     for path in sorted(DEMO.glob(pattern))[:3]
 ]
 _odd_values = st.one_of(
-    st.none(), st.booleans(), st.integers(-5, 400), st.floats(allow_nan=False, allow_infinity=False),
-    st.sampled_from(["", "x", "2026-02-30", "2026-03-14", "25:00", "09:30", "low_back", "LMT", "a@b", "p-0001",
-                     "2026-03-14T10:00:00Z", "2026-03-14T10:00Z", "M54.50", "97140", "g1", "bilateral"]),
-    st.lists(st.integers(0, 3), max_size=2), st.dictionaries(st.sampled_from(["a", "id"]), st.integers(), max_size=1),
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 400),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(
+        [
+            "",
+            "x",
+            "2026-02-30",
+            "2026-03-14",
+            "25:00",
+            "09:30",
+            "low_back",
+            "LMT",
+            "a@b",
+            "p-0001",
+            "2026-03-14T10:00:00Z",
+            "2026-03-14T10:00Z",
+            "M54.50",
+            "97140",
+            "g1",
+            "bilateral",
+        ]
+    ),
+    st.lists(st.integers(0, 3), max_size=2),
+    st.dictionaries(st.sampled_from(["a", "id"]), st.integers(), max_size=1),
 )
 
 
@@ -201,7 +240,9 @@ def test_fast_path_never_accepts_what_jsonschema_rejects(which: int, data: st.Da
     assert not fast or slow, f"fast path accepted an invalid {kind}"
     # So a record gets the same findings whether its kind is checked through the fast path
     # (many records of it to check) or by jsonschema alone (a handful).
-    folder = {"settings": "", "therapist": "therapists/", "provider": "providers/"}.get(kind, "patients/p-0001/x/")
+    folder = {"settings": "", "therapist": "therapists/", "provider": "providers/"}.get(
+        kind, "patients/p-0001/x/"
+    )
     entry = Entry(f"{folder}{record.get('id', 'x')}.yaml", kind, str(record.get("id", "x")), None)
     alone, compiled = check_data(entry, record, ()), check_data(entry, record, (), frozenset(KINDS))
     assert (alone.valid, alone.findings) == (compiled.valid, compiled.findings)
@@ -212,7 +253,10 @@ def test_a_record_in_the_wrong_folder_is_named_the_same_whichever_kinds_are_comp
     finding must not depend on whether the store holds enough providers to compile theirs."""
     provider = {"id": "dr-x", "name": "Dr X", "credentials": "MD", "npi": "1234567890\n"}
     entry = Entry("therapists/dr-x.yaml", "therapist", "dr-x")
-    answers = {tuple(check_data(entry, provider, (), compiled).findings) for compiled in (frozenset(), frozenset(KINDS))}
+    answers = {
+        tuple(check_data(entry, provider, (), compiled).findings)
+        for compiled in (frozenset(), frozenset(KINDS))
+    }
     assert len(answers) == 1 and [f.rule for f in answers.pop()] == ["layout/wrong-folder"]
 
 

@@ -36,11 +36,21 @@ class Conversation:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MEDMASSAGE_")}
         env["NO_COLOR"] = "1"
         self.log = io.StringIO()
-        child = pexpect.spawn(sys.executable, ["-m", "medmassage", *args], cwd=str(cwd), env=env,
-                              encoding="utf-8", timeout=60, dimensions=(60, 220))
+        child = pexpect.spawn(
+            sys.executable,
+            ["-m", "medmassage", *args],
+            cwd=str(cwd),
+            env=env,
+            encoding="utf-8",
+            timeout=60,
+            dimensions=(60, 220),
+        )
         child.logfile_read = self.log
         self.asked: dict[str, str | None] = {}
-        pending = {label: list(value) if isinstance(value, list) else [value] for label, value in answers.items()}
+        pending = {
+            label: list(value) if isinstance(value, list) else [value]
+            for label, value in answers.items()
+        }
         for _ in range(200):
             index = child.expect([FIELD, MORE, pexpect.EOF])
             if index == 2:
@@ -61,18 +71,35 @@ def init(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None)
 
 def test_a_new_store_is_valid_and_complete(tmp_path: Path) -> None:
     root = tmp_path / "clinic"
-    result = init(str(root), "--no-input", "--name", "Harbor Street Massage", "--phone", "555-0100",
-                  "--fax", "555-0101", "--email", "desk@example.org")
+    result = init(
+        str(root),
+        "--no-input",
+        "--name",
+        "Harbor Street Massage",
+        "--phone",
+        "555-0100",
+        "--fax",
+        "555-0101",
+        "--email",
+        "desk@example.org",
+    )
     assert result.code == 0, result
     assert result.out == f"{root}\n"  # stdout: the store; the rest is on stderr
     assert "Next steps" in result.err and "default_therapist" in result.err
     assert yaml.safe_load((root / "medmassage.yaml").read_text()) == {
         "format": 1,
-        "practice": {"name": "Harbor Street Massage", "phone": "555-0100", "fax": "555-0101", "email": "desk@example.org"},
+        "practice": {
+            "name": "Harbor Street Massage",
+            "phone": "555-0100",
+            "fax": "555-0101",
+            "email": "desk@example.org",
+        },
     }
     for folder in ("therapists", "providers", "patients", "templates"):
         assert (root / folder / ".gitkeep").read_bytes() == b""
-    assert {".medmassage-cache/", "rendered/"} <= set((root / ".gitignore").read_text().splitlines())
+    assert {".medmassage-cache/", "rendered/"} <= set(
+        (root / ".gitignore").read_text().splitlines()
+    )
     check = run_cli("--root", str(root), "validate", "--format", "json")
     assert check.code == 0 and check.json() == {"ok": True, "files": 1, "problems": []}, check
 
@@ -82,10 +109,18 @@ def test_the_sample_pre_commit_config_uses_the_project_hook(tmp_path: Path) -> N
     config = yaml.safe_load((tmp_path / "s" / ".pre-commit-config.yaml").read_text())
     (hook,) = config["repos"][0]["hooks"]
     assert config["repos"][0]["repo"] == "local"
-    assert (hook["id"], hook["entry"], hook["language"]) == ("medmassage-validate", "medmassage validate", "system")
-    shipped = yaml.safe_load((Path(__file__).parent.parent / ".pre-commit-hooks.yaml").read_text())[0]
+    assert (hook["id"], hook["entry"], hook["language"]) == (
+        "medmassage-validate",
+        "medmassage validate",
+        "system",
+    )
+    shipped = yaml.safe_load((Path(__file__).parent.parent / ".pre-commit-hooks.yaml").read_text())[
+        0
+    ]
     assert hook["id"] == shipped["id"] and hook["files"] == shipped["files"]
-    assert "#  - repo: https://" in (tmp_path / "s" / ".pre-commit-config.yaml").read_text()  # the commented alternative
+    assert (
+        "#  - repo: https://" in (tmp_path / "s" / ".pre-commit-config.yaml").read_text()
+    )  # the commented alternative
 
 
 @pytest.mark.skipif(not HAS_GIT, reason="git is not installed")
@@ -96,11 +131,22 @@ def test_git_keeps_the_empty_folders_and_ignores_caches(tmp_path: Path) -> None:
     (root / ".medmassage-cache" / "x").write_text("cache")
     (root / "rendered").mkdir()
     (root / "rendered" / "note.md").write_text("doc")
-    status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=all"],
-                            capture_output=True, text=True, check=True).stdout
+    status = subprocess.run(
+        ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=all"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     listed = sorted(line[3:] for line in status.splitlines())
-    assert listed == [".gitignore", ".pre-commit-config.yaml", "medmassage.yaml", "patients/.gitkeep",
-                      "providers/.gitkeep", "templates/.gitkeep", "therapists/.gitkeep"]
+    assert listed == [
+        ".gitignore",
+        ".pre-commit-config.yaml",
+        "medmassage.yaml",
+        "patients/.gitkeep",
+        "providers/.gitkeep",
+        "templates/.gitkeep",
+        "therapists/.gitkeep",
+    ]
 
 
 @pytest.mark.skipif(not HAS_GIT, reason="git is not installed")
@@ -114,7 +160,13 @@ def test_no_nested_repository_inside_one(tmp_path: Path) -> None:
 def test_no_git(tmp_path: Path) -> None:
     result = init(str(tmp_path / "a"), "--no-input", "--name", "X", "--no-git")
     assert result.code == 0 and not (tmp_path / "a" / ".git").exists()
-    missing = init(str(tmp_path / "b"), "--no-input", "--name", "X", env={"PATH": os.path.dirname(sys.executable)})
+    missing = init(
+        str(tmp_path / "b"),
+        "--no-input",
+        "--name",
+        "X",
+        env={"PATH": os.path.dirname(sys.executable)},
+    )
     assert missing.code == 0, missing
     assert "git is not installed" in missing.err and not (tmp_path / "b" / ".git").exists()
 
@@ -132,7 +184,9 @@ def test_an_existing_store_is_refused(tmp_path: Path) -> None:
 
 def test_missing_name_is_named(tmp_path: Path) -> None:
     result = init(str(tmp_path / "clinic"), "--no-input")
-    assert result.code == 1 and "missing required field 'practice.name' (--name)" in result.err, result
+    assert result.code == 1 and "missing required field 'practice.name' (--name)" in result.err, (
+        result
+    )
     bad = init(str(tmp_path / "clinic"), "--no-input", "--name", "X", "--email", "not-an-email")
     assert bad.code == 1 and "is not an email address (--email)" in bad.err, bad
     assert not (tmp_path / "clinic").exists()
@@ -145,7 +199,9 @@ def test_existing_files_are_left_alone(tmp_path: Path) -> None:
     (root / "README.md").write_text("mine\n")
     result = init(str(root), "--no-input", "--name", "X", "--no-git")
     assert result.code == 0, result
-    assert (root / ".gitignore").read_text() == "*.pyc\n" and (root / "README.md").read_text() == "mine\n"
+    assert (root / ".gitignore").read_text() == "*.pyc\n" and (
+        root / "README.md"
+    ).read_text() == "mine\n"
     assert "add these lines to it" in result.err and ".medmassage-cache/ rendered/" in result.err
 
 
@@ -167,16 +223,31 @@ def test_a_failed_start_leaves_no_store(tmp_path: Path, monkeypatch: pytest.Monk
     (tmp_path / "clinic" / "notes.txt").write_text("mine")
     monkeypatch.setattr(os, "fsync", full)
     with pytest.raises(WriteError, match="disk is full"):
-        initstore.init_store(tmp_path / "clinic", {"format": 1, "practice": {"name": "X"}}, git=False)
+        initstore.init_store(
+            tmp_path / "clinic", {"format": 1, "practice": {"name": "X"}}, git=False
+        )
     assert [p.name for p in (tmp_path / "clinic").iterdir()] == ["notes.txt"]
 
 
 @needs_pty
 def test_init_asks_on_a_terminal(tmp_path: Path) -> None:
-    talk = Conversation(["init", "clinic", "--no-git", "--fax", "555-0101"], tmp_path,
-                        {"practice.name": ["", "Harbor Street Massage"], "practice.email": ["nope", "desk@example.org"]})
+    talk = Conversation(
+        ["init", "clinic", "--no-git", "--fax", "555-0101"],
+        tmp_path,
+        {
+            "practice.name": ["", "Harbor Street Massage"],
+            "practice.email": ["nope", "desk@example.org"],
+        },
+    )
     assert talk.code == 0, talk.out
     assert "this field is required" in talk.out and "'nope' is not an email address" in talk.out
-    assert set(talk.asked) == {"practice.name", "practice.phone", "practice.email"}  # --fax was given
+    assert set(talk.asked) == {
+        "practice.name",
+        "practice.phone",
+        "practice.email",
+    }  # --fax was given
     assert yaml.safe_load((tmp_path / "clinic" / "medmassage.yaml").read_text())["practice"] == {
-        "name": "Harbor Street Massage", "fax": "555-0101", "email": "desk@example.org"}
+        "name": "Harbor Street Massage",
+        "fax": "555-0101",
+        "email": "desk@example.org",
+    }

@@ -14,14 +14,28 @@ def test_wheel_installs_and_validates_from_another_folder(tmp_path: Path) -> Non
     wheels = tmp_path / "wheels"
     build = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(PROJECT)],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert build.returncode == 0, build.stderr
     wheel = next(wheels.glob("medmassage-*.whl"))
     target = tmp_path / "site"
     install = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
-        capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert install.returncode == 0, install.stderr
     assert (target / "medmassage" / "schemas" / "session.schema.json").is_file()
@@ -31,11 +45,26 @@ def test_wheel_installs_and_validates_from_another_folder(tmp_path: Path) -> Non
     elsewhere.mkdir()
     env = {**os.environ, "PYTHONPATH": str(target), "NO_COLOR": "1"}
     code = "import medmassage, sys; print(medmassage.__file__)"
-    where = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True)
+    where = subprocess.run(
+        [sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True
+    )
     assert where.stdout.startswith(str(target)), where
     run = subprocess.run(
-        [sys.executable, "-m", "medmassage", "--root", str(PROJECT / "records"), "validate", "--today", "2026-11-22"],
-        cwd=elsewhere, env=env, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "medmassage",
+            "--root",
+            str(PROJECT / "records"),
+            "validate",
+            "--today",
+            "2026-11-22",
+        ],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "0 errors" in run.stdout

@@ -35,7 +35,9 @@ def test_readme_quick_start_is_exactly_two_commands() -> None:
 def test_readme_command_runs(command: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDMASSAGE_")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    proc = subprocess.run(command, shell=True, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        command, shell=True, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, f"{command}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
     assert "Traceback" not in proc.stderr
 

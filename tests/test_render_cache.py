@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from conftest import TODAY, edit_after_reading, run_cli
 
-from medmassage.render.request import Request, Target
 from medmassage.render.batch import Batch, Outcome
+from medmassage.render.request import Request, Target
 from medmassage.store import Store
 
 FIXTURE = Path(__file__).parent / "data" / "render" / "store"
@@ -37,11 +37,20 @@ def clinic(tmp_path: Path) -> Path:
     return target
 
 
-def render(root: Path, document: str = "soap", today: str = TODAY, jobs: int | None = None, use_cache: bool = True,
-           out: Path | None = None, **options: Any) -> Outcome:
+def render(
+    root: Path,
+    document: str = "soap",
+    today: str = TODAY,
+    jobs: int | None = None,
+    use_cache: bool = True,
+    out: Path | None = None,
+    **options: Any,
+) -> Outcome:
     """`render DOCUMENT --all` in this process, to see which documents were rendered."""
     request = Request(document, all=True, formats=options.pop("formats", FORMATS), **options)
-    plan = Batch(Store(root.resolve()), request, today=today, jobs=jobs, use_cache=use_cache).plan(out or root / "rendered")
+    plan = Batch(Store(root.resolve()), request, today=today, jobs=jobs, use_cache=use_cache).plan(
+        out or root / "rendered"
+    )
     for _ in plan:
         pass
     return plan.outcome
@@ -49,11 +58,18 @@ def render(root: Path, document: str = "soap", today: str = TODAY, jobs: int | N
 
 def outputs(folder: Path) -> dict[str, tuple[bytes, int]]:
     """Every file under `folder`: its bytes and mtime."""
-    return {p.relative_to(folder).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def sessions(root: Path) -> list[Target]:
-    return [Target(p.parent.parent.name, p.stem) for p in sorted(root.glob("patients/*/sessions/*.yaml"))]
+    return [
+        Target(p.parent.parent.name, p.stem)
+        for p in sorted(root.glob("patients/*/sessions/*.yaml"))
+    ]
 
 
 def test_nothing_changed_renders_nothing_and_reports_the_same_paths(clinic: Path) -> None:
@@ -65,7 +81,9 @@ def test_nothing_changed_renders_nothing_and_reports_the_same_paths(clinic: Path
     assert again.code == 0 and again.out == first.out and again.err == "", again
     assert outputs(clinic / "rendered") == before  # same bytes, same mtimes: nothing written
     outcome = render(clinic)
-    assert outcome.rendered == [] and [Path(p) for p in outcome.written] == [Path(line) for line in first.out.splitlines()]
+    assert outcome.rendered == [] and [Path(p) for p in outcome.written] == [
+        Path(line) for line in first.out.splitlines()
+    ]
 
 
 def test_a_changed_session_renders_exactly_that_note(clinic: Path) -> None:
@@ -84,7 +102,9 @@ def test_a_changed_session_renders_exactly_that_note(clinic: Path) -> None:
     assert render(clinic).rendered == []
 
 
-def test_a_session_edited_while_render_reads_it_is_judged_and_rendered_again(monkeypatch: pytest.MonkeyPatch, clinic: Path) -> None:
+def test_a_session_edited_while_render_reads_it_is_judged_and_rendered_again(
+    monkeypatch: pytest.MonkeyPatch, clinic: Path
+) -> None:
     """Both caches remember what was read under the identities taken before reading: an
     edit landing after the read is seen by the next validate and the next render."""
     import medmassage.render.batch as render_batch
@@ -94,12 +114,16 @@ def test_a_session_edited_while_render_reads_it_is_judged_and_rendered_again(mon
     assert first.rendered == sessions(clinic) and not any(first.held.values())
     monkeypatch.setattr(render_batch, "check_chart", real_check)
     checked = run_cli("--root", str(clinic), "validate", "--format", "json", "--today", TODAY)
-    assert (SESSION, "schema/maximum") in {(p["file"], p["rule"]) for p in checked.json()["problems"]}, checked
+    assert (SESSION, "schema/maximum") in {
+        (p["file"], p["rule"]) for p in checked.json()["problems"]
+    }, checked
     again = render(clinic, jobs=1)
     assert [p.rule for p in again.held[Target("p-0001", "2026-04-02")]] == ["schema/maximum"]
 
 
-def test_a_second_run_in_one_process_checks_the_output_folders_again(clinic: Path, tmp_path: Path) -> None:
+def test_a_second_run_in_one_process_checks_the_output_folders_again(
+    clinic: Path, tmp_path: Path
+) -> None:
     """What one run learnt about the output folders (made, not symlinks) is not trusted by
     the next: a folder removed in between is made again, one replaced by a symlink refused."""
     from medmassage.errors import WriteError
@@ -122,11 +146,13 @@ def test_a_second_run_in_one_process_checks_the_output_folders_again(clinic: Pat
 def test_a_new_addendum_renders_the_notes_of_its_patient_again(clinic: Path) -> None:
     render(clinic)
     (clinic / "patients/p-0001/addenda/2026-03-20.yaml").write_text(
-        "id: 2026-03-20\nrefers_to: 2026-03-12\nkind: addendum\nwritten_at: \"2026-03-20T09:00:00-05:00\"\n"
+        'id: 2026-03-20\nrefers_to: 2026-03-12\nkind: addendum\nwritten_at: "2026-03-20T09:00:00-05:00"\n'
         "author: amara-okafor\nreason: Home care was discussed.\ntext: Shown chin tucks again at the desk.\n"
     )
     outcome = render(clinic)
-    assert outcome.rendered == [t for t in sessions(clinic) if t.patient == "p-0001"]  # any note may be the one referred to
+    assert outcome.rendered == [
+        t for t in sessions(clinic) if t.patient == "p-0001"
+    ]  # any note may be the one referred to
     assert outcome.held[Target("p-0001", "2026-03-12")] == []
     assert "Shown chin tucks again" in (clinic / "rendered/p-0001/2026-03-12.soap.md").read_text()
 
@@ -140,21 +166,33 @@ def test_physician_updates_are_incremental_too(clinic: Path) -> None:
     again = render(clinic, "physician-update")
     assert again.rendered == [Target("p-0001")] and again.written == first.written
     set_consent = clinic / "patients/p-0002/patient.yaml"
-    set_consent.write_text(set_consent.read_text().replace("share_with_providers: true", "share_with_providers: false"))
+    set_consent.write_text(
+        set_consent.read_text().replace("share_with_providers: true", "share_with_providers: false")
+    )
     settle()
     skipped = render(clinic, "physician-update")
-    assert skipped.skipped == ["p-0002: no physician update, the patient has not consented to sharing with providers"]
+    assert skipped.skipped == [
+        "p-0002: no physician update, the patient has not consented to sharing with providers"
+    ]
     cached = render(clinic, "physician-update")
-    assert cached.rendered == [] and cached.skipped == skipped.skipped and cached.written == skipped.written
+    assert (
+        cached.rendered == []
+        and cached.skipped == skipped.skipped
+        and cached.written == skipped.written
+    )
 
 
 def test_a_changed_store_template_renders_every_document_of_it_again(clinic: Path) -> None:
     render(clinic, formats=("md",))
     (clinic / "templates").mkdir()
-    (clinic / "templates" / "soap.md.j2").write_text("Custom note for {{ patient.id }} on {{ session.date }}\n")
+    (clinic / "templates" / "soap.md.j2").write_text(
+        "Custom note for {{ patient.id }} on {{ session.date }}\n"
+    )
     outcome = render(clinic, formats=("md",))
     assert outcome.rendered == sessions(clinic)
-    assert (clinic / "rendered/p-0001/2026-04-02.soap.md").read_text() == "Custom note for p-0001 on 2026-04-02\n"
+    assert (
+        clinic / "rendered/p-0001/2026-04-02.soap.md"
+    ).read_text() == "Custom note for p-0001 on 2026-04-02\n"
     settle()
     assert render(clinic, formats=("md",)).rendered == []
 
@@ -181,7 +219,9 @@ def test_errors_are_judged_afresh_even_when_no_file_changed(clinic: Path) -> Non
     assert render(clinic, today="2026-12-01").rendered == []
 
 
-def test_rendering_one_patient_keeps_what_the_validation_cache_knows_of_the_others(clinic: Path) -> None:
+def test_rendering_one_patient_keeps_what_the_validation_cache_knows_of_the_others(
+    clinic: Path,
+) -> None:
     assert run_cli("--root", str(clinic), "validate").code == 0
     charts = clinic / ".medmassage-cache" / "validate.json"
     known = set(json.loads(charts.read_bytes().partition(b"\n")[2]))
@@ -213,7 +253,13 @@ def test_a_corrupt_render_cache_is_ignored_and_rebuilt(clinic: Path, damage: str
         if damage == "foreign":
             sections["elsewhere|soap"] = "a section of another shape"
         new_body = json.dumps(sections).encode()
-        cache.write_bytes(json.dumps({**json.loads(header), "checksum": hashlib.sha256(new_body).hexdigest()}).encode() + b"\n" + new_body)
+        cache.write_bytes(
+            json.dumps(
+                {**json.loads(header), "checksum": hashlib.sha256(new_body).hexdigest()}
+            ).encode()
+            + b"\n"
+            + new_body
+        )
     again = render(clinic)
     assert again.rendered == sessions(clinic) and again.written == first.written
     settle()
@@ -222,11 +268,16 @@ def test_a_corrupt_render_cache_is_ignored_and_rebuilt(clinic: Path, damage: str
 
 def test_parallel_and_serial_renders_are_byte_identical(store: Path, tmp_path: Path) -> None:
     broken = sorted(store.glob("patients/*/sessions/*.yaml"))[3]
-    broken.write_text(broken.read_text().replace("duration_minutes:", "duration_minutes: -5\nx_unknown:", 1))
+    broken.write_text(
+        broken.read_text().replace("duration_minutes:", "duration_minutes: -5\nx_unknown:", 1)
+    )
     results = {}
     for jobs in (1, 2):
         out = tmp_path / f"jobs-{jobs}"
-        found = [render(store, document, jobs=jobs, use_cache=False, out=out) for document in ("soap", "physician-update")]
+        found = [
+            render(store, document, jobs=jobs, use_cache=False, out=out)
+            for document in ("soap", "physician-update")
+        ]
         files = {name: data for name, (data, _) in outputs(out).items()}
         shown = [[Path(p).relative_to(out).as_posix() for p in o.written] for o in found]
         results[jobs] = (files, shown, [o.held for o in found], [o.skipped for o in found])

@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import run_cli
 from jsonschema import Draft202012Validator
 
 from medmassage.schema_loader import bundled, raw_schema, validator
 from medmassage.store import KINDS
-
-from conftest import run_cli
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
@@ -60,9 +59,20 @@ def test_vocabulary_extensions_widen_the_enum_only_for_that_store() -> None:
     extended = validator("session", (("technique", ("gua_sha",)),))
     plain = validator("session")
     item_schema = bundled("session", (("technique", ("gua_sha",)),))["$defs"]["technique"]
-    assert "gua_sha" in item_schema["enum"] and "gua_sha" not in bundled("session")["$defs"]["technique"]
-    errors_ext = [e for e in extended.iter_errors({"treatment": [session]}) if list(e.absolute_path)[-1:] == ["technique"]]
-    errors_plain = [e for e in plain.iter_errors({"treatment": [session]}) if list(e.absolute_path)[-1:] == ["technique"]]
+    assert (
+        "gua_sha" in item_schema["enum"]
+        and "gua_sha" not in bundled("session")["$defs"]["technique"]
+    )
+    errors_ext = [
+        e
+        for e in extended.iter_errors({"treatment": [session]})
+        if list(e.absolute_path)[-1:] == ["technique"]
+    ]
+    errors_plain = [
+        e
+        for e in plain.iter_errors({"treatment": [session]})
+        if list(e.absolute_path)[-1:] == ["technique"]
+    ]
     assert not errors_ext and errors_plain
 
 

@@ -25,8 +25,11 @@ needs_git = pytest.mark.skipif(not HAS_GIT, reason="git is not installed")
 # The demo clinic leaves its most recent notes unsigned (inside the signing window).
 UNSIGNED = ("p-0001/2026-11-19", "p-0004/2026-11-19", "p-0006/2026-11-20")
 SIGNED = "p-0001/2026-10-29"
-AT = {"p-0001/2026-11-19": "2026-11-19T11:00:00-08:00", "p-0004/2026-11-19": "2026-11-19T17:10:00-08:00",
-      "p-0006/2026-11-20": "2026-11-20T13:45:00-08:00"}
+AT = {
+    "p-0001/2026-11-19": "2026-11-19T11:00:00-08:00",
+    "p-0004/2026-11-19": "2026-11-19T17:10:00-08:00",
+    "p-0006/2026-11-20": "2026-11-20T13:45:00-08:00",
+}
 
 
 def path_of(root: Path, ref: str) -> Path:
@@ -39,7 +42,9 @@ def mm(root: Path, *args: str, **kwargs: Any) -> Result:
 
 
 def sign(root: Path, ref: str, *args: str) -> Result:
-    return mm(root, "sign", ref, "--at", AT.get(ref, "2026-11-21T09:00:00-08:00"), "--today", TODAY, *args)
+    return mm(
+        root, "sign", ref, "--at", AT.get(ref, "2026-11-21T09:00:00-08:00"), "--today", TODAY, *args
+    )
 
 
 def problems(root: Path) -> list[dict[str, Any]]:
@@ -61,7 +66,9 @@ def recompute(record: dict[str, Any]) -> str:
 
 
 def git(root: Path, *args: str) -> str:
-    proc = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        ["git", "-C", str(root), *args], capture_output=True, text=True, check=True
+    )
     return proc.stdout
 
 
@@ -69,7 +76,11 @@ def git(root: Path, *args: str) -> str:
 def repo(store: Path) -> Path:
     """The demo store in a fresh git repository with one commit."""
     git(store, "init", "--quiet")
-    for key, value in (("user.name", "Test Therapist"), ("user.email", "test@example.org"), ("commit.gpgsign", "false")):
+    for key, value in (
+        ("user.name", "Test Therapist"),
+        ("user.email", "test@example.org"),
+        ("commit.gpgsign", "false"),
+    ):
         git(store, "config", key, value)
     (store / ".gitignore").write_text(".medmassage-cache/\n")
     git(store, "add", ".")
@@ -88,7 +99,9 @@ def test_sign_adds_a_signature_anyone_can_check(store: Path) -> None:
     assert result.code == 0, result
     assert result.out.strip().endswith("patients/p-0001/sessions/2026-11-19.yaml")
     after = path.read_text()
-    assert after.startswith(before), "the signature is appended; the note's own text stays as it was"
+    assert after.startswith(before), (
+        "the signature is appended; the note's own text stays as it was"
+    )
     record = load_file(path, "note")
     assert record["signature"]["by"] == "amara-okafor" and record["signature"]["at"] == AT[ref]
     assert list(record["signature"]) == ["by", "at", "sha256"]
@@ -103,10 +116,16 @@ def test_one_changed_character_is_a_signature_mismatch_at_that_note(store: Path)
     found = [p for p in problems(store) if p["rule"] == "integrity/signature-mismatch"]
     assert len(found) == 1, found
     problem = found[0]
-    assert problem["file"] == "patients/p-0001/sessions/2026-10-29.yaml" and problem["severity"] == "error"
+    assert (
+        problem["file"] == "patients/p-0001/sessions/2026-10-29.yaml"
+        and problem["severity"] == "error"
+    )
     assert problem["line"] == line_of(path, "signature:") and problem["path"] == "$.signature"
     assert "p-0001/2026-10-29" in problem["message"] and "subjective" in problem["message"]
-    assert "medmassage amend p-0001/2026-10-29" in problem["message"] and "medmassage log" in problem["message"]
+    assert (
+        "medmassage amend p-0001/2026-10-29" in problem["message"]
+        and "medmassage log" in problem["message"]
+    )
     assert "sign" not in problem["message"].replace("signed", "").replace("signature", "")
     text = mm(store, "validate", "--today", TODAY)
     assert text.code == 1 and "integrity/signature-mismatch" in text.out
@@ -115,7 +134,11 @@ def test_one_changed_character_is_a_signature_mismatch_at_that_note(store: Path)
 @pytest.mark.parametrize("change", ["signer", "time"])
 def test_who_signed_and_when_are_covered_too(store: Path, change: str) -> None:
     path = path_of(store, SIGNED)
-    old, new = ("by: amara-okafor", "by: mateo-lindqvist") if change == "signer" else ("T10:45:00", "T09:45:00")
+    old, new = (
+        ("by: amara-okafor", "by: mateo-lindqvist")
+        if change == "signer"
+        else ("T10:45:00", "T09:45:00")
+    )
     path.write_text(path.read_text().replace(old, new, 1))
     assert (path.relative_to(store).as_posix(), "integrity/signature-mismatch") in rules(store)
 
@@ -135,7 +158,9 @@ def test_a_signed_note_is_not_signed_twice(store: Path) -> None:
     path = path_of(store, SIGNED)
     before = path.read_bytes()
     result = sign(store, SIGNED)
-    assert result.code == 1 and "already signed" in result.err and "medmassage amend" in result.err, result
+    assert (
+        result.code == 1 and "already signed" in result.err and "medmassage amend" in result.err
+    ), result
     assert "Traceback" not in result.err and result.out == ""
     assert path.read_bytes() == before
 
@@ -147,7 +172,10 @@ def test_a_note_that_does_not_validate_is_not_signed(store: Path) -> None:
     before = path.read_bytes()
     result = sign(store, ref)
     assert result.code == 1, result
-    assert "clinical/treatment-exceeds-session" in result.err and "not signed: p-0001/2026-11-19" in result.err
+    assert (
+        "clinical/treatment-exceeds-session" in result.err
+        and "not signed: p-0001/2026-11-19" in result.err
+    )
     assert path.read_bytes() == before
 
 
@@ -156,7 +184,9 @@ def test_only_the_notes_therapist_signs_unless_cosigning_is_allowed(store: Path)
     refused = sign(store, ref, "--by", "mateo-lindqvist")
     assert refused.code == 1 and "only they may sign it" in refused.err, refused
     settings = store / "medmassage.yaml"
-    settings.write_text(settings.read_text().replace("signing:\n", "signing:\n  allow_cosigner: true\n", 1))
+    settings.write_text(
+        settings.read_text().replace("signing:\n", "signing:\n  allow_cosigner: true\n", 1)
+    )
     assert sign(store, ref, "--by", "nobody-here").code == 1
     cosigned = sign(store, ref, "--by", "mateo-lindqvist")
     assert cosigned.code == 0, cosigned
@@ -193,9 +223,22 @@ def test_a_file_that_cannot_be_extended_is_rewritten_in_the_standard_layout(stor
 
 
 def test_all_unsigned_signs_one_therapists_notes(store: Path) -> None:
-    result = mm(store, "sign", "--all-unsigned", "--by", "mateo-lindqvist", "--at", "2026-11-20T18:00:00-08:00", "--today", TODAY)
+    result = mm(
+        store,
+        "sign",
+        "--all-unsigned",
+        "--by",
+        "mateo-lindqvist",
+        "--at",
+        "2026-11-20T18:00:00-08:00",
+        "--today",
+        TODAY,
+    )
     assert result.code == 0, result
-    assert sorted(Path(line).name for line in result.out.splitlines()) == ["2026-11-19.yaml", "2026-11-20.yaml"]
+    assert sorted(Path(line).name for line in result.out.splitlines()) == [
+        "2026-11-19.yaml",
+        "2026-11-20.yaml",
+    ]
     assert "signature" not in load_file(path_of(store, UNSIGNED[0]), "note")  # amara-okafor's
     again = mm(store, "sign", "--all-unsigned", "--by", "mateo-lindqvist", "--today", TODAY)
     assert again.code == 0 and "no unsigned notes" in again.err, again
@@ -208,7 +251,10 @@ def test_all_unsigned_signs_one_therapists_notes(store: Path) -> None:
 def test_unsigned_notes_are_warnings_after_the_signing_window(store: Path) -> None:
     result = mm(store, "validate", "--format", "json", "--today", "2026-11-23")
     found = {p["file"] for p in result.json()["problems"] if p["rule"] == "integrity/unsigned"}
-    assert result.code == 0 and found == {"patients/p-0001/sessions/2026-11-19.yaml", "patients/p-0004/sessions/2026-11-19.yaml"}
+    assert result.code == 0 and found == {
+        "patients/p-0001/sessions/2026-11-19.yaml",
+        "patients/p-0004/sessions/2026-11-19.yaml",
+    }
 
 
 def test_a_late_signature_is_a_warning_unless_labelled_or_explained(store: Path) -> None:
@@ -216,9 +262,24 @@ def test_a_late_signature_is_a_warning_unless_labelled_or_explained(store: Path)
     late = mm(store, "sign", ref, "--at", "2026-11-21T09:00:00-08:00", "--today", TODAY)
     assert late.code == 0 and "late_entry" in late.err, late
     found = [p for p in problems(store) if p["rule"] == "integrity/late-signature"]
-    assert [(p["file"], p["severity"], p["path"]) for p in found] == [(rel, "warning", "$.signature.at")]
-    amended = mm(store, "amend", ref, "--kind", "late_entry", "--reason", "Signed two days late", "--text",
-                 "Written from the visit's notes on 2026-11-21.", "--at", "2026-11-21T09:10:00-08:00", "--today", TODAY)
+    assert [(p["file"], p["severity"], p["path"]) for p in found] == [
+        (rel, "warning", "$.signature.at")
+    ]
+    amended = mm(
+        store,
+        "amend",
+        ref,
+        "--kind",
+        "late_entry",
+        "--reason",
+        "Signed two days late",
+        "--text",
+        "Written from the visit's notes on 2026-11-21.",
+        "--at",
+        "2026-11-21T09:10:00-08:00",
+        "--today",
+        TODAY,
+    )
     assert amended.code == 0, amended
     assert problems(store) == []
 
@@ -237,39 +298,110 @@ def test_sign_late_labels_the_note_before_signing(store: Path) -> None:
 def test_amend_writes_a_signed_addendum_and_leaves_the_note_byte_identical(store: Path) -> None:
     note = path_of(store, SIGNED)
     before = note.read_bytes()
-    result = mm(store, "amend", SIGNED, "--kind", "correction", "--reason", "Wrong side recorded",
-                "--text", "The trigger point was on the right, not the left.", "--at", "2026-11-21T08:00:00-08:00", "--today", TODAY)
+    result = mm(
+        store,
+        "amend",
+        SIGNED,
+        "--kind",
+        "correction",
+        "--reason",
+        "Wrong side recorded",
+        "--text",
+        "The trigger point was on the right, not the left.",
+        "--at",
+        "2026-11-21T08:00:00-08:00",
+        "--today",
+        TODAY,
+    )
     assert result.code == 0, result
     path = Path(result.out.strip())
     path = path if path.is_absolute() else PROJECT / path
     assert path == store / "patients/p-0001/addenda/2026-11-21.yaml"
     assert note.read_bytes() == before
     record = load_file(path, "addendum")
-    assert list(record) == ["id", "refers_to", "kind", "written_at", "author", "reason", "text", "signature"]
-    assert record["refers_to"] == "2026-10-29" and record["author"] == "amara-okafor" == record["signature"]["by"]
+    assert list(record) == [
+        "id",
+        "refers_to",
+        "kind",
+        "written_at",
+        "author",
+        "reason",
+        "text",
+        "signature",
+    ]
+    assert (
+        record["refers_to"] == "2026-10-29"
+        and record["author"] == "amara-okafor" == record["signature"]["by"]
+    )
     assert record["signature"]["sha256"] == recompute(record)
     if os.name != "nt":
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert problems(store) == []
-    second = mm(store, "amend", SIGNED, "--kind", "addendum", "--reason", "More", "--from", "-",
-                "--at", "2026-11-21T08:30:00-08:00", "--today", TODAY, input="Patient called: no soreness.\n")
+    second = mm(
+        store,
+        "amend",
+        SIGNED,
+        "--kind",
+        "addendum",
+        "--reason",
+        "More",
+        "--from",
+        "-",
+        "--at",
+        "2026-11-21T08:30:00-08:00",
+        "--today",
+        TODAY,
+        input="Patient called: no soreness.\n",
+    )
     assert second.code == 0 and second.out.strip().endswith("2026-11-21-2.yaml"), second
-    assert load_file(store / "patients/p-0001/addenda/2026-11-21-2.yaml", "a")["text"] == "Patient called: no soreness."
+    assert (
+        load_file(store / "patients/p-0001/addenda/2026-11-21-2.yaml", "a")["text"]
+        == "Patient called: no soreness."
+    )
 
 
 def test_amend_takes_its_text_from_the_editor(store: Path, tmp_path: Path) -> None:
     editor = tmp_path / "editor.py"
     editor.write_text("import sys\nopen(sys.argv[1], 'a').write('Seen again on the phone.\\n')\n")
-    result = mm(store, "amend", SIGNED, "--kind", "addendum", "--reason", "Follow-up call", "--today", TODAY,
-                "--at", "2026-11-21T08:00:00-08:00", env={"EDITOR": f'"{sys.executable}" "{editor}"', "VISUAL": ""})
+    result = mm(
+        store,
+        "amend",
+        SIGNED,
+        "--kind",
+        "addendum",
+        "--reason",
+        "Follow-up call",
+        "--today",
+        TODAY,
+        "--at",
+        "2026-11-21T08:00:00-08:00",
+        env={"EDITOR": f'"{sys.executable}" "{editor}"', "VISUAL": ""},
+    )
     assert result.code == 0, result
-    assert load_file(store / "patients/p-0001/addenda/2026-11-21.yaml", "a")["text"] == "Seen again on the phone."
+    assert (
+        load_file(store / "patients/p-0001/addenda/2026-11-21.yaml", "a")["text"]
+        == "Seen again on the phone."
+    )
 
 
 def test_amend_refuses_unsigned_and_missing_notes(store: Path) -> None:
-    unsigned = mm(store, "amend", UNSIGNED[0], "--kind", "correction", "--reason", "x", "--text", "y", "--today", TODAY)
+    unsigned = mm(
+        store,
+        "amend",
+        UNSIGNED[0],
+        "--kind",
+        "correction",
+        "--reason",
+        "x",
+        "--text",
+        "y",
+        "--today",
+        TODAY,
+    )
     assert unsigned.code == 1 and "not signed yet" in unsigned.err, unsigned
-    missing = mm(store, "amend", "p-0001/2026-01-01", "--kind", "correction", "--reason", "x", "--text", "y")
+    missing = mm(
+        store, "amend", "p-0001/2026-01-01", "--kind", "correction", "--reason", "x", "--text", "y"
+    )
     assert missing.code == 2 and "no such session" in missing.err, missing
     assert not (store / "patients/p-0001/addenda").exists()
 
@@ -278,12 +410,20 @@ def test_an_addendum_to_a_missing_or_unsigned_note_fails_validation(store: Path)
     addenda = store / "patients/p-0003/addenda"
     existing = next(addenda.glob("*.yaml"))
     orphan = addenda / "2026-11-21.yaml"
-    orphan.write_text(existing.read_text().replace("id: 2026-11-04", "id: 2026-11-21").replace("refers_to: 2026-11-03", "refers_to: 2026-11-02"))
+    orphan.write_text(
+        existing.read_text()
+        .replace("id: 2026-11-04", "id: 2026-11-21")
+        .replace("refers_to: 2026-11-03", "refers_to: 2026-11-02")
+    )
     found = [p for p in problems(store) if p["file"] == "patients/p-0003/addenda/2026-11-21.yaml"]
-    assert ("integrity/addendum-target", "error", "$.refers_to") in {(p["rule"], p["severity"], p["path"]) for p in found}
+    assert ("integrity/addendum-target", "error", "$.refers_to") in {
+        (p["rule"], p["severity"], p["path"]) for p in found
+    }
     assert any("does not exist" in p["message"] and "did you mean" in p["message"] for p in found)
     orphan.write_text(orphan.read_text().replace("refers_to: 2026-11-02", "refers_to: 2026-11-17"))
-    path_of(store, "p-0003/2026-11-17").write_text(path_of(store, "p-0003/2026-11-17").read_text().split("signature:")[0])
+    path_of(store, "p-0003/2026-11-17").write_text(
+        path_of(store, "p-0003/2026-11-17").read_text().split("signature:")[0]
+    )
     messages = [p["message"] for p in problems(store) if p["rule"] == "integrity/addendum-target"]
     assert any("is not signed" in m for m in messages), messages
 
@@ -300,7 +440,9 @@ def test_a_changed_addendum_is_a_signature_mismatch(store: Path) -> None:
 @needs_git
 def test_commit_commits_only_the_files_written_with_ids_only(repo: Path) -> None:
     other = path_of(repo, UNSIGNED[1])
-    other.write_text(other.read_text() + "# work in progress\n")  # a change of the person's own, not ours
+    other.write_text(
+        other.read_text() + "# work in progress\n"
+    )  # a change of the person's own, not ours
     (repo / "notes.txt").write_text("untracked\n")
     staged = repo / "patients/p-0002/patient.yaml"
     staged.write_text(staged.read_text() + "# staged\n")
@@ -308,21 +450,51 @@ def test_commit_commits_only_the_files_written_with_ids_only(repo: Path) -> None
     result = sign(repo, UNSIGNED[0], "--commit")
     assert result.code == 0, result
     assert git(repo, "log", "-1", "--format=%s").strip() == "sign p-0001/2026-11-19"
-    assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == ["patients/p-0001/sessions/2026-11-19.yaml"]
+    assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == [
+        "patients/p-0001/sessions/2026-11-19.yaml"
+    ]
     status = git(repo, "status", "--porcelain").splitlines()
-    assert sorted(status) == sorted(["M  patients/p-0002/patient.yaml", " M patients/p-0004/sessions/2026-11-19.yaml", "?? notes.txt"])
-    amended = mm(repo, "amend", SIGNED, "--kind", "correction", "--reason", "Jordan's side was wrong", "--text",
-                 "Right side, not left.", "--at", "2026-11-21T08:00:00-08:00", "--today", TODAY, "--commit")
+    assert sorted(status) == sorted(
+        [
+            "M  patients/p-0002/patient.yaml",
+            " M patients/p-0004/sessions/2026-11-19.yaml",
+            "?? notes.txt",
+        ]
+    )
+    amended = mm(
+        repo,
+        "amend",
+        SIGNED,
+        "--kind",
+        "correction",
+        "--reason",
+        "Jordan's side was wrong",
+        "--text",
+        "Right side, not left.",
+        "--at",
+        "2026-11-21T08:00:00-08:00",
+        "--today",
+        TODAY,
+        "--commit",
+    )
     assert amended.code == 0, amended
     message = git(repo, "log", "-1", "--format=%B").strip()
     assert message == "amend p-0001/2026-10-29: correction 2026-11-21"
-    assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == ["patients/p-0001/addenda/2026-11-21.yaml"]
+    assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == [
+        "patients/p-0001/addenda/2026-11-21.yaml"
+    ]
 
 
 @needs_git
 def test_create_commit_commits_the_new_record(repo: Path) -> None:
-    source = path_of(repo, UNSIGNED[0]).read_text().replace("id: 2026-11-19\ndate: 2026-11-19", "date: 2026-11-21")
-    result = mm(repo, "create", "session", "--patient", "p-0001", "--from", "-", "--commit", input=source)
+    source = (
+        path_of(repo, UNSIGNED[0])
+        .read_text()
+        .replace("id: 2026-11-19\ndate: 2026-11-19", "date: 2026-11-21")
+    )
+    result = mm(
+        repo, "create", "session", "--patient", "p-0001", "--from", "-", "--commit", input=source
+    )
     assert result.code == 0, result
     new = Path(result.out.strip())
     assert git(repo, "log", "-1", "--format=%s").strip() == f"create session p-0001/{new.stem}"
@@ -333,21 +505,46 @@ def test_create_commit_commits_the_new_record(repo: Path) -> None:
 def test_two_concurrent_signs_with_commit_both_land(repo: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDMASSAGE_")}
     procs = [
-        subprocess.Popen([sys.executable, "-m", "medmassage", "--root", str(repo), "sign", ref, "--at", AT[ref],
-                          "--today", TODAY, "--commit"], cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "medmassage",
+                "--root",
+                str(repo),
+                "sign",
+                ref,
+                "--at",
+                AT[ref],
+                "--today",
+                TODAY,
+                "--commit",
+            ],
+            cwd=PROJECT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for ref in UNSIGNED
     ]
     outputs = [proc.communicate(timeout=300) for proc in procs]
     assert [proc.returncode for proc in procs] == [0, 0, 0], outputs
     subjects = git(repo, "log", "--format=%s").splitlines()
-    assert sorted(subjects[:3]) == sorted(f"sign {ref}" for ref in UNSIGNED) and subjects[3] == "start"
+    assert (
+        sorted(subjects[:3]) == sorted(f"sign {ref}" for ref in UNSIGNED) and subjects[3] == "start"
+    )
     assert git(repo, "status", "--porcelain") == ""
 
 
 @needs_git
 def test_commit_outside_a_repository_says_the_file_is_written(store: Path) -> None:
     result = sign(store, UNSIGNED[0], "--commit")
-    assert result.code == 1 and "not in a git repository" in result.err and "written but not committed" in result.err
+    assert (
+        result.code == 1
+        and "not in a git repository" in result.err
+        and "written but not committed" in result.err
+    )
     assert "signature" in load_file(path_of(store, UNSIGNED[0]), "note")
 
 
@@ -371,10 +568,17 @@ def test_log_names_the_fields_changed_since_the_signed_version(repo: Path) -> No
     result = mm(repo, "log", SIGNED)
     assert result.code == 0, result
     first = result.out.splitlines()[0]
-    assert first.startswith("p-0001/2026-10-29: signed by amara-okafor") and "CHANGED since: $.subjective.pain differ" in first
+    assert (
+        first.startswith("p-0001/2026-10-29: signed by amara-okafor")
+        and "CHANGED since: $.subjective.pain differ" in first
+    )
     assert "git checkout" in first
     addenda = mm(repo, "log", "p-0003/2026-11-03")
-    assert addenda.code == 0 and "the signature holds" in addenda.out and "addendum 2026-11-04: correction" in addenda.out
+    assert (
+        addenda.code == 0
+        and "the signature holds" in addenda.out
+        and "addendum 2026-11-04: correction" in addenda.out
+    )
 
 
 @needs_git
@@ -384,12 +588,29 @@ def test_commit_runs_the_persons_hooks_and_reports_their_refusal(repo: Path) -> 
     hook.write_text("#!/bin/sh\necho 'hook says no' >&2\nexit 1\n")
     hook.chmod(0o755)
     result = sign(repo, UNSIGNED[0], "--commit")
-    assert result.code == 1 and "hook says no" in result.err and "written but not committed" in result.err, result
+    assert (
+        result.code == 1
+        and "hook says no" in result.err
+        and "written but not committed" in result.err
+    ), result
     assert git(repo, "log", "--format=%s").splitlines() == ["start"]
     assert "signature" in load_file(path_of(repo, UNSIGNED[0]), "note")
 
 
 def test_an_addendum_cannot_predate_the_signature(store: Path) -> None:
-    result = mm(store, "amend", SIGNED, "--kind", "addendum", "--reason", "x", "--text", "y",
-                "--at", "2026-10-29T09:00:00-07:00", "--today", TODAY)
+    result = mm(
+        store,
+        "amend",
+        SIGNED,
+        "--kind",
+        "addendum",
+        "--reason",
+        "x",
+        "--text",
+        "y",
+        "--at",
+        "2026-10-29T09:00:00-07:00",
+        "--today",
+        TODAY,
+    )
     assert result.code == 2 and "before p-0001/2026-10-29 was signed" in result.err, result

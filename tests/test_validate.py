@@ -28,7 +28,9 @@ def check(root: Path, *args: str) -> tuple[int, list[dict[str, Any]]]:
     assert "Traceback" not in result.err, result
     assert result.code in (0, 1), result
     document = result.json()
-    assert document["ok"] == (result.code == 0 or not any(p["severity"] == "error" for p in document["problems"]))
+    assert document["ok"] == (
+        result.code == 0 or not any(p["severity"] == "error" for p in document["problems"])
+    )
     return result.code, document["problems"]
 
 
@@ -71,14 +73,19 @@ def test_missing_required_field_points_at_its_mapping(store: Path) -> None:
     assert (missing["file"], missing["path"]) == (SESSION, "$.subjective.pain")
     assert missing["line"] == line_of(path, "subjective:")
     unknown = only(problems, "schema/additional-properties")[0]
-    assert unknown["line"] == line_of(path, "pain_was:") and "did you mean 'pain'" in unknown["message"]
+    assert (
+        unknown["line"] == line_of(path, "pain_was:")
+        and "did you mean 'pain'" in unknown["message"]
+    )
 
 
 def test_unknown_technique_suggests_the_term(store: Path) -> None:
     path = edit(store, SESSION, "technique: myofascial_release", "technique: myofascial_relase")
     code, problems = check(store)
     enum = only(problems, "schema/enum")[0]
-    assert enum["line"] == line_of(path, "myofascial_relase") and enum["path"].startswith("$.treatment[")
+    assert enum["line"] == line_of(path, "myofascial_relase") and enum["path"].startswith(
+        "$.treatment["
+    )
     assert "myofascial_release" in enum["message"] and code == 1
 
 
@@ -96,7 +103,7 @@ def test_schema_rules(store: Path, old: str, new: str, rule: str) -> None:
     code, problems = check(store)
     found = only(problems, rule)[0]
     assert code == 1 and found["file"] == SESSION
-    assert found["line"] == line_of(path, new.split("#")[0].strip())
+    assert found["line"] == line_of(path, new.split("#", maxsplit=1)[0].strip())
 
 
 KIND_FILES = {
@@ -118,7 +125,9 @@ def test_a_mutated_copy_of_each_kind_is_caught(store: Path, kind: str) -> None:
     path.write_text(path.read_text() + "colour: blue\n")
     code, problems = check(store)
     found = only(problems, "schema/additional-properties")
-    assert code == 1 and found[0]["file"] == rel and found[0]["line"] == line_of(path, "colour: blue")
+    assert (
+        code == 1 and found[0]["file"] == rel and found[0]["line"] == line_of(path, "colour: blue")
+    )
 
 
 # ---------------------------------------------------------------- layout
@@ -135,7 +144,10 @@ def test_bad_file_name_and_bad_patient_folder(store: Path) -> None:
     shutil.copy(store / SESSION, store / P1 / "sessions" / "Visit_One.yaml")
     (store / "patients" / "John Smith").mkdir()
     code, problems = check(store)
-    assert {p["file"] for p in only(problems, "layout/bad-id")} == {f"{P1}/sessions/Visit_One.yaml", "patients/John Smith"}
+    assert {p["file"] for p in only(problems, "layout/bad-id")} == {
+        f"{P1}/sessions/Visit_One.yaml",
+        "patients/John Smith",
+    }
 
 
 def test_stray_files_are_warnings_and_strict_fails_them(store: Path) -> None:
@@ -180,16 +192,35 @@ def test_patient_folder_without_patient_record(store: Path) -> None:
         (SESSION, "goal: g1", "goal: g9", "ref/unknown-goal"),
         (PLAN, "referral: 2026-10-19", "referral: 2026-10-18", "ref/unknown-referral"),
         (PLAN, "assessment: 2026-10-26", "assessment: 2026-10-27", "ref/unknown-assessment"),
-        (f"{P1}/patient.yaml", "primary_provider: ", "primary_provider: dr-nobody #", "ref/unknown-provider"),
-        (f"{P1}/referrals/2026-10-19.yaml", "provider: ", "provider: dr-nobody #", "ref/unknown-provider"),
-        ("medmassage.yaml", "default_therapist: amara-okafor", "default_therapist: someone", "ref/unknown-therapist"),
+        (
+            f"{P1}/patient.yaml",
+            "primary_provider: ",
+            "primary_provider: dr-nobody #",
+            "ref/unknown-provider",
+        ),
+        (
+            f"{P1}/referrals/2026-10-19.yaml",
+            "provider: ",
+            "provider: dr-nobody #",
+            "ref/unknown-provider",
+        ),
+        (
+            "medmassage.yaml",
+            "default_therapist: amara-okafor",
+            "default_therapist: someone",
+            "ref/unknown-therapist",
+        ),
     ],
 )
 def test_references(store: Path, rel: str, old: str, new: str, rule: str) -> None:
     path = edit(store, rel, old, new)
     code, problems = check(store)
     found = only(problems, rule)[0]
-    assert code == 1 and found["file"] == rel and found["line"] == line_of(path, new.split("#")[0].strip())
+    assert (
+        code == 1
+        and found["file"] == rel
+        and found["line"] == line_of(path, new.split("#", maxsplit=1)[0].strip())
+    )
 
 
 def test_reference_to_a_file_that_does_not_parse_is_not_reported_missing(store: Path) -> None:
@@ -217,7 +248,9 @@ def test_treatment_longer_than_the_session(store: Path) -> None:
     path = edit(store, SESSION, "duration_minutes: ", "duration_minutes: 10 #")
     code, problems = check(store)
     found = only(problems, "clinical/treatment-exceeds-session")[0]
-    assert code == 1 and found["file"] == SESSION and found["line"] == line_of(path, "treatment:") + 1
+    assert (
+        code == 1 and found["file"] == SESSION and found["line"] == line_of(path, "treatment:") + 1
+    )
 
 
 def test_expired_license_on_the_date_of_service(store: Path) -> None:
@@ -231,7 +264,9 @@ def test_absolute_precaution_is_an_error(store: Path) -> None:
     path = store / P1 / "patient.yaml"
     text = path.read_text()
     assert "precautions:" not in text
-    path.write_text(text + "precautions:\n  - condition: Deep vein thrombosis, untreated\n    kind: absolute\n")
+    path.write_text(
+        text + "precautions:\n  - condition: Deep vein thrombosis, untreated\n    kind: absolute\n"
+    )
     code, problems = check(store)
     files = {p["file"] for p in only(problems, "clinical/absolute-precaution")}
     assert code == 1 and SESSION in files
@@ -239,7 +274,10 @@ def test_absolute_precaution_is_an_error(store: Path) -> None:
 
 def test_local_precaution_is_a_warning_at_the_region(store: Path) -> None:
     path = store / P1 / "patient.yaml"
-    path.write_text(path.read_text() + "precautions:\n  - condition: Recent bruise\n    kind: local\n    regions: [low_back]\n")
+    path.write_text(
+        path.read_text()
+        + "precautions:\n  - condition: Recent bruise\n    kind: local\n    regions: [low_back]\n"
+    )
     code, problems = check(store)
     found = [p for p in only(problems, "clinical/local-precaution") if p["file"] == SESSION]
     assert code == 0 and found and found[0]["severity"] == "warning"
@@ -254,7 +292,9 @@ def test_referral_validity_and_visit_count(store: Path) -> None:
     exceeded = {p["file"] for p in only(problems, "clinical/visits-exceeded")}
     outside = {p["file"] for p in only(problems, "clinical/outside-referral")}
     assert f"{P1}/sessions/2026-11-02.yaml" in exceeded and SESSION not in exceeded
-    assert outside == {f"{P1}/sessions/{d}.yaml" for d in ("2026-11-12", "2026-11-16", "2026-11-19")}
+    assert outside == {
+        f"{P1}/sessions/{d}.yaml" for d in ("2026-11-12", "2026-11-16", "2026-11-19")
+    }
     assert code == 0  # warnings only
 
 
@@ -278,23 +318,45 @@ def test_text_format_is_file_line_col(store: Path) -> None:
 
 def test_github_annotations(store: Path) -> None:
     edit(store, SESSION, "therapist: amara-okafor", "therapist: amara-okafr")
-    result = run_cli("--root", str(store), "validate", "--format", "github", "--today", TODAY, cwd=store)
-    assert f"::error file={SESSION},line=" in result.out and "title=ref/unknown-therapist::" in result.out
+    result = run_cli(
+        "--root", str(store), "validate", "--format", "github", "--today", TODAY, cwd=store
+    )
+    assert (
+        f"::error file={SESSION},line=" in result.out
+        and "title=ref/unknown-therapist::" in result.out
+    )
 
 
 def test_validating_some_files_still_resolves_references(store: Path) -> None:
     edit(store, PLAN, "therapist: amara-okafor", "therapist: nobody")
     code, problems = check(store, str(store / SESSION))
     assert code == 0 and problems == []
-    result = run_cli("--root", str(store), "validate", "--format", "json", str(store / P1 / "plans"))
+    result = run_cli(
+        "--root", str(store), "validate", "--format", "json", str(store / P1 / "plans")
+    )
     assert result.code == 1 and result.json()["files"] == 1
 
 
 def test_root_from_environment_and_from_the_working_folder(store: Path) -> None:
-    assert run_cli("validate", "--today", TODAY, env={"MEDMASSAGE_ROOT": str(store)}, cwd=store.parent).code == 0
+    assert (
+        run_cli(
+            "validate", "--today", TODAY, env={"MEDMASSAGE_ROOT": str(store)}, cwd=store.parent
+        ).code
+        == 0
+    )
     assert run_cli("validate", "--today", TODAY, cwd=store / P1 / "sessions").code == 0
     # --root wins over the environment
-    assert run_cli("--root", str(store), "validate", "--today", TODAY, env={"MEDMASSAGE_ROOT": "/nonexistent"}).code == 0
+    assert (
+        run_cli(
+            "--root",
+            str(store),
+            "validate",
+            "--today",
+            TODAY,
+            env={"MEDMASSAGE_ROOT": "/nonexistent"},
+        ).code
+        == 0
+    )
 
 
 @pytest.mark.parametrize(
@@ -319,9 +381,18 @@ def test_no_store_found_exit_2(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "content",
-    [b"\x00\x01\x02", b"id: [" * 5000, b"- 1\n- 2\n", b"a: !!binary aGk=\n", "\u2028".encode(), b"{" * 100000],
+    [
+        b"\x00\x01\x02",
+        b"id: [" * 5000,
+        b"- 1\n- 2\n",
+        b"a: !!binary aGk=\n",
+        "\u2028".encode(),
+        b"{" * 100000,
+    ],
 )
 def test_garbage_never_crashes(store: Path, content: bytes) -> None:
     (store / SESSION).write_bytes(content)
     code, problems = check(store)
-    assert code == 1 and only(problems, problems[0]["rule"])[0]["rule"].startswith(("syntax/", "schema/"))
+    assert code == 1 and only(problems, problems[0]["rule"])[0]["rule"].startswith(
+        ("syntax/", "schema/")
+    )

@@ -110,7 +110,9 @@ def test_deep_flow_nesting_does_not_crash_the_process(tmp_path: Path) -> None:
         "try:\n    load_file(__import__('pathlib').Path(sys.argv[1]), 'deep.yaml')\n"
         "except RecordError as e:\n    p = e.problem\n    print(p.rule, p.file, p.line, p.column)\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code, str(deep)], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(deep)], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     # Which refusal comes first (ours at MAX_DEPTH or libyaml's own depth limit) depends on
     # the libyaml release; what matters is a located syntax refusal, not a crash.
@@ -129,12 +131,18 @@ def test_any_bytes_give_a_record_or_a_record_error(data: bytes) -> None:
     try:
         result = load_bytes(data, "r.yaml")
     except RecordError as exc:
-        assert exc.problem.line >= 1 and exc.problem.column >= 1 and exc.problem.rule.startswith("syntax/")
+        assert (
+            exc.problem.line >= 1
+            and exc.problem.column >= 1
+            and exc.problem.rule.startswith("syntax/")
+        )
     else:
         assert isinstance(result, dict)
 
 
-_yamlish = st.text(alphabet=st.sampled_from(list("ab:- \n#[]{},'\"&*!|>%@`?\t0123.~")), max_size=120)
+_yamlish = st.text(
+    alphabet=st.sampled_from(list("ab:- \n#[]{},'\"&*!|>%@`?\t0123.~")), max_size=120
+)
 
 
 @settings(max_examples=400, deadline=None)
@@ -147,8 +155,11 @@ def test_yaml_shaped_text_gives_a_record_or_a_record_error(text: str) -> None:
 
 
 _scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(10**18), max_value=10**18),
-    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=40),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**18), max_value=10**18),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=40),
 )
 _keys = st.text(min_size=1, max_size=12)
 _values = st.recursive(
@@ -175,5 +186,7 @@ def test_written_yaml_is_ordinary_yaml(record: dict[str, Any]) -> None:
 
 
 def test_writer_keeps_key_order_and_quotes_risky_text() -> None:
-    text = dump({"z": "no", "a": "12:30", "m": "012", "d": "2026-03-14", "note": "line one\nline two\n"})
+    text = dump(
+        {"z": "no", "a": "12:30", "m": "012", "d": "2026-03-14", "note": "line one\nline two\n"}
+    )
     assert text == 'z: "no"\na: "12:30"\nm: "012"\nd: 2026-03-14\nnote: |\n  line one\n  line two\n'

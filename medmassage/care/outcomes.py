@@ -89,7 +89,11 @@ def lower_is_better(goal: Data) -> bool:
         return True
     if measure["kind"] == "range_of_motion":
         return False
-    known = norms.instrument(measure.get("instrument", "")) if measure["kind"] == "outcome_measure" else None
+    known = (
+        norms.instrument(measure.get("instrument", ""))
+        if measure["kind"] == "outcome_measure"
+        else None
+    )
     return known.lower_is_better if known else float(goal["target"]) < float(goal["baseline"])
 
 
@@ -100,8 +104,15 @@ def threshold(goal: Data) -> tuple[float | None, str]:
         nrs = norms.INSTRUMENTS["NRS"]
         return nrs.mcid, f"MCID {nrs.mcid:g} points, {nrs.source}"
     if measure["kind"] == "range_of_motion":
-        return norms.ROM_MEASUREMENT_ERROR, f"{norms.ROM_MEASUREMENT_ERROR:g}°, goniometry error margin"
-    known = norms.instrument(measure.get("instrument", "")) if measure["kind"] == "outcome_measure" else None
+        return (
+            norms.ROM_MEASUREMENT_ERROR,
+            f"{norms.ROM_MEASUREMENT_ERROR:g}°, goniometry error margin",
+        )
+    known = (
+        norms.instrument(measure.get("instrument", ""))
+        if measure["kind"] == "outcome_measure"
+        else None
+    )
     if known is None or known.mcid is None:
         return None, ""
     mcid, unit = known.mcid, "points"
@@ -128,13 +139,19 @@ def _judge(goal: Data, change: float) -> tuple[bool, bool, str]:
     return False, False, f"not clinically meaningful (below the {basis})"
 
 
-def assess_goal(goal: Data, series: list[Point], worded: str | None, baseline_day: str = "") -> GoalProgress:
+def assess_goal(
+    goal: Data, series: list[Point], worded: str | None, baseline_day: str = ""
+) -> GoalProgress:
     """Judge one goal from its measurements after `baseline_day` (those on or before it are
     the baseline itself); `worded` is the latest session's own verdict, used when none."""
     series = [p for p in series if p.date > baseline_day]
     if not series:
         status = _WORDED.get(worded or "", "not re-measured")
-        why = "therapist's judgement; not re-measured since baseline" if worded in _WORDED else "not re-measured since baseline"
+        why = (
+            "therapist's judgement; not re-measured since baseline"
+            if worded in _WORDED
+            else "not re-measured since baseline"
+        )
         return GoalProgress(goal, None, status, False, False, why)
     latest = series[-1]
     baseline, target = float(goal["baseline"]), float(goal["target"])
@@ -162,32 +179,53 @@ class Recommendation:
     reasons: tuple[str, ...]
 
 
-def recommend(goals: list[GoalProgress], used: int, authorized: int, expired: bool) -> Recommendation:
+def recommend(
+    goals: list[GoalProgress], used: int, authorized: int, expired: bool
+) -> Recommendation:
     """Derive the recommendation from goal status and the visits left, conservatively."""
     left = authorized - used
     worse = [g for g in goals if g.status == "worse"]
     worsened = [g.goal["id"] for g in goals if g.worsened]
     if worsened:
-        return Recommendation("refer", (
-            f"{_goals(worsened)} {'is' if len(worsened) == 1 else 'are'} measurably worse than at baseline",
-            "we ask you to re-evaluate before massage continues",
-        ))
+        return Recommendation(
+            "refer",
+            (
+                f"{_goals(worsened)} {'is' if len(worsened) == 1 else 'are'} measurably worse than at baseline",
+                "we ask you to re-evaluate before massage continues",
+            ),
+        )
     if goals and all(g.status == "met" for g in goals):
-        return Recommendation("discharge", (f"all {len(goals)} goals are met", "the patient continues the home-care program"))
+        return Recommendation(
+            "discharge",
+            (f"all {len(goals)} goals are met", "the patient continues the home-care program"),
+        )
     meaningful = [g for g in goals if g.meaningful]
     if worse or (not meaningful and used * 2 >= authorized):
-        why = f"{_goals([g.goal['id'] for g in worse])} {'is' if len(worse) == 1 else 'are'} worse than at baseline" if worse else (
-            f"no clinically meaningful change on any goal after {used} of {authorized} visits")
-        return Recommendation("modify", (why, "we will change techniques, pressure or frequency and re-measure"))
+        why = (
+            f"{_goals([g.goal['id'] for g in worse])} {'is' if len(worse) == 1 else 'are'} worse than at baseline"
+            if worse
+            else (
+                f"no clinically meaningful change on any goal after {used} of {authorized} visits"
+            )
+        )
+        return Recommendation(
+            "modify", (why, "we will change techniques, pressure or frequency and re-measure")
+        )
     improving = sum(g.status in ("met", "improving") for g in goals)
-    reasons = [f"{improving} of {len(goals)} goals met or improving, {len(meaningful)} by a clinically meaningful amount"]
+    reasons = [
+        f"{improving} of {len(goals)} goals met or improving, {len(meaningful)} by a clinically meaningful amount"
+    ]
     unmet = [g.goal["id"] for g in goals if g.status != "met"]
     if left <= 0 or expired:
-        reasons.append("the referral is used up or has expired: we ask you to authorize further visits")
+        reasons.append(
+            "the referral is used up or has expired: we ask you to authorize further visits"
+        )
     elif unmet and left * 4 <= authorized:
-        reasons.append(f"only {left} of {authorized} authorized visits {'is' if left == 1 else 'are'} left and "
-                       f"{_goals(unmet)} {'is' if len(unmet) == 1 else 'are'} not yet met: "
-                       "we ask you to consider authorizing further visits")
+        reasons.append(
+            f"only {left} of {authorized} authorized visits {'is' if left == 1 else 'are'} left and "
+            f"{_goals(unmet)} {'is' if len(unmet) == 1 else 'are'} not yet met: "
+            "we ask you to consider authorizing further visits"
+        )
     else:
         reasons.append(f"visits left: {left} of {authorized} authorized")
     return Recommendation("continue", tuple(reasons))

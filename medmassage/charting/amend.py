@@ -9,12 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from medmassage.store import newid, refs
 from medmassage.errors import MedmassageError, Problem, RecordError, UsageError
-from medmassage.store.ids import is_valid_id
 from medmassage.signature import checked_timestamp, instant, is_signed, now, signed_copy
-from medmassage.store import Store
+from medmassage.store import Store, newid, refs
 from medmassage.store.files import RecordExists, write_new
+from medmassage.store.ids import is_valid_id
 from medmassage.yamlio import MAX_BYTES, decode, dump, load_file, read_file
 
 KINDS = ("addendum", "correction", "late_entry")
@@ -59,17 +58,25 @@ def amend(store: Store, request: AmendRequest, stdin: BinaryIO | None = None) ->
     ref = refs.display(entry)
     session = load_file(store.root / entry.rel, entry.rel)
     if not is_signed(session):
-        raise MedmassageError(f"{ref} is not signed yet, so it is not final: correct the note itself, then sign it (medmassage sign {ref})")
+        raise MedmassageError(
+            f"{ref} is not signed yet, so it is not final: correct the note itself, then sign it (medmassage sign {ref})"
+        )
     author = request.by if request.by is not None else str(session.get("therapist"))
     if not is_valid_id(author) or not (store.root / "therapists" / f"{author}.yaml").is_file():
-        raise UsageError(f"--by {author!r}: there is no such therapist (no therapists/{author}.yaml)")
+        raise UsageError(
+            f"--by {author!r}: there is no such therapist (no therapists/{author}.yaml)"
+        )
     at = checked_timestamp(request.at) if request.at else now()
     signed_at = session["signature"].get("at")
     if _before(at, signed_at):
-        raise UsageError(f"--at {at} is before {ref} was signed ({signed_at}); an addendum comes after the note")
+        raise UsageError(
+            f"--at {at} is before {ref} was signed ({signed_at}); an addendum comes after the note"
+        )
     text = read_text(store, request, ref, stdin)
     record = _addendum(store, entry.patient or "", entry.id, request, author, at, text)
-    outcome = AmendOutcome(record, ref=ref, problems=_problems(store, entry.patient or "", record, request.today))
+    outcome = AmendOutcome(
+        record, ref=ref, problems=_problems(store, entry.patient or "", record, request.today)
+    )
     if not any(p.severity == "error" for p in outcome.problems):
         outcome.path, outcome.record = _write(store, entry.patient or "", outcome.record)
     return outcome
@@ -82,7 +89,9 @@ def _before(at: str, signed_at: Any) -> bool:
         return False  # a malformed signature time is validate's to report
 
 
-def _addendum(store: Store, patient: str, session: str, request: AmendRequest, author: str, at: str, text: str) -> dict[str, Any]:
+def _addendum(
+    store: Store, patient: str, session: str, request: AmendRequest, author: str, at: str, text: str
+) -> dict[str, Any]:
     folder = store.root / "patients" / patient / "addenda"
     record = {
         "id": newid.next_dated_id(folder, at[:10]),
@@ -120,22 +129,32 @@ def _from_editor(store: Store, request: AmendRequest, ref: str) -> str:
 
     from medmassage.charting.editor import editor_command, new_draft
 
-    draft = new_draft(store.root, "addendum", _EDITOR_HEADER.format(kind=request.kind, ref=ref, reason=request.reason))
+    draft = new_draft(
+        store.root,
+        "addendum",
+        _EDITOR_HEADER.format(kind=request.kind, ref=ref, reason=request.reason),
+    )
     command = [*editor_command(), str(draft)]
     try:
         status = subprocess.run(command, check=False).returncode
         written = decode(read_file(draft, str(draft)), str(draft))
     except OSError as exc:
-        raise MedmassageError(f"cannot start the editor {command[0]!r} ({exc.strerror}); set $EDITOR or use --text") from None
+        raise MedmassageError(
+            f"cannot start the editor {command[0]!r} ({exc.strerror}); set $EDITOR or use --text"
+        ) from None
     except RecordError as exc:
         raise MedmassageError(f"{exc}; your text is kept in {draft}") from None
     if status != 0:
-        raise MedmassageError(f"the editor exited with status {status}; nothing was written; your text is kept in {draft}")
+        raise MedmassageError(
+            f"the editor exited with status {status}; nothing was written; your text is kept in {draft}"
+        )
     draft.unlink(missing_ok=True)
     return "\n".join(line for line in written.splitlines() if not line.startswith("#"))
 
 
-def _problems(store: Store, patient: str, record: dict[str, Any], today: str | None) -> list[Problem]:
+def _problems(
+    store: Store, patient: str, record: dict[str, Any], today: str | None
+) -> list[Problem]:
     from medmassage.store import Entry
     from medmassage.validate import validate_candidate
 

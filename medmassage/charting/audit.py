@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from medmassage.store import git as vcs
 from medmassage.errors import RecordError
-from medmassage.store.refs import display
 from medmassage.signature import SIGNER_FIELD, matches
 from medmassage.store import Entry, Store
+from medmassage.store import git as vcs
+from medmassage.store.refs import display
 from medmassage.yamlio import json_path, load_bytes, load_file
 
 MAX_FIELDS = 5
@@ -41,8 +41,10 @@ def _signature_line(store: Store, entry: Entry, record: dict[str, Any]) -> str:
     commit, old = intact
     fields = changed_paths(old, record)
     shown = ", ".join(fields[:MAX_FIELDS]) + (", ..." if len(fields) > MAX_FIELDS else "")
-    return (f"{display(entry)}: {who}, but CHANGED since: {shown or 'no field differs'} differ from commit {commit[:10]}, "
-            f"the last version that matches the signature (restore it with: git checkout {commit[:10]} -- {entry.rel})")
+    return (
+        f"{display(entry)}: {who}, but CHANGED since: {shown or 'no field differs'} differ from commit {commit[:10]}, "
+        f"the last version that matches the signature (restore it with: git checkout {commit[:10]} -- {entry.rel})"
+    )
 
 
 def last_intact(store: Store, entry: Entry) -> tuple[str, dict[str, Any]] | None:
@@ -64,9 +66,17 @@ def changed_paths(old: Any, new: Any, path: tuple[str | int, ...] = ()) -> list[
         keys = [*old, *(key for key in new if key not in old)]
         if path == ("signature",):
             keys = [key for key in keys if key != "sha256"]
-        return [p for key in keys for p in changed_paths(old.get(key, _MISSING), new.get(key, _MISSING), (*path, key))]
+        return [
+            p
+            for key in keys
+            for p in changed_paths(old.get(key, _MISSING), new.get(key, _MISSING), (*path, key))
+        ]
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        return [p for index, (a, b) in enumerate(zip(old, new)) for p in changed_paths(a, b, (*path, index))]
+        return [
+            p
+            for index, (a, b) in enumerate(zip(old, new))
+            for p in changed_paths(a, b, (*path, index))
+        ]
     same = old is new or (type(old) is type(new) and old == new)
     return [] if same else [json_path(path)]
 
@@ -85,6 +95,12 @@ def _addenda_lines(store: Store, entry: Entry) -> list[str]:
         except RecordError:
             continue
         if data.get("refers_to") == entry.id:
-            state = "signed" if matches(data) else ("CHANGED since signed" if "signature" in data else "unsigned")
-            lines.append(f"  addendum {path.stem}: {data.get('kind')} by {data.get('author')} at {data.get('written_at')} ({state})")
+            state = (
+                "signed"
+                if matches(data)
+                else ("CHANGED since signed" if "signature" in data else "unsigned")
+            )
+            lines.append(
+                f"  addendum {path.stem}: {data.get('kind')} by {data.get('author')} at {data.get('written_at')} ({state})"
+            )
     return lines

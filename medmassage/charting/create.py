@@ -11,14 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from medmassage.store import newid
 from medmassage.charting.defaults import RECOMMENDED, default_for, load_context, reference_for
-from medmassage.errors import MedmassageError, Problem, RecordError, UsageError
 from medmassage.charting.form import Form, insert_ordered
-from medmassage.store.ids import describe_id_rule, is_valid_id
 from medmassage.charting.prompts import Asker
-from medmassage.store import FOLDER_OF, PATIENT_SCOPED, Entry, Store
+from medmassage.errors import MedmassageError, Problem, RecordError, UsageError
+from medmassage.store import FOLDER_OF, PATIENT_SCOPED, Entry, Store, newid
 from medmassage.store.files import RecordExists, write_new
+from medmassage.store.ids import describe_id_rule, is_valid_id
 from medmassage.yamlio import MAX_BYTES, decode, dump, parse_text, read_file, resolve_plain
 
 CREATABLE = ("therapist", "provider", "patient", "referral", "assessment", "plan", "session")
@@ -63,7 +62,9 @@ class Source:
     name: str
 
 
-def create(store: Store, request: Request, asker: Asker | None = None, stdin: BinaryIO | None = None) -> Outcome:
+def create(
+    store: Store, request: Request, asker: Asker | None = None, stdin: BinaryIO | None = None
+) -> Outcome:
     """Make, check and (unless a dry run or invalid) write one new record."""
     check_request(store, request)
     try:
@@ -75,13 +76,19 @@ def create(store: Store, request: Request, asker: Asker | None = None, stdin: Bi
     explicit = explicit_id(record, request.record_id)
     if explicit is not None:
         refuse_existing(store, request.kind, explicit, request.patient)
-    outcome = Outcome(record, notes=[f"default {item}" for item in fill(store, request, record, asker)])
+    outcome = Outcome(
+        record, notes=[f"default {item}" for item in fill(store, request, record, asker)]
+    )
     if request.edit:
         source, explicit = edit(store, request, outcome, explicit)
         if outcome.failed:
             return outcome
     # an invalid id written in the record stays, for validation to locate
-    record_id = explicit if explicit is not None or "id" in outcome.record else generate_id(store, request, outcome.record)
+    record_id = (
+        explicit
+        if explicit is not None or "id" in outcome.record
+        else generate_id(store, request, outcome.record)
+    )
     if record_id is not None:
         outcome.record.pop("id", None)
         insert_ordered(outcome.record, "id", record_id, ["id"])
@@ -109,19 +116,25 @@ def fill(store: Store, request: Request, record: dict[str, Any], asker: Asker | 
         functools.partial(reference_for, context),
         asker=asker,
         template=request.edit,
-        recommended=RECOMMENDED.get(request.kind, ()) if asker is not None and request.source is None else (),
+        recommended=RECOMMENDED.get(request.kind, ())
+        if asker is not None and request.source is None
+        else (),
     )
     form.fill(record)
     return form.applied
 
 
-def edit(store: Store, request: Request, outcome: Outcome, explicit: str | None) -> tuple[Source, str | None]:
+def edit(
+    store: Store, request: Request, outcome: Outcome, explicit: str | None
+) -> tuple[Source, str | None]:
     """Open the editor on the record, which the edited one replaces. An id written in
     the editor counts as chosen (it must be free); without one, an id is generated after."""
     from medmassage.charting.editor import edit_draft
 
     where = f" for patient {request.patient}" if request.patient else ""
-    text, outcome.draft = edit_draft(store.root, request.kind, f"A new {request.kind}{where}", outcome.record)
+    text, outcome.draft = edit_draft(
+        store.root, request.kind, f"A new {request.kind}{where}", outcome.record
+    )
     source = Source(text, str(outcome.draft))
     try:
         outcome.record = parse_text(text, source.name)
@@ -148,11 +161,18 @@ def check_request(store: Store, request: Request) -> None:
         if request.patient is None:
             raise UsageError(f"a {request.kind} belongs to a patient: name them with --patient ID")
         if not is_valid_id(request.patient):
-            raise UsageError(f"--patient {request.patient!r} is not a valid id: {describe_id_rule()}")
+            raise UsageError(
+                f"--patient {request.patient!r} is not a valid id: {describe_id_rule()}"
+            )
         if not (store.root / "patients" / request.patient / "patient.yaml").is_file():
-            raise UsageError(f"there is no patient {request.patient!r} (no patients/{request.patient}/patient.yaml)")
+            raise UsageError(
+                f"there is no patient {request.patient!r} (no patients/{request.patient}/patient.yaml)"
+            )
     elif request.patient is not None:
-        raise UsageError(f"--patient is for records that belong to a patient, not for a {request.kind}" + ("; use --id" if request.kind == "patient" else ""))
+        raise UsageError(
+            f"--patient is for records that belong to a patient, not for a {request.kind}"
+            + ("; use --id" if request.kind == "patient" else "")
+        )
     if request.record_id is not None and not is_valid_id(request.record_id):
         raise UsageError(f"--id {request.record_id!r} is not a valid id: {describe_id_rule()}")
 
@@ -178,7 +198,9 @@ def explicit_id(record: dict[str, Any], option: str | None) -> str | None:
         raise UsageError(f"--id {option!r} differs from the id {written!r} written in the record")
     if option is not None:
         return option  # checked by check_request
-    return written if isinstance(written, str) and is_valid_id(written) else None  # else validation locates it
+    return (
+        written if isinstance(written, str) and is_valid_id(written) else None
+    )  # else validation locates it
 
 
 def refuse_existing(store: Store, kind: str, record_id: str, patient: str | None) -> None:
@@ -203,19 +225,32 @@ def generate_id(store: Store, request: Request, record: dict[str, Any]) -> str |
 def _entry(store: Store, request: Request, record: dict[str, Any]) -> Entry:
     record_id = record.get("id")
     if not isinstance(record_id, str) or not is_valid_id(record_id):
-        folder = FOLDER_OF.get(request.kind, "patients")  # not a place yet: the id is missing or wrong
-        return Entry(f"{folder}/<new>.yaml", request.kind, record_id if isinstance(record_id, str) else "", request.patient)
+        folder = FOLDER_OF.get(
+            request.kind, "patients"
+        )  # not a place yet: the id is missing or wrong
+        return Entry(
+            f"{folder}/<new>.yaml",
+            request.kind,
+            record_id if isinstance(record_id, str) else "",
+            request.patient,
+        )
     owner = _owner(request, record_id)
     path = store.path_of(request.kind, record_id, owner)
     return Entry(path.relative_to(store.root).as_posix(), request.kind, record_id, owner)
 
 
-def validate(store: Store, request: Request, record: dict[str, Any], source: Source | None) -> list[Problem]:
+def validate(
+    store: Store, request: Request, record: dict[str, Any], source: Source | None
+) -> list[Problem]:
     """The record's problems in the store, located in the text it came from, if any."""
     from medmassage.validate import validate_candidate
 
-    text, name = (source.text, source.name) if source is not None else (None, f"<new {request.kind}>")
-    return validate_candidate(store, _entry(store, request, record), record, request.today, text, name)
+    text, name = (
+        (source.text, source.name) if source is not None else (None, f"<new {request.kind}>")
+    )
+    return validate_candidate(
+        store, _entry(store, request, record), record, request.today, text, name
+    )
 
 
 def write(store: Store, request: Request, record: dict[str, Any], explicit: bool) -> Path:
@@ -240,19 +275,27 @@ def apply_set(record: dict[str, Any], assignment: str) -> None:
     path_text, equals, raw = assignment.partition("=")
     parts = path_text.strip().split(".")
     if not equals or not all(parts):
-        raise UsageError(f"--set {assignment!r}: write it as PATH=VALUE, e.g. subjective.pain=6 or treatment.0.minutes=20")
+        raise UsageError(
+            f"--set {assignment!r}: write it as PATH=VALUE, e.g. subjective.pain=6 or treatment.0.minutes=20"
+        )
     node: Any = record
     for position, part in enumerate(parts):
         key = _key(node, part, assignment)
         if position == len(parts) - 1:
             _put(node, key, set_value(raw, assignment))
             return
-        child = node[key] if isinstance(node, dict) and key in node or isinstance(node, list) and key < len(node) else None
+        child = (
+            node[key]
+            if (isinstance(node, dict) and key in node) or (isinstance(node, list) and key < len(node))
+            else None
+        )
         if child is None:
             child = [] if _INDEX.fullmatch(parts[position + 1]) else {}
             _put(node, key, child)
         elif not isinstance(child, (dict, list)):
-            raise UsageError(f"--set {assignment!r}: {'.'.join(parts[: position + 1])} holds a value, not fields or a list")
+            raise UsageError(
+                f"--set {assignment!r}: {'.'.join(parts[: position + 1])} holds a value, not fields or a list"
+            )
         node = child
 
 
@@ -260,9 +303,13 @@ def _key(node: Any, part: str, assignment: str) -> Any:
     if isinstance(node, dict):
         return part
     if not _INDEX.fullmatch(part):
-        raise UsageError(f"--set {assignment!r}: {part!r} is not a list position; positions are 0, 1, 2...")
+        raise UsageError(
+            f"--set {assignment!r}: {part!r} is not a list position; positions are 0, 1, 2..."
+        )
     if int(part) > len(node):
-        raise UsageError(f"--set {assignment!r}: position {part} leaves a gap; the list has {len(node)} item(s), so the next is {len(node)}")
+        raise UsageError(
+            f"--set {assignment!r}: position {part} leaves a gap; the list has {len(node)} item(s), so the next is {len(node)}"
+        )
     return int(part)
 
 
@@ -284,4 +331,3 @@ def set_value(raw: str, assignment: str) -> Any:
             raise UsageError(f"--set {assignment!r}: the quoted value is not closed properly")
         return value
     return resolve_plain(raw.strip()) if raw.strip() else None
-

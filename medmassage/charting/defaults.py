@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medmassage.errors import RecordError
 from medmassage.charting.form import Default, Path_, Reference, matches
+from medmassage.errors import RecordError
 from medmassage.rules.references import REFERENCES
 from medmassage.store import PATIENT_KINDS, SETTINGS_FILE, Store
 from medmassage.yamlio import load_file
@@ -45,8 +45,11 @@ class Context:
 
     def latest(self, kind: str, **wanted: Any) -> tuple[str, dict[str, Any]] | None:
         """The patient's most recent record of `kind` (by date, then id) matching `wanted`."""
-        found = [(str(data.get("date", "")), rid, data) for rid, data in self.chart.get(kind, {}).items()
-                 if all(data.get(key) == value for key, value in wanted.items())]
+        found = [
+            (str(data.get("date", "")), rid, data)
+            for rid, data in self.chart.get(kind, {}).items()
+            if all(data.get(key) == value for key, value in wanted.items())
+        ]
         if not found:
             return None
         _, rid, data = max(found, key=lambda item: (item[0], item[1]))
@@ -72,7 +75,13 @@ def _folder(folder: Path) -> dict[str, dict[str, Any]]:
 def load_context(store: Store, kind: str, patient: str | None, today: str) -> Context:
     """Read the settings, the therapists, the providers and the one patient's chart."""
     root = store.root
-    context = Context(kind, today, _load(root / SETTINGS_FILE) or {}, _folder(root / "therapists"), _folder(root / "providers"))
+    context = Context(
+        kind,
+        today,
+        _load(root / SETTINGS_FILE) or {},
+        _folder(root / "therapists"),
+        _folder(root / "providers"),
+    )
     if patient is not None:
         context.patient = _load(root / "patients" / patient / "patient.yaml")
         for folder, record_kind in PATIENT_KINDS.items():
@@ -115,18 +124,25 @@ def _therapist(context: Context, record: dict[str, Any], path: Path_) -> Default
     chosen = context.settings.get("default_therapist")
     if isinstance(chosen, str) and chosen in context.therapists:
         return Default(chosen, "the default therapist", silent=True)
-    active = [tid for tid, data in context.therapists.items() if data.get("active", True) is not False]
+    active = [
+        tid for tid, data in context.therapists.items() if data.get("active", True) is not False
+    ]
     return Default(active[0], "the only therapist", silent=True) if len(active) == 1 else None
 
 
-def _constant(value: Any, why: str, silent: bool = False) -> Callable[[Context, dict[str, Any], Path_], Default | None]:
+def _constant(
+    value: Any, why: str, silent: bool = False
+) -> Callable[[Context, dict[str, Any], Path_], Default | None]:
     return lambda context, record, path: Default(value, why, silent)
 
 
-def _latest_id(kind: str, silent: bool) -> Callable[[Context, dict[str, Any], Path_], Default | None]:
+def _latest_id(
+    kind: str, silent: bool
+) -> Callable[[Context, dict[str, Any], Path_], Default | None]:
     def rule(context: Context, record: dict[str, Any], path: Path_) -> Default | None:
         found = context.latest(kind)
         return Default(found[0], f"the latest {kind}", silent) if found else None
+
     return rule
 
 
@@ -150,25 +166,48 @@ def _from_referral(name: str) -> Callable[[Context, dict[str, Any], Path_], Defa
     def rule(context: Context, record: dict[str, Any], path: Path_) -> Default | None:
         referral = _referral_of(context, record)
         value = referral.get(name) if referral else None
-        return Default(value, f"from the referral's {name.replace('_', ' ')}") if value is not None else None
+        return (
+            Default(value, f"from the referral's {name.replace('_', ' ')}")
+            if value is not None
+            else None
+        )
+
     return rule
 
 
 def _active_plan(context: Context, record: dict[str, Any], path: Path_) -> Default | None:
     found = context.latest("plan", status="active") or context.latest("plan")
-    return Default(found[0], "the patient's active plan" if found[1].get("status") == "active" else "the latest plan", silent=True) if found else None
+    return (
+        Default(
+            found[0],
+            "the patient's active plan"
+            if found[1].get("status") == "active"
+            else "the latest plan",
+            silent=True,
+        )
+        if found
+        else None
+    )
 
 
 def _session_minutes(context: Context, record: dict[str, Any], path: Path_) -> Default | None:
     plan = _plan_of(context, record)
     minutes = plan.get("session_minutes") if plan else None
-    return Default(minutes, "the plan's session length", silent=True) if isinstance(minutes, int) else None
+    return (
+        Default(minutes, "the plan's session length", silent=True)
+        if isinstance(minutes, int)
+        else None
+    )
 
 
 def _treatment(context: Context, record: dict[str, Any], path: Path_) -> Default | None:
     found = context.latest("session")
     if found and isinstance(found[1].get("treatment"), list):
-        items = [{k: item[k] for k in _STRUCTURE if k in item} for item in found[1]["treatment"] if isinstance(item, dict)]
+        items = [
+            {k: item[k] for k in _STRUCTURE if k in item}
+            for item in found[1]["treatment"]
+            if isinstance(item, dict)
+        ]
         return Default(items, f"as in the previous session, {found[0]}")
     plan = _plan_of(context, record)
     techniques = plan.get("techniques") if plan else None
@@ -187,11 +226,17 @@ def _home_care(context: Context, record: dict[str, Any], path: Path_) -> Default
 
 def _referral_provider(context: Context, record: dict[str, Any], path: Path_) -> Default | None:
     provider = (context.patient or {}).get("primary_provider")
-    return Default(provider, "the patient's primary provider") if isinstance(provider, str) else None
+    return (
+        Default(provider, "the patient's primary provider") if isinstance(provider, str) else None
+    )
 
 
 def _only_provider(context: Context, record: dict[str, Any], path: Path_) -> Default | None:
-    return Default(next(iter(context.providers)), "the only provider") if len(context.providers) == 1 else None
+    return (
+        Default(next(iter(context.providers)), "the only provider")
+        if len(context.providers) == 1
+        else None
+    )
 
 
 def _valid_until(context: Context, record: dict[str, Any], path: Path_) -> Default | None:
@@ -200,14 +245,19 @@ def _valid_until(context: Context, record: dict[str, Any], path: Path_) -> Defau
 
 
 def _visits(context: Context, record: dict[str, Any], path: Path_) -> Default | None:
-    per_week, weeks = record.get("frequency_per_week", record.get("sessions_per_week")), record.get("weeks", record.get("duration_weeks"))
+    per_week, weeks = (
+        record.get("frequency_per_week", record.get("sessions_per_week")),
+        record.get("weeks", record.get("duration_weeks")),
+    )
     if isinstance(per_week, (int, float)) and isinstance(weeks, int) and per_week > 0 and weeks > 0:
         return Default(math.ceil(per_week * weeks), "visits per week times weeks")
     return None
 
 
 def _assessment_kind(context: Context, record: dict[str, Any], path: Path_) -> Default | None:
-    return Default("reassessment" if context.chart.get("assessment") else "initial", "from the patient's chart")
+    return Default(
+        "reassessment" if context.chart.get("assessment") else "initial", "from the patient's chart"
+    )
 
 
 def _consent_date(context: Context, record: dict[str, Any], path: Path_) -> Default | None:
@@ -251,7 +301,17 @@ _RULES: dict[tuple[str, tuple[str, ...]], Rule] = {
 RECOMMENDED: dict[str, tuple[tuple[str, ...], ...]] = {
     "settings": (("practice", "phone"), ("practice", "fax"), ("practice", "email")),
     "provider": (("specialty",), ("phone",), ("fax",), ("email",)),
-    "patient": (("sex",), ("contact", "phone"), ("allergies", "*", "substance"), ("precautions", "*", "regions")),
+    "patient": (
+        ("sex",),
+        ("contact", "phone"),
+        ("allergies", "*", "substance"),
+        ("precautions", "*", "regions"),
+    ),
     "assessment": (("referral",), ("pain", "worst"), ("pain", "best")),
-    "session": (("response", "pain"), ("assessment", "summary"), ("plan", "next_visit"), ("plan", "home_care")),
+    "session": (
+        ("response", "pain"),
+        ("assessment", "summary"),
+        ("plan", "next_visit"),
+        ("plan", "home_care"),
+    ),
 }

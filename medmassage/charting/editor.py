@@ -26,7 +26,11 @@ _HEADER = """\
 
 def editor_command() -> list[str]:
     """$VISUAL, else $EDITOR, else the platform's basic editor, split like a shell would."""
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or ("notepad" if os.name == "nt" else "vi")
+    editor = (
+        os.environ.get("VISUAL")
+        or os.environ.get("EDITOR")
+        or ("notepad" if os.name == "nt" else "vi")
+    )
     return shlex.split(editor, posix=os.name != "nt")
 
 
@@ -54,14 +58,20 @@ def edit_draft(root: Path, kind: str, target: str, record: dict[str, Any]) -> tu
         status = subprocess.run(command, check=False).returncode
     except OSError as exc:
         draft.unlink()
-        raise MedmassageError(f"cannot start the editor {command[0]!r} ({exc.strerror}); set $EDITOR; nothing was written") from None
+        raise MedmassageError(
+            f"cannot start the editor {command[0]!r} ({exc.strerror}); set $EDITOR; nothing was written"
+        ) from None
     try:
         text = decode(read_file(draft, str(draft)), str(draft))
     except RecordError as exc:
         p = exc.problem
-        raise MedmassageError(f"{p.file}:{p.line}:{p.column}: {p.rule}: {p.message}; your text is kept in {draft}") from None
+        raise MedmassageError(
+            f"{p.file}:{p.line}:{p.column}: {p.rule}: {p.message}; your text is kept in {draft}"
+        ) from None
     if status != 0:
-        raise MedmassageError(f"the editor exited with status {status}; nothing was written; your text is kept in {draft}")
+        raise MedmassageError(
+            f"the editor exited with status {status}; nothing was written; your text is kept in {draft}"
+        )
     if all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()):
         draft.unlink()
         raise MedmassageError("the record was left empty; nothing was written")

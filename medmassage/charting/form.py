@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from medmassage.errors import MedmassageError
 from medmassage.charting.prompts import Asker, Question, ask_field, ask_yes_no, resolve, show
+from medmassage.errors import MedmassageError
 
 Path_ = tuple[str | int, ...]
 Pattern = tuple[str, ...]  # field names, "*" for any list index
@@ -53,7 +53,7 @@ def label(path: Path_) -> str:
 def matches(pattern: Sequence[str], path: Path_) -> bool:
     """True when `path` fits `pattern` ("*" stands for any list index)."""
     return len(pattern) == len(path) and all(
-        want == "*" and isinstance(part, int) or want == part for want, part in zip(pattern, path)
+        (want == "*" and isinstance(part, int)) or want == part for want, part in zip(pattern, path)
     )
 
 
@@ -62,7 +62,9 @@ def insert_ordered(node: dict[str, Any], key: str, value: Any, order: Sequence[s
     rank = {name: index for index, name in enumerate(order)}
     mine = rank.get(key, len(order))
     items = list(node.items())
-    position = next((i for i, (name, _) in enumerate(items) if rank.get(name, len(order)) > mine), len(items))
+    position = next(
+        (i for i, (name, _) in enumerate(items) if rank.get(name, len(order)) > mine), len(items)
+    )
     items.insert(position, (key, value))
     node.clear()
     node.update(items)
@@ -120,12 +122,17 @@ class Form:
                     if isinstance(item, dict):
                         self._object(item, item_shape, (*path, index))
 
-    def _obtain(self, sub: dict[str, Any], shape: dict[str, Any], path: Path_, required: bool) -> Any:
+    def _obtain(
+        self, sub: dict[str, Any], shape: dict[str, Any], path: Path_, required: bool
+    ) -> Any:
         if shape.get("type") == "object":
             child: dict[str, Any] = {}
             self._object(child, shape, path)
             return child if child or required else MISSING
-        if shape.get("type") == "array" and resolve(shape.get("items", {}), self.defs).get("type") == "object":
+        if (
+            shape.get("type") == "array"
+            and resolve(shape.get("items", {}), self.defs).get("type") == "object"
+        ):
             return self._list(shape, path, required)
         return self._scalar(sub, path, required)
 
@@ -137,14 +144,22 @@ class Form:
             return self._list_unasked(item_shape, path, required, structure)
         items: list[dict[str, Any]] = []
         least = max(int(shape.get("minItems", 0)), 1 if required else 0)
-        while len(items) < least or ask_yes_no(self.asker, f"Add {'another' if items else 'an'} item to {label(path)}?", len(items) < len(structure)):
-            self.asker.say(f"-- {label((*path, len(items)))} -- {item_shape.get('description', 'one item')}")
+        while len(items) < least or ask_yes_no(
+            self.asker,
+            f"Add {'another' if items else 'an'} item to {label(path)}?",
+            len(items) < len(structure),
+        ):
+            self.asker.say(
+                f"-- {label((*path, len(items)))} -- {item_shape.get('description', 'one item')}"
+            )
             item: dict[str, Any] = {}
             self._object(item, item_shape, (*path, len(items)))
             items.append(item)
         return items if items or required else MISSING
 
-    def _list_unasked(self, item_shape: dict[str, Any], path: Path_, required: bool, structure: list[Any]) -> Any:
+    def _list_unasked(
+        self, item_shape: dict[str, Any], path: Path_, required: bool, structure: list[Any]
+    ) -> Any:
         """A template gets the carried-over items; a required list gets one placeholder
         item, so that validation names each of its missing fields."""
         if self.template and structure:
@@ -184,7 +199,9 @@ class Form:
                 f"create one first with `medmassage create {reference.kind}`; nothing was written"
             )
         question.choices = list(known)
-        question.check = lambda value: None if value in known else f"there is no {reference.kind} {value!r} in the store"
+        question.check = lambda value: (
+            None if value in known else f"there is no {reference.kind} {value!r} in the store"
+        )
 
     def _default(self, path: Path_) -> Default | None:
         found = self.defaults(self.record, path)

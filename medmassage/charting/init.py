@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medmassage.store import git as vcs
-from medmassage.errors import MedmassageError
 from medmassage.charting.form import Form
 from medmassage.charting.prompts import Asker
+from medmassage.errors import MedmassageError
 from medmassage.store import SETTINGS_FILE
+from medmassage.store import git as vcs
 from medmassage.store.files import make_folders, remove_folders, write_new
 from medmassage.yamlio import dump
 
@@ -62,11 +62,19 @@ def settings_problems(settings: dict[str, Any]) -> list[str]:
     from medmassage.explain import explain
 
     validator = schema_loader.validator("settings")
-    found = sorted(validator.iter_errors(settings), key=lambda error: list(map(str, error.absolute_path)))
-    return [f"{f.message}{_OPTION_HINTS.get(f.path, '')}" for error in found for f in explain(SETTINGS_FILE, error)]
+    found = sorted(
+        validator.iter_errors(settings), key=lambda error: list(map(str, error.absolute_path))
+    )
+    return [
+        f"{f.message}{_OPTION_HINTS.get(f.path, '')}"
+        for error in found
+        for f in explain(SETTINGS_FILE, error)
+    ]
 
 
-_OPTION_HINTS: dict[tuple[str | int, ...], str] = {("practice", name): f" (--{name})" for name in ("name", "phone", "fax", "email")}
+_OPTION_HINTS: dict[tuple[str | int, ...], str] = {
+    ("practice", name): f" (--{name})" for name in ("name", "phone", "fax", "email")
+}
 
 
 def ask_settings(settings: dict[str, Any], asker: Asker) -> None:
@@ -75,15 +83,22 @@ def ask_settings(settings: dict[str, Any], asker: Asker) -> None:
     from medmassage.charting.defaults import RECOMMENDED, Context, default_for
 
     context = Context("settings", "")
-    form = Form(schema_loader.bundled("settings"), functools.partial(default_for, context), lambda path: None,
-                asker=asker, recommended=RECOMMENDED["settings"])
+    form = Form(
+        schema_loader.bundled("settings"),
+        functools.partial(default_for, context),
+        lambda path: None,
+        asker=asker,
+        recommended=RECOMMENDED["settings"],
+    )
     form.fill(settings)
 
 
 def refuse_store(target: Path) -> None:
     """MedmassageError (exit 1) when `target` already holds a store or is not a folder."""
     if os.path.lexists(target / SETTINGS_FILE):
-        raise MedmassageError(f"{target} already holds a medmassage store ({SETTINGS_FILE}); nothing was changed")
+        raise MedmassageError(
+            f"{target} already holds a medmassage store ({SETTINGS_FILE}); nothing was changed"
+        )
     if target.exists() and not target.is_dir():
         raise MedmassageError(f"{target} exists and is not a folder; nothing was changed")
 
@@ -165,4 +180,3 @@ def next_steps(started: Started, cd: str) -> list[str]:
         "  pre-commit install              # optional: validate the records before every commit",
     ]
     return ["Next steps:", *steps]
-

@@ -134,7 +134,14 @@ def _introduce(asker: Asker, question: Question, full: bool = False) -> None:
         asker.say(textwrap.fill(description, 88, initial_indent="  ", subsequent_indent="  "))
     options = question.choices or _enum(shape, question.defs)
     if options and (full or len(options) <= 30):
-        asker.say(textwrap.fill("one of: " + ", ".join(map(str, options)), 88, initial_indent="  ", subsequent_indent="    "))
+        asker.say(
+            textwrap.fill(
+                "one of: " + ", ".join(map(str, options)),
+                88,
+                initial_indent="  ",
+                subsequent_indent="    ",
+            )
+        )
     if question.default is not None and question.default_why:
         asker.say(f"  Enter keeps {show(question.default)} ({question.default_why})")
     if full and shape.get("type") == "array":

@@ -13,12 +13,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medmassage.store import refs
 from medmassage.errors import MedmassageError, Problem, RecordError, UsageError, WriteError
-from medmassage.store.ids import is_valid_id
-from medmassage.signature import SIGNER_FIELD, checked_timestamp, days_between, fingerprint, is_signed, now, signed_copy
-from medmassage.store import SETTINGS_FILE, Entry, Store
+from medmassage.signature import (
+    SIGNER_FIELD,
+    checked_timestamp,
+    days_between,
+    fingerprint,
+    is_signed,
+    now,
+    signed_copy,
+)
+from medmassage.store import SETTINGS_FILE, Entry, Store, refs
 from medmassage.store.files import replace_file
+from medmassage.store.ids import is_valid_id
 from medmassage.yamlio import decode, dump, load_file, parse_text, read_file
 
 
@@ -70,7 +77,9 @@ def sign(store: Store, request: SignRequest) -> SignOutcome:
     notes = _targets(store, request)
     outcome = SignOutcome()
     if not notes:
-        outcome.notes.append(f"no unsigned notes by {request.by}" if request.all_unsigned else "nothing to sign")
+        outcome.notes.append(
+            f"no unsigned notes by {request.by}" if request.all_unsigned else "nothing to sign"
+        )
         return outcome
     errors = _errors(store, notes, request.today)
     cosigning = signing_settings(store).get("allow_cosigner") is True
@@ -96,12 +105,20 @@ def _targets(store: Store, request: SignRequest) -> list[Note]:
         entries.setdefault(entry.rel, entry)
     if request.all_unsigned:
         if request.by is None:
-            raise UsageError("--all-unsigned signs one therapist's notes: name them with --by THERAPIST")
+            raise UsageError(
+                "--all-unsigned signs one therapist's notes: name them with --by THERAPIST"
+            )
         for entry in store.walk():
-            if entry.kind in SIGNER_FIELD and entry.rel not in entries and _unsigned_by(store, entry, request.by):
+            if (
+                entry.kind in SIGNER_FIELD
+                and entry.rel not in entries
+                and _unsigned_by(store, entry, request.by)
+            ):
                 entries[entry.rel] = entry
     if not request.refs and not request.all_unsigned:
-        raise UsageError("name the notes to sign (PATIENT/ID or files), or use --all-unsigned --by THERAPIST")
+        raise UsageError(
+            "name the notes to sign (PATIENT/ID or files), or use --all-unsigned --by THERAPIST"
+        )
     return [_read(store, entry) for entry in entries.values()]
 
 
@@ -126,7 +143,9 @@ def _errors(store: Store, notes: list[Note], today: str | None) -> dict[str, lis
     """Each note's errors, judged exactly as `validate` judges them."""
     from medmassage.validate import validate_store
 
-    report = validate_store(store, [n.path for n in notes], today=today, use_cache=True, keep_view=False, jobs=None)
+    report = validate_store(
+        store, [n.path for n in notes], today=today, use_cache=True, keep_view=False, jobs=None
+    )
     found: dict[str, list[Problem]] = {}
     for problem in report.problems:
         if problem.severity == "error":
@@ -144,11 +163,17 @@ def signing_settings(store: Store) -> dict[str, Any]:
     return signing if isinstance(signing, dict) else {}
 
 
-def _prepare(store: Store, note: Note, request: SignRequest, at: str, errors: list[Problem], cosigning: bool) -> None:
+def _prepare(
+    store: Store, note: Note, request: SignRequest, at: str, errors: list[Problem], cosigning: bool
+) -> None:
     """Decide whether the note may be signed and build its signed form, or NotSignable."""
     name = refs.display(note.entry)
     try:
-        note.record = parse_text(decode(note.data, note.entry.rel), note.entry.rel) if note.data else load_file(note.path, note.entry.rel)
+        note.record = (
+            parse_text(decode(note.data, note.entry.rel), note.entry.rel)
+            if note.data
+            else load_file(note.path, note.entry.rel)
+        )
     except RecordError as exc:
         raise NotSignable("it is not a readable record", [exc.problem]) from None
     record = note.record
@@ -160,18 +185,25 @@ def _prepare(store: Store, note: Note, request: SignRequest, at: str, errors: li
         )
     if errors:
         count = len(errors)
-        raise NotSignable(f"it has {count} error{'s' if count != 1 else ''}; fix {'them' if count != 1 else 'it'} first (only a valid note can be signed)", errors)
+        raise NotSignable(
+            f"it has {count} error{'s' if count != 1 else ''}; fix {'them' if count != 1 else 'it'} first (only a valid note can be signed)",
+            errors,
+        )
     by = _signer(store, note.entry, record, request.by, cosigning)
     day = str(record.get("date") or record.get("written_at", ""))[:10]
     if day and days_between(day, at) < 0:
-        raise NotSignable(f"the signing time {at} is before the {'visit' if note.entry.kind == 'session' else 'addendum'} on {day}")
+        raise NotSignable(
+            f"the signing time {at} is before the {'visit' if note.entry.kind == 'session' else 'addendum'} on {day}"
+        )
     content = dict(record)
     if request.late and note.entry.kind == "session":
         content["late"] = True
     note.signed = signed_copy(content, by, at)
 
 
-def _signer(store: Store, entry: Entry, record: dict[str, Any], by: str | None, cosigning: bool) -> str:
+def _signer(
+    store: Store, entry: Entry, record: dict[str, Any], by: str | None, cosigning: bool
+) -> str:
     owner = record.get(SIGNER_FIELD[entry.kind or ""])
     if by is None or by == owner:
         return str(owner)
@@ -190,7 +222,9 @@ def _write(note: Note) -> None:
     assert note.signed is not None and note.record is not None
     text = signed_text(decode(note.data, note.entry.rel), note.record, note.signed)
     if read_file(note.path, note.entry.rel) != note.data:
-        raise NotSignable("the file changed while it was being signed; nothing was written, run sign again")
+        raise NotSignable(
+            "the file changed while it was being signed; nothing was written, run sign again"
+        )
     replace_file(note.path, text.encode("utf-8"))
 
 
@@ -206,8 +240,12 @@ def signed_text(original: str, record: dict[str, Any], signed: dict[str, Any]) -
         if _reads_as(candidate, signed):
             return candidate
     text = dump(signed)
-    if not _reads_as(text, signed):  # pragma: no cover - dump's round trip is tested property by property
-        raise MedmassageError("the signed note would not read back exactly; nothing was written (please report this)")
+    if not _reads_as(
+        text, signed
+    ):  # pragma: no cover - dump's round trip is tested property by property
+        raise MedmassageError(
+            "the signed note would not read back exactly; nothing was written (please report this)"
+        )
     return text
 
 
@@ -216,7 +254,11 @@ def _reads_as(text: str, signed: dict[str, Any]) -> bool:
         parsed = parse_text(text, "<signed>")
     except RecordError:
         return False
-    return parsed == signed and list(parsed) == list(signed) and fingerprint(parsed) == signed["signature"]["sha256"]
+    return (
+        parsed == signed
+        and list(parsed) == list(signed)
+        and fingerprint(parsed) == signed["signature"]["sha256"]
+    )
 
 
 def _late_note(store: Store, note: Note, request: SignRequest) -> list[str]:
@@ -230,5 +272,7 @@ def _late_note(store: Store, note: Note, request: SignRequest) -> list[str]:
     if days <= limit:
         return []
     name = refs.display(note.entry)
-    return [f"{name} was signed {days} days after the visit (more than {limit}); explain it with a late entry: "
-            f"medmassage amend {name} --kind late_entry --reason TEXT (next time, sign with --late)"]
+    return [
+        f"{name} was signed {days} days after the visit (more than {limit}); explain it with a late entry: "
+        f"medmassage amend {name} --kind late_entry --reason TEXT (next time, sign with --late)"
+    ]

@@ -12,7 +12,12 @@ from medmassage.chart import Chart, Record, StoreView
 
 Context = dict[str, Any]
 PAIN_WORDS = "0–10 NRS"
-HOME_CARE = {"full": "did all of it", "partial": "did some of it", "none": "did none of it", "not_assigned": "none assigned"}
+HOME_CARE = {
+    "full": "did all of it",
+    "partial": "did some of it",
+    "none": "did none of it",
+    "not_assigned": "none assigned",
+}
 
 
 def label(word: str) -> str:
@@ -67,7 +72,9 @@ def practice(view: StoreView) -> Context:
 def therapist(view: StoreView, therapist_id: str) -> Context:
     """Name, credentials and license of a therapist (for headers and signature blocks)."""
     record = view.get("therapist", therapist_id)
-    data: dict[str, Any] = record.data if record else {"name": therapist_id, "credentials": "", "license": {}}
+    data: dict[str, Any] = (
+        record.data if record else {"name": therapist_id, "credentials": "", "license": {}}
+    )
     licence = data.get("license", {})
     return {
         "id": therapist_id,
@@ -140,15 +147,17 @@ def _goals(session: Mapping[str, Any], plan: Record | None) -> list[Context]:
     for entry in session.get("assessment", {}).get("goals", []):
         goal = defined.get(entry["goal"], {})
         unit = goal.get("measure", {}).get("unit", "")
-        rows.append({
-            "id": entry["goal"],
-            "description": goal.get("description", ""),
-            "progress": entry["progress"].replace("_", " "),
-            "value": num(entry.get("value")) if "value" in entry else "",
-            "target": num(goal.get("target")) if goal else "",
-            "unit": unit,
-            "note": entry.get("note", ""),
-        })
+        rows.append(
+            {
+                "id": entry["goal"],
+                "description": goal.get("description", ""),
+                "progress": entry["progress"].replace("_", " "),
+                "value": num(entry.get("value")) if "value" in entry else "",
+                "target": num(goal.get("target")) if goal else "",
+                "unit": unit,
+                "note": entry.get("note", ""),
+            }
+        )
     return rows
 
 
@@ -157,12 +166,20 @@ def _signature(view: StoreView, data: Mapping[str, Any]) -> Context:
     if not signed:
         return {"signed": False, "by": "", "credentials": "", "at": "", "sha256": ""}
     who = therapist(view, signed["by"])
-    return {"signed": True, "by": who["name"], "credentials": who["credentials"], "at": when(signed["at"]), "sha256": signed["sha256"]}
+    return {
+        "signed": True,
+        "by": who["name"],
+        "credentials": who["credentials"],
+        "at": when(signed["at"]),
+        "sha256": signed["sha256"],
+    }
 
 
 def addenda(view: StoreView, chart: Chart, session_id: str) -> list[Record]:
     """The valid addenda that refer to a session, oldest first."""
-    found = [r for r in chart.of("addendum").values() if r.valid and r.data["refers_to"] == session_id]
+    found = [
+        r for r in chart.of("addendum").values() if r.valid and r.data["refers_to"] == session_id
+    ]
     return sorted(found, key=lambda r: (r.data["written_at"], r.id))
 
 
@@ -190,11 +207,17 @@ def soap_context(view: StoreView, chart: Chart, session: Record) -> Context:
         "patient": patient(chart),
         "therapist": therapist(view, data["therapist"]),
         "session": {
-            "id": session.id, "date": data["date"], "time": data.get("time", ""),
-            "duration": data["duration_minutes"], "plan": data["treatment_plan"], "late": bool(data.get("late")),
+            "id": session.id,
+            "date": data["date"],
+            "time": data.get("time", ""),
+            "duration": data["duration_minutes"],
+            "plan": data["treatment_plan"],
+            "late": bool(data.get("late")),
         },
         "subjective": {
-            "report": subjective["report"], "pain": subjective["pain"], "since_last": subjective.get("since_last", ""),
+            "report": subjective["report"],
+            "pain": subjective["pain"],
+            "since_last": subjective.get("since_last", ""),
             "home_care": HOME_CARE.get(subjective.get("home_care_done", ""), "not recorded"),
         },
         "objective": {
@@ -205,17 +228,29 @@ def soap_context(view: StoreView, chart: Chart, session: Record) -> Context:
         "treatment": _treatment(data["treatment"]),
         "treatment_minutes": sum(t["minutes"] for t in data["treatment"]),
         "response": {
-            "pain_before": subjective["pain"], "pain_after": num(response.get("pain")),
-            "feedback": response.get("feedback", ""), "adverse": response.get("adverse", "") or "none recorded",
+            "pain_before": subjective["pain"],
+            "pain_after": num(response.get("pain")),
+            "feedback": response.get("feedback", ""),
+            "adverse": response.get("adverse", "") or "none recorded",
         },
-        "assessment": {"summary": data.get("assessment", {}).get("summary", ""), "goals": _goals(data, plan)},
+        "assessment": {
+            "summary": data.get("assessment", {}).get("summary", ""),
+            "goals": _goals(data, plan),
+        },
         "plan": {
-            "next_visit": next_steps.get("next_visit", ""), "home_care": list(next_steps.get("home_care", [])),
+            "next_visit": next_steps.get("next_visit", ""),
+            "home_care": list(next_steps.get("home_care", [])),
             "notes": next_steps.get("notes", ""),
         },
         "billing": [
-            {"code": c["code"], "units": c["units"], "modifier": c.get("modifier", ""),
-             "label": c["code"] + (f"-{c['modifier']}" if c.get("modifier") else "") + f" × {c['units']}"}
+            {
+                "code": c["code"],
+                "units": c["units"],
+                "modifier": c.get("modifier", ""),
+                "label": c["code"]
+                + (f"-{c['modifier']}" if c.get("modifier") else "")
+                + f" × {c['units']}",
+            }
             for c in data.get("billing", {}).get("codes", [])
         ],
         "signature": _signature(view, data),

@@ -12,11 +12,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from medmassage.care import norms, outcomes as progress
-from medmassage.documents.common import Context, address_lines, label, num, patient, practice, therapist, words
-from medmassage.errors import UsageError
-from medmassage.documents.svg import Series, line_chart
+from medmassage.care import norms
+from medmassage.care import outcomes as progress
 from medmassage.chart import Chart, Record, StoreView
+from medmassage.documents.common import (
+    Context,
+    address_lines,
+    label,
+    num,
+    patient,
+    practice,
+    therapist,
+    words,
+)
+from medmassage.documents.svg import Series, line_chart
+from medmassage.errors import UsageError
 
 _DOCTORS = frozenset(("MD", "DO", "DC", "DPM", "DDS", "DMD", "DPT", "ND"))
 _NO_REACTION = frozenset(("", "none", "no", "nil", "n/a", "none reported", "none noted"))
@@ -37,7 +47,9 @@ class Course:
 
 def referral_of(view: StoreView, chart: Chart, until: str | None = None) -> Record | None:
     """The referral an update is about: that of the latest visit (up to `until`), else the latest referral."""
-    for session in reversed([s for s in chart.sorted("session") if until is None or s.data["date"] <= until]):
+    for session in reversed(
+        [s for s in chart.sorted("session") if until is None or s.data["date"] <= until]
+    ):
         plan = view.get("plan", session.data["treatment_plan"], chart.patient_id)
         referral = plan and view.get("referral", plan.data["referral"], chart.patient_id)
         if referral:
@@ -48,6 +60,7 @@ def referral_of(view: StoreView, chart: Chart, until: str | None = None) -> Reco
 
 def visits_under(view: StoreView, chart: Chart, referral: Record) -> list[Record]:
     """The patient's schema-valid visits whose plan belongs to `referral`, oldest first."""
+
     def belongs(session: Record) -> bool:
         plan = view.get("plan", session.data["treatment_plan"], chart.patient_id)
         return plan is not None and plan.data["referral"] == referral.id
@@ -75,13 +88,23 @@ def course(view: StoreView, chart: Chart, since: str | None, until: str | None) 
     end = until or (everything[-1].data["date"] if everything else referral.data["date"])
     start = since or default_start(chart, referral, end)
     if start > end:
-        raise UsageError(f"patient {chart.patient_id!r}: the period starts ({start}) after it ends ({end})")
+        raise UsageError(
+            f"patient {chart.patient_id!r}: the period starts ({start}) after it ends ({end})"
+        )
     visits = [s for s in everything if s.data["date"] <= end]
     period = [s for s in visits if s.data["date"] >= start]
     plan_id = (period or visits)[-1].data["treatment_plan"] if visits else None
-    plans = [p for p in chart.sorted("plan") if p.data["referral"] == referral.id and p.data["date"] <= end]
-    plan = view.get("plan", plan_id, chart.patient_id) if plan_id else (plans[-1] if plans else None)
-    assessments = [a for a in chart.sorted("assessment") if referral.data["date"] <= a.data["date"] <= end]
+    plans = [
+        p
+        for p in chart.sorted("plan")
+        if p.data["referral"] == referral.id and p.data["date"] <= end
+    ]
+    plan = (
+        view.get("plan", plan_id, chart.patient_id) if plan_id else (plans[-1] if plans else None)
+    )
+    assessments = [
+        a for a in chart.sorted("assessment") if referral.data["date"] <= a.data["date"] <= end
+    ]
     return Course(referral, plan, visits, period, assessments, start, end)
 
 
@@ -98,9 +121,17 @@ def goal_progress(c: Course) -> list[progress.GoalProgress]:
     if c.plan is None:
         return []
     sessions, assessments = [s.data for s in c.visits], [a.data for a in c.assessments]
-    baseline = next((a.data["date"] for a in c.assessments if a.id == c.plan.data["assessment"]), c.plan.data["date"])
+    baseline = next(
+        (a.data["date"] for a in c.assessments if a.id == c.plan.data["assessment"]),
+        c.plan.data["date"],
+    )
     return [
-        progress.assess_goal(goal, progress.goal_series(goal, sessions, assessments), _worded(goal["id"], c.visits), baseline)
+        progress.assess_goal(
+            goal,
+            progress.goal_series(goal, sessions, assessments),
+            _worded(goal["id"], c.visits),
+            baseline,
+        )
         for goal in c.plan.data["goals"]
     ]
 
@@ -123,12 +154,20 @@ def _goal_row(g: progress.GoalProgress) -> Context:
     change = g.change
     normal = norms.normal_rom(goal["measure"].get("joint", ""), goal["measure"].get("movement", ""))
     return {
-        "id": goal["id"], "description": goal["description"], "term": goal["term"], "due": goal["due"],
-        "measure": _measure(goal), "unit": unit,
-        "baseline": num(goal["baseline"]), "target": num(goal["target"]),
-        "latest": num(g.latest.value) if g.latest else "—", "latest_date": g.latest.date if g.latest else "",
+        "id": goal["id"],
+        "description": goal["description"],
+        "term": goal["term"],
+        "due": goal["due"],
+        "measure": _measure(goal),
+        "unit": unit,
+        "baseline": num(goal["baseline"]),
+        "target": num(goal["target"]),
+        "latest": num(g.latest.value) if g.latest else "—",
+        "latest_date": g.latest.date if g.latest else "",
         "change": "—" if change is None else (f"{change:+g}" if change else "0"),
-        "status": g.status, "meaningful": g.meaningful, "judgement": g.judgement,
+        "status": g.status,
+        "meaningful": g.meaningful,
+        "judgement": g.judgement,
         "normal": normal if goal["measure"]["kind"] == "range_of_motion" else "",
     }
 
@@ -143,7 +182,12 @@ def _techniques(visits: list[Record]) -> list[Context]:
             seen.setdefault(item["technique"], set()).add(session.id)
             regions.setdefault(item["technique"], set()).update(item["regions"])
     return [
-        {"technique": label(t), "visits": len(seen[t]), "minutes": minutes[t], "regions": words(sorted(regions[t]))}
+        {
+            "technique": label(t),
+            "visits": len(seen[t]),
+            "minutes": minutes[t],
+            "regions": words(sorted(regions[t])),
+        }
         for t in sorted(minutes)
     ]
 
@@ -155,13 +199,19 @@ def _home_care(c: Course) -> Context:
     assigned = latest or (c.plan.data.get("home_care", []) if c.plan else [])
     return {
         "assigned": list(assigned),
-        "compliance": [{"level": k.replace("_", " "), "visits": counts[k]} for k in order if counts[k]],
+        "compliance": [
+            {"level": k.replace("_", " "), "visits": counts[k]} for k in order if counts[k]
+        ],
     }
 
 
 def _pain(c: Course) -> list[Context]:
     return [
-        {"date": s.data["date"], "before": s.data["subjective"]["pain"], "after": num(s.data.get("response", {}).get("pain"))}
+        {
+            "date": s.data["date"],
+            "before": s.data["subjective"]["pain"],
+            "after": num(s.data.get("response", {}).get("pain")),
+        }
         for s in c.period
     ]
 
@@ -178,25 +228,47 @@ def _outcome_rows(outcomes: dict[str, list[tuple[str, float]]]) -> list[Context]
     rows = []
     for name, points in outcomes.items():
         known = norms.instrument(name)
-        rows.append({
-            "instrument": name, "name": known.name if known else name,
-            "scores": ", ".join(f"{num(v)} ({day})" for day, v in points),
-            "mcid": f"{known.mcid:g} points ({known.source})" if known and known.mcid else "not established",
-            "better": ("lower" if known.lower_is_better else "higher") if known else "",
-        })
+        rows.append(
+            {
+                "instrument": name,
+                "name": known.name if known else name,
+                "scores": ", ".join(f"{num(v)} ({day})" for day, v in points),
+                "mcid": f"{known.mcid:g} points ({known.source})"
+                if known and known.mcid
+                else "not established",
+                "better": ("lower" if known.lower_is_better else "higher") if known else "",
+            }
+        )
     return rows
 
 
 def _charts(c: Course, outcomes: dict[str, list[tuple[str, float]]]) -> Context:
     before = [(s.data["date"], float(s.data["subjective"]["pain"])) for s in c.visits]
-    after = [(s.data["date"], float(s.data["response"]["pain"])) for s in c.visits if "pain" in s.data.get("response", {})]
-    pain = line_chart("Pain per visit (0–10)", [Series("before treatment", before), Series("after treatment", after)], 0, 10, "NRS")
+    after = [
+        (s.data["date"], float(s.data["response"]["pain"]))
+        for s in c.visits
+        if "pain" in s.data.get("response", {})
+    ]
+    pain = line_chart(
+        "Pain per visit (0–10)",
+        [Series("before treatment", before), Series("after treatment", after)],
+        0,
+        10,
+        "NRS",
+    )
     scores = []
     for name, points in outcomes.items():
         known = norms.instrument(name)
         low, high = (known.low, known.high) if known else (0.0, max(v for _, v in points))
-        scores.append(line_chart(f"{name} score ({'lower' if not known or known.lower_is_better else 'higher'} is better)",
-                                 [Series(name, points)], low, high, "score"))
+        scores.append(
+            line_chart(
+                f"{name} score ({'lower' if not known or known.lower_is_better else 'higher'} is better)",
+                [Series(name, points)],
+                low,
+                high,
+                "score",
+            )
+        )
     return {"pain": pain, "outcomes": scores}
 
 
@@ -215,8 +287,12 @@ def _provider(view: StoreView, provider_id: str) -> Context:
     doctor = data["credentials"] in _DOCTORS
     return {
         "salutation": f"Dr. {data['name'].split()[-1]}" if doctor else data["name"],
-        "name": data["name"], "credentials": data["credentials"], "organization": data.get("organization", ""),
-        "fax": data.get("fax", ""), "phone": data.get("phone", ""), "email": data.get("email", ""),
+        "name": data["name"],
+        "credentials": data["credentials"],
+        "organization": data.get("organization", ""),
+        "fax": data.get("fax", ""),
+        "phone": data.get("phone", ""),
+        "email": data.get("email", ""),
         "address": address_lines(data.get("address")),
     }
 
@@ -224,10 +300,17 @@ def _provider(view: StoreView, provider_id: str) -> Context:
 def _referral(c: Course, letter_date: str) -> Context:
     data = c.referral.data
     return {
-        "id": c.referral.id, "date": data["date"], "kind": data["kind"], "valid_until": data["valid_until"],
-        "diagnoses": [{"code": d["code"], "description": d["description"]} for d in data["diagnoses"]],
-        "visits_authorized": data["visits_authorized"], "visits_used": len(c.visits),
-        "visits_left": max(data["visits_authorized"] - len(c.visits), 0), "visits_in_period": len(c.period),
+        "id": c.referral.id,
+        "date": data["date"],
+        "kind": data["kind"],
+        "valid_until": data["valid_until"],
+        "diagnoses": [
+            {"code": d["code"], "description": d["description"]} for d in data["diagnoses"]
+        ],
+        "visits_authorized": data["visits_authorized"],
+        "visits_used": len(c.visits),
+        "visits_left": max(data["visits_authorized"] - len(c.visits), 0),
+        "visits_in_period": len(c.period),
         "expired": letter_date > data["valid_until"],
         "frequency": f"{num(data['frequency_per_week'])} per week for {data['duration_weeks']} weeks",
     }
@@ -241,8 +324,9 @@ def _plan(c: Course) -> Context:
     return {
         "id": c.plan.id,
         "frequency": f"{num(data['sessions_per_week'])} visit{'' if data['sessions_per_week'] == 1 else 's'} a week of {data['session_minutes']} minutes "
-                     f"for {data['weeks']} weeks ({data['visits']} visits)",
-        "techniques": words(data["techniques"]), "regions": words(data["regions"]),
+        f"for {data['weeks']} weeks ({data['visits']} visits)",
+        "techniques": words(data["techniques"]),
+        "regions": words(data["regions"]),
         "next_visit": last.get("next_visit", ""),
     }
 
@@ -252,9 +336,14 @@ def update_context(view: StoreView, chart: Chart, c: Course, date: str | None) -
     letter_date = date or c.end
     goals = goal_progress(c)
     referral = _referral(c, letter_date)
-    advice = progress.recommend(goals, len(c.visits), referral["visits_authorized"], referral["expired"])
-    author = (c.period or c.visits)[-1].data["therapist"] if c.visits else (
-        c.plan.data["therapist"] if c.plan else view.setting("default_therapist", default=""))
+    advice = progress.recommend(
+        goals, len(c.visits), referral["visits_authorized"], referral["expired"]
+    )
+    author = (
+        (c.period or c.visits)[-1].data["therapist"]
+        if c.visits
+        else (c.plan.data["therapist"] if c.plan else view.setting("default_therapist", default=""))
+    )
     outcomes = _outcomes(c)
     return {
         "letter": {"id": c.end, "date": letter_date, "since": c.start, "until": c.end},
@@ -274,5 +363,3 @@ def update_context(view: StoreView, chart: Chart, c: Course, date: str | None) -
         "therapist": therapist(view, author),
         "charts": _charts(c, outcomes),
     }
-
-

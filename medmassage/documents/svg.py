@@ -46,20 +46,28 @@ def _axes(title: str, labels: list[str], low: float, high: float, unit: str) -> 
     ]
     for value in (low, (low + high) / 2, high):
         y = _f(_y(value, low, high))
-        parts.append(f'<text x="{LEFT - 6}" y="{y}" text-anchor="end" dy="4">{escape(f"{value:g}")}</text>')
+        parts.append(
+            f'<text x="{LEFT - 6}" y="{y}" text-anchor="end" dy="4">{escape(f"{value:g}")}</text>'
+        )
     parts.append(f'<text x="10" y="{TOP - 8}">{escape(unit)}</text>')
     shown = {0, len(labels) - 1} if len(labels) > 6 else set(range(len(labels)))
     for index in sorted(shown):
         x = _f(_x(index, len(labels)))
-        parts.append(f'<text x="{x}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle">{escape(labels[index])}</text>')
+        parts.append(
+            f'<text x="{x}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle">{escape(labels[index])}</text>'
+        )
     return parts
 
 
 def _line(series: Series, labels: list[str], low: float, high: float, style: int) -> list[str]:
     colour, dash = COLOURS[style % len(COLOURS)], DASHES[style % len(DASHES)]
-    coords = [(_f(_x(labels.index(day), len(labels))), _f(_y(v, low, high))) for day, v in series.points]
+    coords = [
+        (_f(_x(labels.index(day), len(labels))), _f(_y(v, low, high))) for day, v in series.points
+    ]
     dashed = f' stroke-dasharray="{dash}"' if dash else ""
-    parts = [f'<polyline fill="none" stroke="{colour}" stroke-width="2"{dashed} points="{" ".join(f"{x},{y}" for x, y in coords)}"/>']
+    parts = [
+        f'<polyline fill="none" stroke="{colour}" stroke-width="2"{dashed} points="{" ".join(f"{x},{y}" for x, y in coords)}"/>'
+    ]
     parts += [f'<circle cx="{x}" cy="{y}" r="3" fill="{colour}"/>' for x, y in coords]
     return parts
 
@@ -70,7 +78,9 @@ def _legend(series: Sequence[Series]) -> list[str]:
         x = LEFT + 140 * index
         colour, dash = COLOURS[index % len(COLOURS)], DASHES[index % len(DASHES)]
         dashed = f' stroke-dasharray="{dash}"' if dash else ""
-        parts.append(f'<line x1="{x}" y1="{HEIGHT - 8}" x2="{x + 24}" y2="{HEIGHT - 8}" stroke="{colour}" stroke-width="2"{dashed}/>')
+        parts.append(
+            f'<line x1="{x}" y1="{HEIGHT - 8}" x2="{x + 24}" y2="{HEIGHT - 8}" stroke="{colour}" stroke-width="2"{dashed}/>'
+        )
         parts.append(f'<text x="{x + 30}" y="{HEIGHT - 4}">{escape(item.name)}</text>')
     return parts
 
@@ -81,8 +91,10 @@ def line_chart(title: str, series: Sequence[Series], low: float, high: float, un
     if not labels:
         return Markup("")
     parts = [
-        (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" '
-         f'role="img" aria-label="{escape(title)}" class="chart">'),
+        (
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" '
+            f'role="img" aria-label="{escape(title)}" class="chart">'
+        ),
         *_axes(title, labels, low, high, unit),
     ]
     for index, item in enumerate(series):

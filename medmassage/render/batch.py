@@ -12,8 +12,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from medmassage.render import cache as render_cache
+from medmassage.chart import Record, StoreView
 from medmassage.errors import Problem
+from medmassage.render import cache as render_cache
+from medmassage.render.cache import (
+    MALFORMED,
+    Drawn,
+    Identities,
+    RenderCache,
+    Stored,
+    intact,
+    output_record,
+)
 from medmassage.render.request import (
     FACTS,
     Candidate,
@@ -29,18 +39,8 @@ from medmassage.render.request import (
     selected,
     write_atomic,
 )
-from medmassage.render.cache import (
-    MALFORMED,
-    Drawn,
-    Identities,
-    RenderCache,
-    Stored,
-    intact,
-    output_record,
-)
 from medmassage.store import SETTINGS_FILE, Entry, Store
 from medmassage.validate import Shared, check_chart, check_file, load_chart, survey_store
-from medmassage.chart import Record, StoreView
 
 # Below this many files to read, a process pool costs more than it saves.
 PARALLEL_FILES = 400
@@ -69,7 +69,9 @@ class Job(NamedTuple):
     layout: list[Problem]
     candidates: list[Candidate]
     drawn: dict[str, Stored | None]
-    known: dict[str, render_cache.Identity]  # identities of its files, looked up before any was read
+    known: dict[
+        str, render_cache.Identity
+    ]  # identities of its files, looked up before any was read
 
 
 class Result(NamedTuple):
@@ -102,7 +104,10 @@ class State:
     renderer: Renderer | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "renderer": None}  # Jinja environments are built again, not pickled
+        return {
+            **self.__dict__,
+            "renderer": None,
+        }  # Jinja environments are built again, not pickled
 
     def local(self) -> Renderer:
         """This process's renderer, with the shared records in its view."""
@@ -117,20 +122,32 @@ class State:
 class Batch:
     """One render request over a store: what it chooses, and the work to bring it about."""
 
-    def __init__(self, store: Store, request: Request, today: str | None = None, jobs: int | None = None,
-                 use_cache: bool = True) -> None:
+    def __init__(
+        self,
+        store: Store,
+        request: Request,
+        today: str | None = None,
+        jobs: int | None = None,
+        use_cache: bool = True,
+    ) -> None:
         request.check()
         self.store, self.request, self.jobs, self.use_cache = store, request, jobs, use_cache
         self.survey = survey_store(store, today, use_cache)
         self.index = Index(self.survey.entries)
         self.ids = Identities(store.root)
         for rel in self.index.shared:
-            self.ids.of(rel)  # before the shared records are read: the cache must describe what was read
+            self.ids.of(
+                rel
+            )  # before the shared records are read: the cache must describe what was read
         self.candidates = choose(store, request, self.index, self._consents)
-        self.layout: dict[str, list[Problem]] = {}  # patient ('' outside patient folders) -> layout findings
+        self.layout: dict[
+            str, list[Problem]
+        ] = {}  # patient ('' outside patient folders) -> layout findings
         for problem in self.survey.layout:
             parts = problem.file.split("/")
-            self.layout.setdefault(parts[1] if parts[0] == "patients" and len(parts) > 2 else "", []).append(problem)
+            self.layout.setdefault(
+                parts[1] if parts[0] == "patients" and len(parts) > 2 else "", []
+            ).append(problem)
         self.skipped: list[str] = []
         self._shared_errors: dict[str, list[Problem]] | None = None
         self._state: State | None = None
@@ -140,7 +157,9 @@ class Batch:
         if entry is None:
             return True
         result = check_file(self.store.root, entry, self.survey.shared().extensions)
-        return may_share(Record(entry, result.data, result.valid) if result.data is not None else None)
+        return may_share(
+            Record(entry, result.data, result.valid) if result.data is not None else None
+        )
 
     def shared_errors(self) -> dict[str, list[Problem]]:
         """The errors outside patient folders (shared records, layout), by file."""
@@ -152,8 +171,16 @@ class Batch:
         """The run's shared state (the shared records read and checked here, once)."""
         if self._state is None:
             identities = {rel: self.ids.of(rel) for rel in self.index.shared}
-            self._state = State(self.store.root, self.request, out, self.survey.shared(), self.shared_errors(),
-                                self.index.shared, identities, self.ids.cutoff)
+            self._state = State(
+                self.store.root,
+                self.request,
+                out,
+                self.survey.shared(),
+                self.shared_errors(),
+                self.index.shared,
+                identities,
+                self.ids.cutoff,
+            )
         return self._state
 
     # -- to standard output: everything here, in this process ----------------------------
@@ -195,28 +222,52 @@ class Batch:
         from medmassage.render import templates as template_files
 
         options = (self.request.since, self.request.until, self.request.date)
-        base = render_cache.base_digest(template_files.digest(self.store.root), self.request.document, options)
-        cache = RenderCache(self.store.root, out, self.request.document, base, FACTS[self.request.document], self.use_cache)
+        base = render_cache.base_digest(
+            template_files.digest(self.store.root), self.request.document, options
+        )
+        cache = RenderCache(
+            self.store.root,
+            out,
+            self.request.document,
+            base,
+            FACTS[self.request.document],
+            self.use_cache,
+        )
         plan = Plan(self, out, cache)
         for patient, candidates in _by_patient(self.candidates).items():
             folder = self.index.folders.get(patient, [])
             problems = self.survey.cached(patient)
             for rel, identity in self.survey.identities(patient).items():
                 self.ids.known.setdefault(rel, identity)  # just looked up by the validation cache
-            record = cache.chart(patient, self.ids)  # looks the identities up before anything is read
-            drawn = {name: record.get(name) if record else None for name in map(str, (c.target for c in candidates))}
+            record = cache.chart(
+                patient, self.ids
+            )  # looks the identities up before anything is read
+            drawn = {
+                name: record.get(name) if record else None
+                for name in map(str, (c.target for c in candidates))
+            }
             todo = candidates
             if problems is not None:
-                errors = {**self.shared_errors(), **_by_file(problems + self.layout.get(patient, []))}
+                errors = {
+                    **self.shared_errors(),
+                    **_by_file(problems + self.layout.get(patient, [])),
+                }
                 statics = _Statics(folder, self.index.shared)
-                answers = [_answer(self.request, str(out), statics, c, drawn[str(c.target)], errors) for c in candidates]
+                answers = [
+                    _answer(self.request, str(out), statics, c, drawn[str(c.target)], errors)
+                    for c in candidates
+                ]
                 plan.answered.extend(a for a in answers if a is not None)
                 todo = [c for c, a in zip(candidates, answers, strict=True) if a is None]
                 if not todo and record is not None and set(record.documents) == set(drawn):
-                    plan.kept[patient] = record  # nothing changed: the chart's record stays as it is
+                    plan.kept[patient] = (
+                        record  # nothing changed: the chart's record stays as it is
+                    )
             if problems is None or todo:
                 known = {e.rel: self.ids.known[e.rel] for e in folder if e.rel in self.ids.known}
-                plan.jobs.append(Job(patient, folder, problems, self.layout.get(patient, []), todo, drawn, known))
+                plan.jobs.append(
+                    Job(patient, folder, problems, self.layout.get(patient, []), todo, drawn, known)
+                )
             if record is not None and not self.request.all:
                 plan.earlier[patient] = record.everything()
         return plan
@@ -231,7 +282,9 @@ class Plan:
         self.answered: list[Result] = []
         self.jobs: list[Job] = []
         self.kept: dict[str, render_cache.ChartRecord] = {}
-        self.earlier: dict[str, dict[str, Stored]] = {}  # documents of other runs, kept when this one is partial
+        self.earlier: dict[
+            str, dict[str, Stored]
+        ] = {}  # documents of other runs, kept when this one is partial
         self.size = len(batch.candidates)
         self.outcome = Outcome()
 
@@ -243,7 +296,9 @@ class Plan:
         if self.jobs:
             state = batch.state(self.out)
             state.local().check_templates()  # a broken template fails before any output
-            state.shared = state.shared.compiling((job.folder for job in self.jobs), _processes(self.jobs, batch.jobs))
+            state.shared = state.shared.compiling(
+                (job.folder for job in self.jobs), _processes(self.jobs, batch.jobs)
+            )
             # Results only pile up here until the caches are written: the cyclic collector
             # would walk the growing pile again and again for nothing.
             collecting = gc.isenabled()
@@ -276,7 +331,9 @@ class Plan:
         for result in results:
             target = result.candidate.target
             if target.patient not in self.kept:
-                found = charts.setdefault(target.patient, dict(self.earlier.get(target.patient, {})))
+                found = charts.setdefault(
+                    target.patient, dict(self.earlier.get(target.patient, {}))
+                )
                 found.pop(str(target), None)
                 if result.drawn is not None:
                     found[str(target)] = result.drawn
@@ -318,7 +375,9 @@ def _processes(jobs: list[Job], processes: int | None) -> int:
     return 1 if len(jobs) < 2 or (processes is None and files < PARALLEL_FILES) else workers
 
 
-def _run(state: State, jobs: list[Job], processes: int | None) -> Iterator[tuple[str, list[Problem] | None, list[Result]]]:
+def _run(
+    state: State, jobs: list[Job], processes: int | None
+) -> Iterator[tuple[str, list[Problem] | None, list[Result]]]:
     """Do the jobs here, or over a process pool when there are enough files to read."""
     workers = _processes(jobs, processes)
     if workers <= 1:
@@ -329,7 +388,9 @@ def _run(state: State, jobs: list[Job], processes: int | None) -> Iterator[tuple
 
     size = max(1, len(jobs) // (workers * 32))  # small batches: no worker idles long at the end
     batches = [jobs[i : i + size] for i in range(0, len(jobs), size)]
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(state,)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=_init_worker, initargs=(state,)
+    ) as pool:
         futures = [pool.submit(_do_jobs, batch) for batch in batches]
         try:
             for future in as_completed(futures):
@@ -346,6 +407,7 @@ def _init_worker(state: State) -> None:
     global _WORKER_STATE
     _WORKER_STATE = state
     gc.enable()  # forked while the main process had it off
+
 
 def _do_jobs(jobs: list[Job]) -> list[tuple[str, list[Problem] | None, list[Result]]]:
     assert _WORKER_STATE is not None
@@ -367,8 +429,14 @@ class _Statics:
         return self.addenda if target.session else {SETTINGS_FILE, *self.folder, *self.shared}
 
 
-def _answer(request: Request, out: str, statics: _Statics, candidate: Candidate, drawn: Stored | None,
-            errors: dict[str, list[Problem]]) -> Result | None:
+def _answer(
+    request: Request,
+    out: str,
+    statics: _Statics,
+    candidate: Candidate,
+    drawn: Stored | None,
+    errors: dict[str, list[Problem]],
+) -> Result | None:
     """The result of a candidate from what it was drawn from last time, or None when it
     must be worked out (`drawn` is only given while its input files are unchanged)."""
     if drawn is None:
@@ -406,7 +474,10 @@ def do_job(state: State, job: Job) -> tuple[str, list[Problem] | None, list[Resu
         fresh, records = check_chart(state.shared, chart)
     else:
         records = load_chart(state.shared, chart)
-    errors = {**state.shared_errors, **_by_file((fresh if fresh is not None else job.problems or []) + job.layout)}
+    errors = {
+        **state.shared_errors,
+        **_by_file((fresh if fresh is not None else job.problems or []) + job.layout),
+    }
     statics = _Statics(job.folder, state.shared_rels)
     renderer = state.local()
     renderer.load(job.patient, records)
@@ -415,14 +486,25 @@ def do_job(state: State, job: Job) -> tuple[str, list[Problem] | None, list[Resu
         for candidate in job.candidates:
             drawn = job.drawn.get(str(candidate.target))
             answer = _answer(state.request, str(state.out), statics, candidate, drawn, errors)
-            results.append(answer or _render(state, renderer, ids, statics, job.folder, candidate, errors, drawn))
+            results.append(
+                answer
+                or _render(state, renderer, ids, statics, job.folder, candidate, errors, drawn)
+            )
     finally:
         renderer.unload(job.patient)
     return job.patient, fresh, results
 
 
-def _render(state: State, renderer: Renderer, ids: Identities, statics: _Statics, folder: list[Entry],
-            candidate: Candidate, errors: dict[str, list[Problem]], earlier: Stored | None) -> Result:
+def _render(
+    state: State,
+    renderer: Renderer,
+    ids: Identities,
+    statics: _Statics,
+    folder: list[Entry],
+    candidate: Candidate,
+    errors: dict[str, list[Problem]],
+    earlier: Stored | None,
+) -> Result:
     target, request = candidate.target, state.request
     facts = renderer.facts(target)
     ok, notice = selected(request, candidate, facts)
@@ -434,7 +516,9 @@ def _render(state: State, renderer: Renderer, ids: Identities, statics: _Statics
         document = renderer.render(target)
         doc_id = document.id
         for fmt, text in document.texts.items():
-            pending.append((str(output_path(state.out, document, request.document, fmt)), fmt, text))
+            pending.append(
+                (str(output_path(state.out, document, request.document, fmt)), fmt, text)
+            )
     deps = sorted(holds | statics.of(target))
     identities = [(rel, ids.of(rel)) for rel in deps]
     outputs: dict[str, list[Any]] = {}  # the files written are added by `_write`
@@ -444,4 +528,13 @@ def _render(state: State, renderer: Renderer, ids: Identities, statics: _Statics
     except MALFORMED:
         pass
     drawn = Drawn(doc_id, identities, sorted(holds), facts, outputs) if ids.settled(deps) else None
-    return Result(candidate, ok, notice, held, [path for path, _, _ in pending], drawn, bool(pending), tuple(pending))
+    return Result(
+        candidate,
+        ok,
+        notice,
+        held,
+        [path for path, _, _ in pending],
+        drawn,
+        bool(pending),
+        tuple(pending),
+    )

@@ -41,7 +41,9 @@ class Identities:
     """File identities (size, mtime_ns, ctime_ns, inode; None when missing), each looked up
     once per run. Look a file up before reading it, so the identity describes what was read."""
 
-    def __init__(self, root: Path, known: dict[str, Identity] | None = None, cutoff: int | None = None) -> None:
+    def __init__(
+        self, root: Path, known: dict[str, Identity] | None = None, cutoff: int | None = None
+    ) -> None:
         self.root = str(root)
         self.known: dict[str, Identity] = dict(known or {})
         # Changed after this: too new to trust. A worker is given its run's cutoff, taken
@@ -87,7 +89,9 @@ def code_digest() -> str:
 
 def base_digest(templates: str, document: str, options: Iterable[str | None]) -> str:
     """What every document of one run depends on beyond its own files."""
-    return hashlib.sha256(json.dumps([code_digest(), templates, document, *options]).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps([code_digest(), templates, document, *options]).encode()
+    ).hexdigest()
 
 
 def output_record(data: bytes, mtime_ns: int) -> list[Any]:
@@ -102,7 +106,10 @@ def intact(path: str, record: Any) -> bool:
         info = os.stat(path)
         if info.st_size != size:
             return False
-        return bool(info.st_mtime_ns == mtime_ns or hashlib.sha256(Path(path).read_bytes()).hexdigest() == sha256)
+        return bool(
+            info.st_mtime_ns == mtime_ns
+            or hashlib.sha256(Path(path).read_bytes()).hexdigest() == sha256
+        )
     except (OSError, TypeError, ValueError):
         return False
 
@@ -122,7 +129,8 @@ class ChartRecord:
         self.documents: dict[str, Any] = raw["documents"]
         files = raw["files"]
         self.pairs: list[tuple[str, Identity]] = [
-            (files[k], None if files[k + 1] is None else files[k + 1 : k + _ROW]) for k in range(0, len(files), _ROW)
+            (files[k], None if files[k + 1] is None else files[k + 1 : k + _ROW])
+            for k in range(0, len(files), _ROW)
         ]
         # Looked up once per chart, not once per document.
         self.stale = {i for i, (rel, identity) in enumerate(self.pairs) if ids.of(rel) != identity}
@@ -130,7 +138,11 @@ class ChartRecord:
     def get(self, name: str) -> Stored | None:
         """A document whose input files all still have their recorded identity."""
         item = self.documents.get(name)
-        if not isinstance(item, list) or len(item) < 3 + len(self.keys) or not _within(item[1], len(self.pairs)):
+        if (
+            not isinstance(item, list)
+            or len(item) < 3 + len(self.keys)
+            or not _within(item[1], len(self.pairs))
+        ):
             return None
         if self.stale and not self.stale.isdisjoint(item[1]):
             return None
@@ -138,13 +150,17 @@ class ChartRecord:
 
     def everything(self) -> dict[str, Stored]:
         """Every document of the chart, whether its files changed or not."""
-        return {name: Stored(self, item) for name, item in self.documents.items() if isinstance(item, list)}
+        return {
+            name: Stored(self, item)
+            for name, item in self.documents.items()
+            if isinstance(item, list)
+        }
 
 
 def _within(rows: Any, count: int) -> bool:
     """True for a non-empty list of row numbers below `count`."""
     try:
-        return isinstance(rows, list) and bool(rows) and 0 <= min(rows) and max(rows) < count
+        return isinstance(rows, list) and bool(rows) and min(rows) >= 0 and max(rows) < count
     except TypeError:
         return False
 
@@ -186,7 +202,12 @@ class Stored:
         return {item[k]: item[k + 1 : k + 4] for k in range(start, len(item), 4)}
 
 
-MALFORMED = (IndexError, KeyError, TypeError, ValueError)  # what reading a tampered record may raise
+MALFORMED = (
+    IndexError,
+    KeyError,
+    TypeError,
+    ValueError,
+)  # what reading a tampered record may raise
 
 
 def pack(documents: dict[str, Drawn | Stored], keys: tuple[str, ...]) -> dict[str, Any]:
@@ -204,12 +225,20 @@ def pack(documents: dict[str, Drawn | Stored], keys: tuple[str, ...]) -> dict[st
                 token = (rel, tuple(identity) if identity is not None else None)
                 if token not in index:
                     index[token] = len(files) // _ROW
-                    files.extend([rel, *(identity if identity is not None else [None] * (_ROW - 1))])
+                    files.extend(
+                        [rel, *(identity if identity is not None else [None] * (_ROW - 1))]
+                    )
                 where[rel] = index[token]
             drawn_from, holding = sorted(where.values()), sorted(where[rel] for rel in holds)
         except MALFORMED:
             continue
-        packed[name] = [*row, drawn_from, 0 if holding == drawn_from else holding, *(facts.get(k) for k in keys), *outputs]
+        packed[name] = [
+            *row,
+            drawn_from,
+            0 if holding == drawn_from else holding,
+            *(facts.get(k) for k in keys),
+            *outputs,
+        ]
     return {"files": files, "documents": packed}
 
 
@@ -217,27 +246,44 @@ class RenderCache:
     """One output folder's records for one document: load once, look up per chart,
     record fresh ones, save atomically."""
 
-    def __init__(self, root: Path, out: Path, document: str, base: str, keys: tuple[str, ...], enabled: bool = True) -> None:
+    def __init__(
+        self,
+        root: Path,
+        out: Path,
+        document: str,
+        base: str,
+        keys: tuple[str, ...],
+        enabled: bool = True,
+    ) -> None:
         self.enabled, self.keys = enabled, keys
         self.path = root / CACHE_DIR / CACHE_FILE
         self.section = f"{out.resolve()}|{document}"
         self.base = base
         self.sections: dict[str, Any] = self._load() if enabled else {}
         old = self.sections.get(self.section)
-        self.old: dict[str, Any] = old["charts"] if isinstance(old, dict) and old.get("base") == base else {}
+        self.old: dict[str, Any] = (
+            old["charts"] if isinstance(old, dict) and old.get("base") == base else {}
+        )
         self.new: dict[str, Any] = {}
 
     def _load(self) -> dict[str, Any]:
         try:
             header, _, body = self.path.read_bytes().partition(b"\n")
             meta = json.loads(header)
-            if meta.get("format") != FORMAT or meta.get("checksum") != hashlib.sha256(body).hexdigest():
+            if (
+                meta.get("format") != FORMAT
+                or meta.get("checksum") != hashlib.sha256(body).hexdigest()
+            ):
                 return {}
             sections = json.loads(body)
             if not isinstance(sections, dict):
                 return {}
-            return {name: s for name, s in sections.items() if isinstance(s, dict) and isinstance(s.get("charts"), dict)}
-        except Exception:  # noqa: BLE001 - a cache that cannot be read is simply not used
+            return {
+                name: s
+                for name, s in sections.items()
+                if isinstance(s, dict) and isinstance(s.get("charts"), dict)
+            }
+        except Exception:
             return {}
 
     def chart(self, patient: str, ids: Identities) -> ChartRecord | None:
@@ -269,8 +315,12 @@ class RenderCache:
             return
         self.sections[self.section] = {"base": self.base, "charts": charts}
         # Forget output folders that are gone (test runs, one-off --out folders).
-        sections = {name: s for name, s in self.sections.items() if Path(name.rpartition("|")[0]).is_dir()}
-        body = json.dumps(sections, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+        sections = {
+            name: s for name, s in self.sections.items() if Path(name.rpartition("|")[0]).is_dir()
+        }
+        body = json.dumps(
+            sections, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+        ).encode()
         header = {"format": FORMAT, "checksum": hashlib.sha256(body).hexdigest()}
         try:
             folder = self.path.parent

@@ -29,7 +29,16 @@ from medmassage.render.templates import (
 )
 
 # The file side (listing, refusal, TemplateProblem) lives in template_files; re-exported.
-__all__ = ["Loader", "TemplateProblem", "environment", "fit", "listing", "load", "refusal", "render"]
+__all__ = [
+    "Loader",
+    "TemplateProblem",
+    "environment",
+    "fit",
+    "listing",
+    "load",
+    "refusal",
+    "render",
+]
 
 WIDTH = 80
 _TYPE_REPR = re.compile(r"^[\w.]+ object$")
@@ -47,7 +56,9 @@ class Loader(jinja2.BaseLoader):
         """The template in effect for `name` (a name that is present, even if it will be refused)."""
         return self.places.find(name)
 
-    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
         source = self.find(template)
         if source is None:
             raise jinja2.TemplateNotFound(template)
@@ -64,8 +75,13 @@ def wrap(text: Any, indent: int = 0, hang: int | None = None, width: int = WIDTH
     first, rest = " " * indent, " " * (indent if hang is None else hang)
     lines: list[str] = []
     for paragraph in str(text).split("\n"):
-        filled = textwrap.fill(paragraph, width, initial_indent=first if not lines else rest,
-                               subsequent_indent=rest, break_on_hyphens=False)
+        filled = textwrap.fill(
+            paragraph,
+            width,
+            initial_indent=first if not lines else rest,
+            subsequent_indent=rest,
+            break_on_hyphens=False,
+        )
         lines.append(filled or first.rstrip())
     return "\n".join(lines)
 
@@ -75,7 +91,9 @@ def field(value: Any, name: str, column: int = 18) -> str:
     label = f"{name}:" if name.strip() else name
     head = label.ljust(column) if len(label) + 1 <= column else f"{label} "
     body = wrap(value, width=WIDTH - len(head)).split("\n")
-    return "\n".join([head + body[0]] + [" " * len(head) + line if line else "" for line in body[1:]])
+    return "\n".join(
+        [head + body[0]] + [" " * len(head) + line if line else "" for line in body[1:]]
+    )
 
 
 def oneline(text: Any) -> str:
@@ -160,8 +178,14 @@ def _fold(line: str) -> list[str]:
         return [line]
     indent = len(line) - len(line.lstrip(" "))
     indent = indent if indent < WIDTH // 2 else 0
-    return textwrap.wrap(line, WIDTH, initial_indent=" " * indent, subsequent_indent=" " * indent,
-                         break_on_hyphens=False, drop_whitespace=True) or [line[:WIDTH]]
+    return textwrap.wrap(
+        line,
+        WIDTH,
+        initial_indent=" " * indent,
+        subsequent_indent=" " * indent,
+        break_on_hyphens=False,
+        drop_whitespace=True,
+    ) or [line[:WIDTH]]
 
 
 def load(env: ImmutableSandboxedEnvironment, name: str) -> jinja2.Template:
@@ -180,10 +204,14 @@ def _guarded(env: ImmutableSandboxedEnvironment, name: str, action: Callable[[],
     except TemplateProblem:
         raise
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateProblem(f"{_describe(env, exc.filename, exc.name or name)}, line {exc.lineno}: {exc.message}") from None
+        raise TemplateProblem(
+            f"{_describe(env, exc.filename, exc.name or name)}, line {exc.lineno}: {exc.message}"
+        ) from None
     except jinja2.TemplateNotFound as exc:
-        raise TemplateProblem(f"template {exc.name} not found (neither in the store's {STORE_FOLDER}/ nor packaged)") from None
-    except Exception as exc:  # noqa: BLE001 - every template failure gets the same careful message
+        raise TemplateProblem(
+            f"template {exc.name} not found (neither in the store's {STORE_FOLDER}/ nor packaged)"
+        ) from None
+    except Exception as exc:
         raise TemplateProblem(_runtime_message(env, name, exc)) from None
 
 
@@ -197,7 +225,11 @@ def _runtime_message(env: jinja2.Environment, name: str, exc: Exception) -> str:
     loader = env.loader
     known = loader.loaded if isinstance(loader, Loader) else {}
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename in known]
-    where = f"{_describe(env, frames[-1].filename, name)}, line {frames[-1].lineno}" if frames else f"template {name}"
+    where = (
+        f"{_describe(env, frames[-1].filename, name)}, line {frames[-1].lineno}"
+        if frames
+        else f"template {name}"
+    )
     text = read(known[frames[-1].filename]) if frames else ""
     if isinstance(exc, jinja2.UndefinedError):
         return f"{where}: undefined variable: {_redact(exc.message or '', text)}"
@@ -208,8 +240,13 @@ def _runtime_message(env: jinja2.Environment, name: str, exc: Exception) -> str:
 
 def _redact(message: str, template_text: str) -> str:
     """Keep quoted names only when they come from the template itself, never from records."""
+
     def keep(match: re.Match[str]) -> str:
         quoted = match.group(1)
-        return match.group(0) if _TYPE_REPR.match(quoted) or (quoted and quoted in template_text) else "'…'"
+        return (
+            match.group(0)
+            if _TYPE_REPR.match(quoted) or (quoted and quoted in template_text)
+            else "'…'"
+        )
 
     return re.sub(r"'([^'\n]{0,80})'", keep, message)

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from medmassage.errors import Problem, UsageError, WriteError
-from medmassage.store.ids import describe_id_rule, is_valid_id
-from medmassage.store import SETTINGS_FILE, Entry, Store
-from medmassage.render.templates import FORMATS
 from medmassage.chart import Chart, Record, StoreView
+from medmassage.errors import Problem, UsageError, WriteError
+from medmassage.render.templates import FORMATS
+from medmassage.store import SETTINGS_FILE, Entry, Store
+from medmassage.store.ids import describe_id_rule, is_valid_id
 
 DOCUMENTS = ("soap", "physician-update")
 DEFAULT_OUT = "rendered"
@@ -48,7 +48,9 @@ class Request:
     def check(self) -> None:
         """Refuse a request that names no known document or nothing to render."""
         if self.document not in DOCUMENTS:
-            raise UsageError(f"unknown document {self.document!r}; documents are: {', '.join(DOCUMENTS)}")
+            raise UsageError(
+                f"unknown document {self.document!r}; documents are: {', '.join(DOCUMENTS)}"
+            )
         if not (self.refs or self.all or self.patient):
             what = "PATIENT/SESSION" if self.document == "soap" else "PATIENT"
             raise UsageError(f"name what to render: {what}, a record path, --patient ID or --all")
@@ -95,17 +97,26 @@ class Index:
             if entry.rel.startswith("patients/"):
                 self.folders.setdefault(entry.rel.split("/")[1], []).append(entry)
                 if entry.kind == "session" and entry.patient is not None:
-                    self.sessions.setdefault(entry.patient, []).append(Target(entry.patient, entry.id))
+                    self.sessions.setdefault(entry.patient, []).append(
+                        Target(entry.patient, entry.id)
+                    )
             elif entry.kind is not None:
                 self.shared.append(entry.rel)
-        self.charts = sorted(p for p, found in self.folders.items() if any(e.kind is not None for e in found))
+        self.charts = sorted(
+            p for p, found in self.folders.items() if any(e.kind is not None for e in found)
+        )
 
     def has(self, kind: str, patient: str, record_id: str | None = None) -> bool:
         """True when the patient's folder holds a record file of `kind` (with that id)."""
-        return any(e.kind == kind and (record_id is None or e.id == record_id) for e in self.folders.get(patient, []))
+        return any(
+            e.kind == kind and (record_id is None or e.id == record_id)
+            for e in self.folders.get(patient, [])
+        )
 
 
-def choose(store: Store, request: Request, index: Index, consents: Callable[[str], bool]) -> list[Candidate]:
+def choose(
+    store: Store, request: Request, index: Index, consents: Callable[[str], bool]
+) -> list[Candidate]:
     """The documents asked for, sorted, each once; usage errors for what cannot be rendered.
     `consents(patient)` says whether a named patient may have a physician update."""
     chosen: dict[Target, bool] = {}
@@ -117,9 +128,15 @@ def choose(store: Store, request: Request, index: Index, consents: Callable[[str
     if request.document != "soap":
         for target in named:
             if not consents(target.patient):
-                raise UsageError(f"patient {target.patient!r} has not consented to sharing with providers (consent.share_with_providers)")
+                raise UsageError(
+                    f"patient {target.patient!r} has not consented to sharing with providers (consent.share_with_providers)"
+                )
     if request.all:
-        everything = [t for p in index.charts for t in index.sessions.get(p, [])] if request.document == "soap" else [Target(p) for p in index.charts]
+        everything = (
+            [t for p in index.charts for t in index.sessions.get(p, [])]
+            if request.document == "soap"
+            else [Target(p) for p in index.charts]
+        )
         chosen.update(dict.fromkeys(everything, False))
     chosen.update(dict.fromkeys(named, True))
     return [Candidate(t, chosen[t]) for t in sorted(chosen)]
@@ -149,7 +166,9 @@ def _from_ref(store: Store, request: Request, index: Index, ref: str) -> list[Ta
             if not patients:
                 raise UsageError(f"{ref}: no patient records there")
             return [t for patient in patients for t in _of_patient(request, index, patient)]
-        found = sorted({Target(e.patient, e.id) for e in entries if e.patient and e.kind == "session"})
+        found = sorted(
+            {Target(e.patient, e.id) for e in entries if e.patient and e.kind == "session"}
+        )
         if not found:
             raise UsageError(f"{ref}: no session records there")
         return found
@@ -157,7 +176,9 @@ def _from_ref(store: Store, request: Request, index: Index, ref: str) -> list[Ta
     patient = _patient_id(index, patient)
     if not session or request.document != "soap":
         if session:
-            raise UsageError(f"{ref}: a physician update is named by the patient alone, e.g. {patient}")
+            raise UsageError(
+                f"{ref}: a physician update is named by the patient alone, e.g. {patient}"
+            )
         return _of_patient(request, index, patient)
     if not (is_valid_id(session) and index.has("session", patient, session)):
         raise UsageError(f"{ref}: no such session (no patients/{patient}/sessions/{session}.yaml)")
@@ -172,7 +193,9 @@ def selected(request: Request, candidate: Candidate, facts: Mapping[str, Any]) -
         day = facts.get("date")
         if not isinstance(day, str):
             return True, ""  # undated: keep it, so its errors are reported
-        return (request.since is None or day >= request.since) and (request.until is None or day <= request.until), ""
+        return (request.since is None or day >= request.since) and (
+            request.until is None or day <= request.until
+        ), ""
     if candidate.named:
         return True, ""
     if not facts.get("listed"):
@@ -206,7 +229,9 @@ class Renderer:
     def envs(self) -> dict[str, Any]:
         """One sandboxed environment per requested format, built on first use."""
         if self._envs is None:
-            from medmassage.render import jinja as templating  # Jinja only when something is rendered
+            from medmassage.render import (
+                jinja as templating,
+            )  # Jinja only when something is rendered
 
             loader = templating.Loader(self.store_root)
             self._envs = {fmt: templating.environment(loader, fmt) for fmt in self.request.formats}
@@ -245,7 +270,10 @@ class Renderer:
             day = session.data.get("date") if session else None
             return {"date": day if isinstance(day, str) else None}
         status = chart.patient.data.get("status") if chart.patient else None
-        return {"listed": status in ("active", None) and bool(chart.of("referral")), "share": may_share(chart.patient)}
+        return {
+            "listed": status in ("active", None) and bool(chart.of("referral")),
+            "share": may_share(chart.patient),
+        }
 
     def holds(self, target: Target, folder: Iterable[Entry]) -> set[str]:
         """The files whose errors hold the target back (`folder`: the walk of its patient folder)."""
@@ -260,7 +288,10 @@ class Renderer:
         session = chart.of("session").get(target.session)
         if session is not None and session.valid:
             files.add(f"{base}/plans/{session.data['treatment_plan']}.yaml")
-            files.update(_therapist_file(session.data["therapist"]), _therapist_file(session.data.get("signature", {}).get("by")))
+            files.update(
+                _therapist_file(session.data["therapist"]),
+                _therapist_file(session.data.get("signature", {}).get("by")),
+            )
             for record in addenda(self.view, chart, target.session):
                 files.update((record.rel, *_therapist_file(record.data["author"])))
         return files
@@ -270,27 +301,38 @@ class Renderer:
 
         chart = self.chart(target)
         base = f"patients/{target.patient}/"
-        referral = referral_of(self.view, chart, self.request.until) if chart.patient and chart.patient.valid else None
+        referral = (
+            referral_of(self.view, chart, self.request.until)
+            if chart.patient and chart.patient.valid
+            else None
+        )
         start = referral.data["date"] if referral else ""
         files = {SETTINGS_FILE, f"{base}patient.yaml"}
         for entry in folder:
-            inside = entry.rel.startswith(base) and entry.rel[len(base):].startswith(_UPDATE_SOURCES)
+            inside = entry.rel.startswith(base) and entry.rel[len(base) :].startswith(
+                _UPDATE_SOURCES
+            )
             if inside and not _dated_before(chart, entry.rel, start):
                 files.add(entry.rel)
         if referral is not None:
             files.add(f"providers/{referral.data['provider']}.yaml")
-            files.update(f for s in chart.sorted("session") for f in _therapist_file(s.data["therapist"]))
+            files.update(
+                f for s in chart.sorted("session") for f in _therapist_file(s.data["therapist"])
+            )
         return files
 
     def render(self, target: Target) -> Document:
         """Build the context and run the templates of every requested format."""
-        from medmassage.render import jinja as templating
         from medmassage.documents.common import soap_context
         from medmassage.documents.physician_update import course, update_context
+        from medmassage.render import jinja as templating
 
         chart = self.chart(target)
         if target.session:
-            context, doc_id = soap_context(self.view, chart, chart.of("session")[target.session]), target.session
+            context, doc_id = (
+                soap_context(self.view, chart, chart.of("session")[target.session]),
+                target.session,
+            )
         else:
             c = course(self.view, chart, self.request.since, self.request.until)
             context, doc_id = update_context(self.view, chart, c, self.request.date), c.end
@@ -308,7 +350,12 @@ def _therapist_file(therapist_id: object) -> Iterable[str]:
 def _dated_before(chart: Chart, rel: str, start: str) -> bool:
     """True for a record of the chart dated before `start` (an older episode of care)."""
     folder, _, name = rel.rpartition("/")
-    kind = {"referrals": "referral", "assessments": "assessment", "plans": "plan", "sessions": "session"}.get(folder.rpartition("/")[2])
+    kind = {
+        "referrals": "referral",
+        "assessments": "assessment",
+        "plans": "plan",
+        "sessions": "session",
+    }.get(folder.rpartition("/")[2])
     record: Record | None = chart.of(kind).get(name.removesuffix(".yaml")) if kind else None
     day = record.data.get("date") if record else None
     return bool(start) and isinstance(day, str) and day < start
@@ -337,7 +384,7 @@ def _relative_folder(folder: str, cwd: str) -> str | None:
     if real == here:
         return ""
     prefix = here.rstrip(os.sep) + os.sep
-    return real[len(prefix):].replace(os.sep, "/") + "/" if real.startswith(prefix) else None
+    return real[len(prefix) :].replace(os.sep, "/") + "/" if real.startswith(prefix) else None
 
 
 def output_path(out: Path, document: Document, name: str, fmt: str) -> Path:
@@ -383,7 +430,7 @@ def write_atomic(path: str, data: bytes, out: Path, ready: set[str] | None = Non
         try:
             view = memoryview(data)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
             written = os.fstat(fd).st_mtime_ns
         finally:
             os.close(fd)
@@ -409,6 +456,8 @@ def _temporary(folder: str, name: str) -> tuple[int, str]:
     """A new temporary file beside the target: named by this process, else by tempfile."""
     temp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
     try:
-        return os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600), temp
+        return os.open(
+            temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600
+        ), temp
     except FileExistsError:  # left by an earlier process with the same number
         return tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)

@@ -39,7 +39,9 @@ class Source:
 def check_name(name: str) -> None:
     """Refuse any template name that is not a plain file name ending in .j2."""
     if not _NAME.fullmatch(name) or ".." in name:
-        raise TemplateProblem(f"template name {name!r} is refused: templates are plain file names ending in .j2 inside the templates folder")
+        raise TemplateProblem(
+            f"template name {name!r} is refused: templates are plain file names ending in .j2 inside the templates folder"
+        )
 
 
 def packaged_folder() -> Path:
@@ -50,20 +52,28 @@ def packaged_folder() -> Path:
 def read(source: Source) -> str:
     """The text of a template file, refusing symlinks, non-files and oversize files."""
     if source.path.parent.is_symlink():
-        raise TemplateProblem(f"the {source.origin} templates folder {source.path.parent} is a symbolic link; it is refused")
+        raise TemplateProblem(
+            f"the {source.origin} templates folder {source.path.parent} is a symbolic link; it is refused"
+        )
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
     try:
         if source.path.is_symlink():
             raise OSError("symbolic link")
         fd = os.open(source.path, flags)
     except OSError:
-        raise TemplateProblem(f"template {source.name} ({source.path}) is a symbolic link or unreadable; it is refused") from None
+        raise TemplateProblem(
+            f"template {source.name} ({source.path}) is a symbolic link or unreadable; it is refused"
+        ) from None
     with os.fdopen(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise TemplateProblem(f"template {source.name} ({source.path}) is not a regular file; it is refused")
+            raise TemplateProblem(
+                f"template {source.name} ({source.path}) is not a regular file; it is refused"
+            )
         data = handle.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
-        raise TemplateProblem(f"template {source.name} is larger than {MAX_BYTES} bytes; it is refused")
+        raise TemplateProblem(
+            f"template {source.name} is larger than {MAX_BYTES} bytes; it is refused"
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

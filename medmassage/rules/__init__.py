@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from medmassage.errors import Finding
 from medmassage.chart import Record, StoreView
+from medmassage.errors import Finding
 from medmassage.rules.clinical import (
     check_dates,
     check_license,
@@ -15,7 +15,12 @@ from medmassage.rules.clinical import (
     check_referral_limits,
     check_treatment_minutes,
 )
-from medmassage.rules.integrity import check_addendum_targets, check_late_signatures, check_signatures, check_unsigned
+from medmassage.rules.integrity import (
+    check_addendum_targets,
+    check_late_signatures,
+    check_signatures,
+    check_unsigned,
+)
 from medmassage.rules.references import check_goal_references, check_references
 
 Rule = Callable[[StoreView, list[Record]], Iterable[Finding]]
@@ -29,5 +34,10 @@ CLINICAL_RULES: tuple[Rule, ...] = (
     check_precautions,
     check_referral_limits,
 )
-INTEGRITY_CHECKS: tuple[Rule, ...] = (check_signatures, check_addendum_targets, check_late_signatures, check_unsigned)
+INTEGRITY_CHECKS: tuple[Rule, ...] = (
+    check_signatures,
+    check_addendum_targets,
+    check_late_signatures,
+    check_unsigned,
+)
 RULES: tuple[Rule, ...] = (*REFERENCE_CHECKS, *CLINICAL_RULES, *INTEGRITY_CHECKS)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from medmassage.errors import Finding
 from medmassage.chart import Record, StoreView
+from medmassage.errors import Finding
 
 # The date field of each dated kind, for the date rules.
 _DATE_FIELD = {
@@ -37,15 +37,33 @@ def check_dates(view: StoreView, records: list[Record]) -> Iterator[Finding]:
         field = "intake_date" if record.kind == "patient" else _DATE_FIELD[record.kind]
         day = str(record.data[field])[:10]
         if day > view.today:
-            yield Finding(record.rel, (field,), "clinical/future-date", "error", f"dated in the future ({day}; today is {view.today})")
+            yield Finding(
+                record.rel,
+                (field,),
+                "clinical/future-date",
+                "error",
+                f"dated in the future ({day}; today is {view.today})",
+            )
         patient = record if record.kind == "patient" else _patient(view, record)
         if patient is None:
             continue
         born = patient.data["date_of_birth"]
         if day < born:
-            yield Finding(record.rel, (field,), "clinical/before-birth", "error", f"dated {day}, before the patient's date of birth ({born})")
+            yield Finding(
+                record.rel,
+                (field,),
+                "clinical/before-birth",
+                "error",
+                f"dated {day}, before the patient's date of birth ({born})",
+            )
         elif record.kind in _CARE_KINDS and day < patient.data["intake_date"]:
-            yield Finding(record.rel, (field,), "clinical/before-intake", "error", f"dated {day}, before the patient's intake on {patient.data['intake_date']}")
+            yield Finding(
+                record.rel,
+                (field,),
+                "clinical/before-intake",
+                "error",
+                f"dated {day}, before the patient's intake on {patient.data['intake_date']}",
+            )
 
 
 def check_pain_scale(view: StoreView, records: list[Record]) -> Iterator[Finding]:
@@ -56,16 +74,30 @@ def check_pain_scale(view: StoreView, records: list[Record]) -> Iterator[Finding
                 continue
             for field in ("baseline", "target"):
                 if not 0 <= goal[field] <= 10:
-                    yield Finding(plan.rel, ("goals", index, field), "clinical/pain-range", "error", f"a pain goal's {field} must be on the 0-10 scale, not {goal[field]}")
+                    yield Finding(
+                        plan.rel,
+                        ("goals", index, field),
+                        "clinical/pain-range",
+                        "error",
+                        f"a pain goal's {field} must be on the 0-10 scale, not {goal[field]}",
+                    )
     for session in _valid(records, "session"):
         treatment_plan = view.get("plan", session.data["treatment_plan"], session.entry.patient)
         if treatment_plan is None:
             continue
-        pain_goals = {g["id"] for g in treatment_plan.data["goals"] if g["measure"]["kind"] == "pain"}
+        pain_goals = {
+            g["id"] for g in treatment_plan.data["goals"] if g["measure"]["kind"] == "pain"
+        }
         for index, entry in enumerate(session.data.get("assessment", {}).get("goals", [])):
             value = entry.get("value")
             if entry["goal"] in pain_goals and value is not None and not 0 <= value <= 10:
-                yield Finding(session.rel, ("assessment", "goals", index, "value"), "clinical/pain-range", "error", f"pain is measured 0-10; {value} is off the scale")
+                yield Finding(
+                    session.rel,
+                    ("assessment", "goals", index, "value"),
+                    "clinical/pain-range",
+                    "error",
+                    f"pain is measured 0-10; {value} is off the scale",
+                )
 
 
 def check_treatment_minutes(view: StoreView, records: list[Record]) -> Iterator[Finding]:
@@ -74,7 +106,10 @@ def check_treatment_minutes(view: StoreView, records: list[Record]) -> Iterator[
         total = sum(item["minutes"] for item in session.data["treatment"])
         if total > session.data["duration_minutes"]:
             yield Finding(
-                session.rel, ("treatment",), "clinical/treatment-exceeds-session", "error",
+                session.rel,
+                ("treatment",),
+                "clinical/treatment-exceeds-session",
+                "error",
                 f"treatment adds up to {total} minutes but the session lasted {session.data['duration_minutes']}",
             )
 
@@ -88,7 +123,10 @@ def check_license(view: StoreView, records: list[Record]) -> Iterator[Finding]:
         expires = therapist.data["license"]["expires"]
         if record.data["date"] > expires:
             yield Finding(
-                record.rel, ("therapist",), "clinical/license-expired", "error",
+                record.rel,
+                ("therapist",),
+                "clinical/license-expired",
+                "error",
                 f"the license of therapist {therapist.id!r} expired on {expires}, before this visit on {record.data['date']}",
             )
 
@@ -103,7 +141,10 @@ def check_precautions(view: StoreView, records: list[Record]) -> Iterator[Findin
         for item in precautions:
             if item["kind"] == "absolute":
                 yield Finding(
-                    session.rel, ("treatment",), "clinical/absolute-precaution", "error",
+                    session.rel,
+                    ("treatment",),
+                    "clinical/absolute-precaution",
+                    "error",
                     f"the patient has an absolute precaution ({item['condition']}); no massage may be given",
                 )
         local = [(p, set(p.get("regions", []))) for p in precautions if p["kind"] == "local"]
@@ -112,7 +153,10 @@ def check_precautions(view: StoreView, records: list[Record]) -> Iterator[Findin
                 for precaution, regions in local:
                     if region in regions:
                         yield Finding(
-                            session.rel, ("treatment", index, "regions", position), "clinical/local-precaution", "warning",
+                            session.rel,
+                            ("treatment", index, "regions", position),
+                            "clinical/local-precaution",
+                            "warning",
                             f"treatment on {region.replace('_', ' ')}, where the patient has a local precaution ({precaution['condition']})",
                         )
 
@@ -127,19 +171,31 @@ def check_referral_limits(view: StoreView, records: list[Record]) -> Iterator[Fi
                 continue
             day = session.data["date"]
             if day < plan.data["date"]:
-                yield Finding(session.rel, ("date",), "clinical/before-plan", "warning", f"visit on {day} is before its treatment plan was written ({plan.data['date']})")
+                yield Finding(
+                    session.rel,
+                    ("date",),
+                    "clinical/before-plan",
+                    "warning",
+                    f"visit on {day} is before its treatment plan was written ({plan.data['date']})",
+                )
             referral = view.get("referral", plan.data["referral"], chart.patient_id)
             if referral is None:
                 continue
             if not referral.data["date"] <= day <= referral.data["valid_until"]:
                 yield Finding(
-                    session.rel, ("date",), "clinical/outside-referral", "warning",
+                    session.rel,
+                    ("date",),
+                    "clinical/outside-referral",
+                    "warning",
                     f"visit on {day} is outside referral {referral.id!r} (valid {referral.data['date']} to {referral.data['valid_until']})",
                 )
             used[referral.id] = used.get(referral.id, 0) + 1
             allowed = referral.data["visits_authorized"]
             if used[referral.id] > allowed:
                 yield Finding(
-                    session.rel, ("treatment_plan",), "clinical/visits-exceeded", "warning",
+                    session.rel,
+                    ("treatment_plan",),
+                    "clinical/visits-exceeded",
+                    "warning",
                     f"visit {used[referral.id]} under referral {referral.id!r}, which authorizes {allowed}",
                 )

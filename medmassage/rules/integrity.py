@@ -9,9 +9,9 @@ import difflib
 from collections.abc import Iterator
 from typing import Any
 
+from medmassage.chart import Record, StoreView
 from medmassage.errors import Finding
 from medmassage.signature import DAY_FIELD, SIGNER_FIELD, covered_fields, days_between, fingerprint
-from medmassage.chart import Record, StoreView
 
 
 def _signable(records: list[Record]) -> Iterator[Record]:
@@ -38,7 +38,10 @@ def check_signatures(view: StoreView, records: list[Record]) -> Iterator[Finding
         if fingerprint(record.data) == signed["sha256"]:
             continue
         yield Finding(
-            record.rel, ("signature",), "integrity/signature-mismatch", "error",
+            record.rel,
+            ("signature",),
+            "integrity/signature-mismatch",
+            "error",
             f"{_name(record)} has changed since {signed.get('by')} signed it at {signed.get('at')}: its sha256 no longer "
             f"matches (the signature covers every field: {', '.join(covered_fields(record.data))}). A signed note is never "
             f"edited: restore the signed version from git (`medmassage log {_ref(record)}` names the fields changed since) and "
@@ -59,11 +62,16 @@ def check_addendum_targets(view: StoreView, records: list[Record]) -> Iterator[F
             continue
         patient = record.entry.patient
         if not view.exists("session", target, patient):
-            known = sorted(rid for (kind, p, rid) in view.existing if kind == "session" and p == patient)
+            known = sorted(
+                rid for (kind, p, rid) in view.existing if kind == "session" and p == patient
+            )
             close = difflib.get_close_matches(target, known, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             yield Finding(
-                record.rel, ("refers_to",), "integrity/addendum-target", "error",
+                record.rel,
+                ("refers_to",),
+                "integrity/addendum-target",
+                "error",
                 f"this {record.data.get('kind', 'addendum')} refers to session {target!r}, which does not exist "
                 f"(no patients/{patient}/sessions/{target}.yaml){hint}",
             )
@@ -71,7 +79,10 @@ def check_addendum_targets(view: StoreView, records: list[Record]) -> Iterator[F
         session = view.chart(patient).of("session").get(target) if patient else None
         if session is not None and not isinstance(session.data.get("signature"), dict):
             yield Finding(
-                record.rel, ("refers_to",), "integrity/addendum-target", "error",
+                record.rel,
+                ("refers_to",),
+                "integrity/addendum-target",
+                "error",
                 f"session {patient}/{target} is not signed; an unsigned note is not final, so change the note itself "
                 f"and sign it (`medmassage sign {patient}/{target}`); addenda are for signed notes",
             )
@@ -82,22 +93,32 @@ def check_late_signatures(view: StoreView, records: list[Record]) -> Iterator[Fi
     labelled `late: true` nor explained by a late_entry addendum."""
     limit = _days_setting(view, "late_after_days", 1)
     for session in records:
-        signed = session.data.get("signature") if session.kind == "session" and session.valid else None
+        signed = (
+            session.data.get("signature") if session.kind == "session" and session.valid else None
+        )
         if signed is None or session.data.get("late") is True:
             continue
         days = days_between(session.data["date"], signed["at"])
         if days <= limit or _has_late_entry(view, session):
             continue
         yield Finding(
-            session.rel, ("signature", "at"), "integrity/late-signature", "warning",
+            session.rel,
+            ("signature", "at"),
+            "integrity/late-signature",
+            "warning",
             f"signed {days} days after the visit on {session.data['date']} (the clinic's limit is {limit}); "
             f"explain the delay with a late entry: medmassage amend {_ref(session)} --kind late_entry --reason TEXT",
         )
 
 
 def _has_late_entry(view: StoreView, session: Record) -> bool:
-    addenda = view.chart(session.entry.patient).of("addendum").values() if session.entry.patient else ()
-    return any(a.data.get("refers_to") == session.id and a.data.get("kind") == "late_entry" for a in addenda)
+    addenda = (
+        view.chart(session.entry.patient).of("addendum").values() if session.entry.patient else ()
+    )
+    return any(
+        a.data.get("refers_to") == session.id and a.data.get("kind") == "late_entry"
+        for a in addenda
+    )
 
 
 def check_unsigned(view: StoreView, records: list[Record]) -> Iterator[Finding]:
@@ -111,7 +132,10 @@ def check_unsigned(view: StoreView, records: list[Record]) -> Iterator[Finding]:
         if age <= window:
             continue
         yield Finding(
-            record.rel, (), "integrity/unsigned", "warning",
+            record.rel,
+            (),
+            "integrity/unsigned",
+            "warning",
             f"{_name(record)} from {day} is still unsigned, {age} days later (the clinic signs within {window}); "
             f"review it and sign it: medmassage sign {_ref(record)} --late",
         )

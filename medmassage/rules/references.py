@@ -8,9 +8,9 @@ import difflib
 from collections.abc import Iterator
 from typing import Any
 
+from medmassage.chart import Record, StoreView
 from medmassage.errors import Finding
 from medmassage.store import FOLDER_OF, PATIENT_SCOPED
-from medmassage.chart import Record, StoreView
 
 # (kind of the referring record, field path ("*" = every list item), kind referred to)
 REFERENCES: tuple[tuple[str, tuple[str, ...], str], ...] = (
@@ -32,7 +32,9 @@ REFERENCES: tuple[tuple[str, tuple[str, ...], str], ...] = (
 )
 
 
-def _values(node: Any, fields: tuple[str, ...], path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], str]]:
+def _values(
+    node: Any, fields: tuple[str, ...], path: tuple[str | int, ...] = ()
+) -> Iterator[tuple[tuple[str | int, ...], str]]:
     if not fields:
         if isinstance(node, str):
             yield path, node
@@ -69,7 +71,10 @@ def check_references(view: StoreView, records: list[Record]) -> Iterator[Finding
                 close = difflib.get_close_matches(value, _known(view, target, patient), n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 yield Finding(
-                    record.rel, path, f"ref/unknown-{target}", "error",
+                    record.rel,
+                    path,
+                    f"ref/unknown-{target}",
+                    "error",
                     f"{target} {value!r} does not exist (no {_where(target, patient, value)}){hint}",
                 )
 
@@ -81,7 +86,13 @@ def check_goal_references(view: StoreView, records: list[Record]) -> Iterator[Fi
             seen: set[str] = set()
             for index, goal in enumerate(record.data["goals"]):
                 if goal["id"] in seen:
-                    yield Finding(record.rel, ("goals", index, "id"), "ref/duplicate-goal", "error", f"goal id {goal['id']!r} is used twice in this plan")
+                    yield Finding(
+                        record.rel,
+                        ("goals", index, "id"),
+                        "ref/duplicate-goal",
+                        "error",
+                        f"goal id {goal['id']!r} is used twice in this plan",
+                    )
                 seen.add(goal["id"])
         if record.kind != "session" or not record.valid:
             continue
@@ -92,8 +103,15 @@ def check_goal_references(view: StoreView, records: list[Record]) -> Iterator[Fi
         for index, entry in enumerate(record.data.get("assessment", {}).get("goals", [])):
             if entry["goal"] not in goal_ids:
                 close = difflib.get_close_matches(entry["goal"], goal_ids, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else f"; the plan's goals are: {', '.join(goal_ids)}"
+                hint = (
+                    f"; did you mean {close[0]!r}?"
+                    if close
+                    else f"; the plan's goals are: {', '.join(goal_ids)}"
+                )
                 yield Finding(
-                    record.rel, ("assessment", "goals", index, "goal"), "ref/unknown-goal", "error",
+                    record.rel,
+                    ("assessment", "goals", index, "goal"),
+                    "ref/unknown-goal",
+                    "error",
                     f"goal {entry['goal']!r} is not a goal of plan {plan.id!r}{hint}",
                 )

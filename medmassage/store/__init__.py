@@ -23,7 +23,18 @@ PATIENT_KINDS = {
     "updates": "update",
 }
 FOLDER_OF = {kind: folder for folder, kind in (*STORE_KINDS.items(), *PATIENT_KINDS.items())}
-KINDS = ("settings", "therapist", "provider", "patient", "referral", "assessment", "plan", "session", "addendum", "update")
+KINDS = (
+    "settings",
+    "therapist",
+    "provider",
+    "patient",
+    "referral",
+    "assessment",
+    "plan",
+    "session",
+    "addendum",
+    "update",
+)
 PATIENT_SCOPED = frozenset(PATIENT_KINDS.values())
 
 
@@ -46,7 +57,9 @@ def find_root(explicit: str | os.PathLike[str] | None, start: Path | None = None
         root = Path(named).expanduser()
         if not (root / SETTINGS_FILE).is_file():
             how = "--root" if explicit is not None else f"${ROOT_ENV}"
-            raise StoreNotFound(f"{root} ({how}) is not a medmassage store: it has no {SETTINGS_FILE}")
+            raise StoreNotFound(
+                f"{root} ({how}) is not a medmassage store: it has no {SETTINGS_FILE}"
+            )
         return root.resolve()
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
@@ -113,7 +126,13 @@ class Store:
 
     def _walk_patient(self, folder: str, rel: str, patient: str) -> Iterator[Entry]:
         if not is_valid_id(patient):
-            yield Entry(rel, None, rule="layout/bad-id", severity="error", message=f"patient folder name {patient!r} is not a valid id: {describe_id_rule()}")
+            yield Entry(
+                rel,
+                None,
+                rule="layout/bad-id",
+                severity="error",
+                message=f"patient folder name {patient!r} is not a valid id: {describe_id_rule()}",
+            )
             return
         has_record = False
         for item in _listing(folder):
@@ -124,17 +143,32 @@ class Store:
             elif item.name in PATIENT_KINDS and item.is_dir(follow_symlinks=False):
                 yield from _records_in(item.path, item_rel, PATIENT_KINDS[item.name], patient)
             elif item.is_dir(follow_symlinks=False):
-                yield Entry(item_rel, None, rule="layout/unknown-folder", message=f"unknown folder {item.name!r}; a patient's folders are: {', '.join(PATIENT_KINDS)}")
+                yield Entry(
+                    item_rel,
+                    None,
+                    rule="layout/unknown-folder",
+                    message=f"unknown folder {item.name!r}; a patient's folders are: {', '.join(PATIENT_KINDS)}",
+                )
             else:
                 yield _stray(item_rel, item.name)
         if not has_record:
-            yield Entry(f"{rel}/patient.yaml", None, rule="layout/missing-patient", severity="error", message=f"patient folder {patient!r} has no patient.yaml")
+            yield Entry(
+                f"{rel}/patient.yaml",
+                None,
+                rule="layout/missing-patient",
+                severity="error",
+                message=f"patient folder {patient!r} has no patient.yaml",
+            )
 
 
 def _listing(folder: str) -> list[os.DirEntry[str]]:
     try:
         with os.scandir(folder) as items:
-            return [item for item in items if not (item.name.startswith(".") and not item.name.endswith(".tmp"))]
+            return [
+                item
+                for item in items
+                if not (item.name.startswith(".") and not item.name.endswith(".tmp"))
+            ]
     except (FileNotFoundError, NotADirectoryError):
         return []
 
@@ -146,16 +180,32 @@ def _records_in(folder: str, rel: str, kind: str, patient: str | None) -> Iterat
         if item.is_dir(follow_symlinks=False) or extension != "yaml" or not dot:
             yield _stray(item_rel, item.name)
         elif not is_valid_id(stem):
-            yield Entry(item_rel, None, rule="layout/bad-id", severity="error", message=f"file name {stem!r} is not a valid id: {describe_id_rule()}")
+            yield Entry(
+                item_rel,
+                None,
+                rule="layout/bad-id",
+                severity="error",
+                message=f"file name {stem!r} is not a valid id: {describe_id_rule()}",
+            )
         else:
             yield Entry(item_rel, kind, stem, patient)
 
 
 def _stray(rel: str, name: str) -> Entry:
     if name.startswith(".") and name.endswith(".tmp"):
-        return Entry(rel, None, rule="layout/stray-temp-file", message="left over from an interrupted write; check the record it was for, then delete it")
+        return Entry(
+            rel,
+            None,
+            rule="layout/stray-temp-file",
+            message="left over from an interrupted write; check the record it was for, then delete it",
+        )
     if name.endswith(".yml"):
-        return Entry(rel, None, rule="layout/stray-file", message="record files end in .yaml, not .yml; this file is not read")
+        return Entry(
+            rel,
+            None,
+            rule="layout/stray-file",
+            message="record files end in .yaml, not .yml; this file is not read",
+        )
     return Entry(rel, None, rule="layout/stray-file", message="not a record file; it is not read")
 
 

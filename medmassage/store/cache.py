@@ -47,7 +47,9 @@ def shared_digest(root: Path, entries: list[Entry], today: str, rules: tuple[Any
 
     digest = hashlib.sha256(f"{FORMAT}|{__version__}|{schemas_digest()}|{today}".encode())
     digest.update(repr([getattr(rule, "__qualname__", str(rule)) for rule in rules]).encode())
-    for source in sorted(Path(__file__).parent.rglob("*.py")):  # a changed rule or message, even unreleased
+    for source in sorted(
+        Path(__file__).parent.rglob("*.py")
+    ):  # a changed rule or message, even unreleased
         digest.update(source.read_bytes())
     for entry in entries:
         digest.update(f"\0{entry.rel}\0".encode())
@@ -73,7 +75,9 @@ class ChartCache:
         self.old: dict[str, Any] = self._load() if enabled else {}
         self.new: dict[str, Any] = {}
         self.looked: dict[str, list[int] | None] = {}  # rel -> identity, as first looked up
-        self.cutoff = time.time_ns() - int(RACY_SECONDS * 1e9)  # changed after this: too new to trust
+        self.cutoff = time.time_ns() - int(
+            RACY_SECONDS * 1e9
+        )  # changed after this: too new to trust
 
     def _identity(self, entries: list[Entry]) -> list[Any] | None:
         """[[rel, size, mtime, ctime, inode], ...] as first looked up; None when a file is
@@ -99,7 +103,11 @@ class ChartCache:
         """The cached problems of the shared records, when their bytes are unchanged."""
         cached = self.old.get("") if self.enabled else None
         try:
-            return [Problem(*item) for item in cached["problems"]] if isinstance(cached, dict) else None
+            return (
+                [Problem(*item) for item in cached["problems"]]
+                if isinstance(cached, dict)
+                else None
+            )
         except (TypeError, KeyError):
             return None
 
@@ -120,7 +128,7 @@ class ChartCache:
                 return {}
             charts = json.loads(body)
             return charts if isinstance(charts, dict) else {}
-        except Exception:  # noqa: BLE001 - a cache that cannot be read is simply not used
+        except Exception:
             return {}
 
     def reuse(self, patient: str, entries: list[Entry], problems: list[Problem]) -> bool:
@@ -153,7 +161,11 @@ class ChartCache:
         if not self.enabled or self.new == self.old:
             return
         body = json.dumps(self.new, sort_keys=True, ensure_ascii=False).encode()
-        header = {"format": FORMAT, "shared": self.digest, "checksum": hashlib.sha256(body).hexdigest()}
+        header = {
+            "format": FORMAT,
+            "shared": self.digest,
+            "checksum": hashlib.sha256(body).hexdigest(),
+        }
         try:
             folder = self.path.parent
             folder.mkdir(mode=0o700, exist_ok=True)

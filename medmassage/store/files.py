@@ -26,7 +26,9 @@ class RecordExists(WriteError):
     """The target file exists already; it was left untouched."""
 
     def __init__(self, path: Path, shown: str | None = None) -> None:
-        super().__init__(f"{shown or path} already exists; it was left unchanged and nothing was written")
+        super().__init__(
+            f"{shown or path} already exists; it was left unchanged and nothing was written"
+        )
         self.path = path
 
 
@@ -49,7 +51,9 @@ def make_folders(folder: Path, stop: Path) -> list[Path]:
             fsync_folder(item.parent)
     except OSError as exc:
         remove_folders(created)
-        raise WriteError(f"cannot create the folder {current}: {exc.strerror or exc}; nothing was written") from None
+        raise WriteError(
+            f"cannot create the folder {current}: {exc.strerror or exc}; nothing was written"
+        ) from None
     return created
 
 
@@ -81,7 +85,9 @@ def _link_new(path: Path, data: bytes) -> None:
     temp = path.parent / f".{path.stem}.{secrets.token_hex(6)}.tmp"
     try:
         try:
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), FILE_MODE)
+            fd = os.open(
+                temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), FILE_MODE
+            )
         except OSError as exc:
             raise _failure(path, exc) from None
         try:
@@ -156,7 +162,9 @@ def replace_file(path: Path, data: bytes) -> None:
     mode = stat.S_IMODE(info.st_mode)
     temp = path.parent / f".{path.stem}.{secrets.token_hex(6)}.tmp"
     try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), FILE_MODE)
+        fd = os.open(
+            temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), FILE_MODE
+        )
         try:
             _write_all(fd, data)
             if hasattr(os, "fchmod"):

@@ -15,12 +15,20 @@ from medmassage.errors import MedmassageError
 NO_GIT = "git is not installed, so the store has no history or audit log; install git and run `git init` in {root}"
 
 
-def _git(folder: Path, *args: str, timeout: float | None = 60) -> subprocess.CompletedProcess[str] | None:
+def _git(
+    folder: Path, *args: str, timeout: float | None = 60
+) -> subprocess.CompletedProcess[str] | None:
     git = shutil.which("git")
     if git is None:
         return None
     try:
-        return subprocess.run([git, "-C", str(folder), *args], capture_output=True, text=True, timeout=timeout, check=False)
+        return subprocess.run(
+            [git, "-C", str(folder), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
 
@@ -53,10 +61,14 @@ def write_warnings(root: Path, path: Path) -> list[str]:
     if not git_available():
         return [NO_GIT.format(root=root)]
     if work_tree(root) is None:
-        return [f"the store at {root} is not in a git repository: the new record has no history; run `git init` there"]
+        return [
+            f"the store at {root} is not in a git repository: the new record has no history; run `git init` there"
+        ]
     proc = _git(root, "check-ignore", "--quiet", "--", str(path))
     if proc is not None and proc.returncode == 0:
-        return [f"{path} is ignored by git and will not be committed (see `git check-ignore -v {path}`)"]
+        return [
+            f"{path} is ignored by git and will not be committed (see `git check-ignore -v {path}`)"
+        ]
     return []
 
 
@@ -73,10 +85,16 @@ def commit_paths(root: Path, paths: Sequence[Path], message: str) -> None:
         raise GitError(f"the store at {root} is not in a git repository; run `git init` there")
     names = [str(path) for path in paths]
     for args in (("add", "--", *names), ("commit", "--quiet", "-m", message, "--", *names)):
-        proc = _git(root, *args, timeout=None)  # no time limit: a hook or a signing passphrase may take a while
+        proc = _git(
+            root, *args, timeout=None
+        )  # no time limit: a hook or a signing passphrase may take a while
         if proc is None or proc.returncode != 0:
-            detail = (proc.stderr or proc.stdout).strip() if proc is not None else "git could not be run"
-            raise GitError(f"`git {args[0]}` failed: {detail or f'exit status {proc.returncode if proc else -1}'}")
+            detail = (
+                (proc.stderr or proc.stdout).strip() if proc is not None else "git could not be run"
+            )
+            raise GitError(
+                f"`git {args[0]}` failed: {detail or f'exit status {proc.returncode if proc else -1}'}"
+            )
 
 
 def history(root: Path, path: Path, patch: bool = False) -> str:
@@ -85,18 +103,44 @@ def history(root: Path, path: Path, patch: bool = False) -> str:
     if not git_available():
         raise GitError(NO_GIT.format(root=root))
     if work_tree(root) is None:
-        raise GitError(f"the store at {root} is not in a git repository, so records have no history")
+        raise GitError(
+            f"the store at {root} is not in a git repository, so records have no history"
+        )
     detail = "--patch" if patch else "--stat"
-    proc = _git(root, "log", "--follow", "--no-color", "--date=iso-strict", "--abbrev-commit", "--format=medium", detail, "--", str(path), timeout=None)
+    proc = _git(
+        root,
+        "log",
+        "--follow",
+        "--no-color",
+        "--date=iso-strict",
+        "--abbrev-commit",
+        "--format=medium",
+        detail,
+        "--",
+        str(path),
+        timeout=None,
+    )
     if proc is None or proc.returncode != 0:
-        raise GitError(f"`git log` failed: {(proc.stderr.strip() if proc else '') or 'git could not be run'}")
+        raise GitError(
+            f"`git log` failed: {(proc.stderr.strip() if proc else '') or 'git could not be run'}"
+        )
     return proc.stdout
 
 
 def file_versions(root: Path, path: Path) -> list[tuple[str, str]]:
     """(commit, path in that commit, from the repository's top) for each commit touching
     `path`, newest first, following renames; empty when there is none or no git."""
-    proc = _git(root, "log", "--follow", "--no-color", "--format=%x00%H", "--name-only", "--", str(path), timeout=None)
+    proc = _git(
+        root,
+        "log",
+        "--follow",
+        "--no-color",
+        "--format=%x00%H",
+        "--name-only",
+        "--",
+        str(path),
+        timeout=None,
+    )
     if proc is None or proc.returncode != 0:
         return []
     versions = []
@@ -113,7 +157,12 @@ def show_file(root: Path, commit: str, name: str) -> bytes | None:
     if git is None:
         return None
     try:
-        proc = subprocess.run([git, "-C", str(root), "show", f"{commit}:{name}"], capture_output=True, timeout=60, check=False)
+        proc = subprocess.run(
+            [git, "-C", str(root), "show", f"{commit}:{name}"],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return proc.stdout if proc.returncode == 0 else None

@@ -30,7 +30,9 @@ def store_lock(root: Path, waiting: Callable[[], None] | None = None) -> Iterato
         make_folders(path.parent, root)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
     except (OSError, WriteError) as exc:
-        raise MedmassageError(f"cannot open the store's lock file {path}: {exc}; nothing was changed") from None
+        raise MedmassageError(
+            f"cannot open the store's lock file {path}: {exc}; nothing was changed"
+        ) from None
     try:
         _acquire(fd, waiting)
         yield

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from medmassage.errors import UsageError
-from medmassage.store.ids import describe_id_rule, is_valid_id
 from medmassage.store import FOLDER_OF, PATIENT_KINDS, SETTINGS_FILE, STORE_KINDS, Entry, Store
+from medmassage.store.ids import describe_id_rule, is_valid_id
 
 
 def resolve(store: Store, ref: str, kinds: tuple[str, ...] = ("session",)) -> Entry:
@@ -19,7 +19,9 @@ def resolve(store: Store, ref: str, kinds: tuple[str, ...] = ("session",)) -> En
     else:
         entry = _session_ref(store, ref)
     if entry.kind not in kinds:
-        raise UsageError(f"{ref}: a {entry.kind} record; this command takes {' or '.join(kinds)} records")
+        raise UsageError(
+            f"{ref}: a {entry.kind} record; this command takes {' or '.join(kinds)} records"
+        )
     return entry
 
 
@@ -32,7 +34,9 @@ def _existing(path: Path) -> Path:
 def _session_ref(store: Store, ref: str) -> Entry:
     patient, slash, session = ref.partition("/")
     if not slash:
-        raise UsageError(f"{ref!r}: name a session as PATIENT/ID (e.g. p-0001/2026-10-29) or give its file")
+        raise UsageError(
+            f"{ref!r}: name a session as PATIENT/ID (e.g. p-0001/2026-10-29) or give its file"
+        )
     for value in (patient, session):
         if not is_valid_id(value):
             raise UsageError(f"{ref!r}: {value!r} is not a valid id: {describe_id_rule()}")
@@ -55,7 +59,9 @@ def entry_of(store: Store, rel: str) -> Entry:
             return Entry(rel, "patient", parts[1], parts[1])
         if len(parts) == 4 and parts[2] in PATIENT_KINDS and is_valid_id(stem):
             return Entry(rel, PATIENT_KINDS[parts[2]], stem, parts[1])
-    raise UsageError(f"{rel} is not a record file of the store (records are e.g. patients/ID/{FOLDER_OF['session']}/ID.yaml)")
+    raise UsageError(
+        f"{rel} is not a record file of the store (records are e.g. patients/ID/{FOLDER_OF['session']}/ID.yaml)"
+    )
 
 
 def display(entry: Entry) -> str:
