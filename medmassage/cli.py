@@ -488,10 +488,7 @@ def create(
     outcome = create_record(store, request, asker, sys.stdin.buffer)
     for note in outcome.notes:
         click.echo(f"medmassage: {note}", err=True)
-    for p in outcome.problems:
-        click.echo(
-            f"{p.file}:{p.line}:{p.column}: {p.severity} {p.rule}: {p.message} [{p.path}]", err=True
-        )
+    _print_problems(store.root, outcome.problems)
     if dry_run and outcome.text:
         click.echo(outcome.text, nl=False)
     if outcome.failed and outcome.draft is not None:
@@ -523,10 +520,9 @@ def create(
 
 def _print_problems(root: Path, problems: list[Any]) -> None:
     """Located problems on stderr, as `validate` prints them."""
-    from medmassage.report import text_line
+    from medmassage.report import report_problems
 
-    for p in problems:
-        click.echo(text_line(p, root), err=True)
+    report_problems(problems, root, sys.stderr)
 
 
 def _waiting() -> None:

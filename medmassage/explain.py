@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from medmassage.errors import Finding
+from medmassage.rules.registry import is_registered
 from medmassage.store.ids import describe_id_rule
 
 _TYPE_NAMES = {
@@ -31,6 +32,13 @@ _FORMS = {
 
 def _kebab(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+def rule_of(keyword: str) -> str:
+    """The rule code for a JSON Schema keyword: schema/<keyword in kebab case>, or
+    schema/invalid for a keyword the registry does not list (codes are only registered ones)."""
+    rule = f"schema/{_kebab(keyword)}"
+    return rule if is_registered(rule) else "schema/invalid"
 
 
 def _found(value: Any) -> str:
@@ -69,7 +77,7 @@ def explain(rel: str, error: Any) -> Iterator[Finding]:
     keyword = error.validator
     schema = error.schema if isinstance(error.schema, dict) else {}
     value = error.instance
-    rule = f"schema/{_kebab(str(keyword))}"
+    rule = rule_of(str(keyword))
 
     if keyword == "required":
         present = value if isinstance(value, dict) else {}
@@ -115,9 +123,11 @@ def _message(keyword: str, schema: dict[str, Any], value: Any, error: Any) -> st
             "date-time": _FORMS["datetime"],
             "email": "an email address",
         }
-        return f"{_short(value)} is not {form.get(error.validator_value, 'in the ' + str(error.validator_value) + ' format')}"
+        wanted = form.get(error.validator_value, f"in the {error.validator_value} format")
+        return f"{_short(value)} is not {wanted}"
     if keyword == "pattern":
-        return f"{_short(value)} does not have the expected form: {_FORMS.get(title, schema.get('description', 'see the schema'))}"
+        expected = _FORMS.get(title, schema.get("description", "see the schema"))
+        return f"{_short(value)} does not have the expected form: {expected}"
     if keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         words = {
             "minimum": "below the minimum of",
@@ -137,7 +147,8 @@ def _message(keyword: str, schema: dict[str, Any], value: Any, error: Any) -> st
     if keyword == "maxLength":
         return f"is longer than {error.validator_value} characters"
     if keyword == "minItems":
-        return f"needs at least {error.validator_value} item{'s' if error.validator_value != 1 else ''}"
+        plural = "s" if error.validator_value != 1 else ""
+        return f"needs at least {error.validator_value} item{plural}"
     if keyword == "maxItems":
         return f"has more than {error.validator_value} items"
     if keyword == "const":

@@ -1,11 +1,12 @@
-"""Reporters for validation results: text for people, JSON for programs, GitHub
-workflow annotations for CI. Each writes to the stream it is given."""
+"""Everything printed about problems: text for people, JSON for programs, GitHub
+workflow annotations for CI. Each writes to the stream it is given, and every command
+that shows located problems (validate, render, create, sign, amend) formats them here."""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TextIO
 
@@ -30,17 +31,24 @@ def display_path(root: Path, rel: str) -> str:
 
 def text_line(p: Problem, root: Path, style: Style = _plain) -> str:
     """One problem as `file:line:col: severity rule: message [path]`."""
-    name = (
-        p.file if p.file.startswith("<") else display_path(root, p.file)
-    )  # <stdin> stays as it is
+    # <stdin> and other pseudo-files stay as they are; real files become clickable paths.
+    name = p.file if p.file.startswith("<") else display_path(root, p.file)
     where = f"{name}:{p.line}:{p.column}"
     return f"{where}: {style(p.severity, p.severity)} {p.rule}: {p.message} [{p.path}]"
 
 
+def report_problems(
+    problems: Iterable[Problem], root: Path, stream: TextIO, style: Style = _plain
+) -> None:
+    """Located problems, one `text_line` each, with no summary (for commands that
+    refuse records: render, create, sign, amend; they print to stderr)."""
+    for p in problems:
+        stream.write(text_line(p, root, style) + "\n")
+
+
 def report_text(report: Report, root: Path, stream: TextIO, style: Style = _plain) -> None:
     """`file:line:col: severity rule: message`, one per line, then a summary."""
-    for p in report.problems:
-        stream.write(text_line(p, root, style) + "\n")
+    report_problems(report.problems, root, stream, style)
     summary = (
         f"{report.files} file{'s' if report.files != 1 else ''} checked: "
         f"{report.errors} error{'s' if report.errors != 1 else ''}, "
@@ -73,7 +81,10 @@ def _escape_property(text: str) -> str:
 def github_line(problem: Problem, path: str) -> str:
     """One GitHub Actions workflow command for a problem."""
     level = "error" if problem.severity == "error" else "warning"
-    props = f"file={_escape_property(path)},line={problem.line},col={problem.column},title={_escape_property(problem.rule)}"
+    props = (
+        f"file={_escape_property(path)},line={problem.line},col={problem.column},"
+        f"title={_escape_property(problem.rule)}"
+    )
     return f"::{level} {props}::{_escape_data(problem.message + ' [' + problem.path + ']')}"
 
 

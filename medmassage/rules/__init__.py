@@ -1,5 +1,6 @@
 """The cross-record checks, in the order SPEC §6 lists them: references, clinical
-rules, then integrity. Adding a rule is adding a function here and a test."""
+rules, then integrity. Adding a rule is adding a function here, a row in
+`registry.REGISTRY` (code, severity, summary; the README table follows it) and a test."""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ from medmassage.rules.integrity import (
     check_unsigned,
 )
 from medmassage.rules.references import check_goal_references, check_references
+from medmassage.rules.registry import REGISTRY, RuleInfo, is_registered
+
+__all__ = ["REGISTRY", "RULES", "Rule", "RuleInfo", "is_registered"]
 
 Rule = Callable[[StoreView, list[Record]], Iterable[Finding]]
 

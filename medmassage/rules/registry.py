@@ -1,0 +1,145 @@
+"""Every rule code the product can report, one row each: code, severity, one-line summary.
+
+The README's rule table is this registry written out (a test keeps the two equal), and
+a test walks the package so that no finding uses a code missing here. Codes are stable:
+CI configurations and people's habits depend on them, so a code is added, never renamed.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class RuleInfo(NamedTuple):
+    """One rule: its stable code, how bad a finding is, and what it catches."""
+
+    code: str
+    severity: str  # "error" or "warning"
+    summary: str
+
+
+def _rows(severity: str, prefix: str, *rows: tuple[str, str]) -> tuple[RuleInfo, ...]:
+    return tuple(RuleInfo(f"{prefix}/{name}", severity, summary) for name, summary in rows)
+
+
+_SYNTAX = _rows(
+    "error",
+    "syntax",
+    ("unreadable", "a file that cannot be read, or is not a regular file"),
+    ("too-large", "a file over 1 MiB"),
+    ("encoding", "bytes that are not UTF-8"),
+    ("control-character", "a control character in the text"),
+    ("invalid-yaml", "text that is not YAML"),
+    ("empty", "an empty file"),
+    ("not-a-mapping", "a top level that is not a mapping of field: value"),
+    ("multiple-documents", "several YAML documents in one file"),
+    ("duplicate-key", "the same field twice in one mapping (both lines named)"),
+    ("complex-key", "a field name that is a list or mapping"),
+    ("merge-key", "a merge key (`<<`)"),
+    ("anchor", "an anchor (`&name`)"),
+    ("alias", "an alias (`*name`)"),
+    ("tag", "an explicit tag (`!!str`, `!thing`)"),
+    ("too-deep", "nesting deeper than 32 levels"),
+)
+
+# One code per JSON Schema keyword that explain.py turns into words (schema/<keyword>).
+_SCHEMA = _rows(
+    "error",
+    "schema",
+    ("required", "a required field is missing"),
+    ("additional-properties", "a field the schema does not know (with a suggestion)"),
+    ("type", "a value of the wrong type"),
+    ("enum", "a term outside the controlled vocabulary (with a suggestion)"),
+    ("const", "a value other than the one allowed"),
+    ("format", "a date, timestamp or email address that is not well formed"),
+    ("pattern", "an id, time or code not in its expected form"),
+    ("minimum", "a number below the minimum"),
+    ("maximum", "a number above the maximum"),
+    ("exclusive-minimum", "a number not above its lower bound"),
+    ("exclusive-maximum", "a number not below its upper bound"),
+    ("min-length", "empty text"),
+    ("max-length", "text longer than allowed"),
+    ("min-items", "a list with too few items"),
+    ("max-items", "a list with too many items"),
+    ("unique-items", "a list holding the same item twice"),
+    ("invalid", "a value the schema refuses for any other reason"),
+)
+
+_LAYOUT = (
+    *_rows(
+        "error",
+        "layout",
+        ("id-mismatch", "a record whose id is not its file name"),
+        ("bad-id", "a file or patient folder name that is not a valid id"),
+        ("wrong-folder", "a record in the folder of another kind"),
+        ("missing-patient", "a patient folder without patient.yaml"),
+    ),
+    *_rows(
+        "warning",
+        "layout",
+        ("unknown-folder", "a folder that is not one of a patient's record folders"),
+        ("stray-file", "a file that is not a record (it is not read)"),
+        ("stray-temp-file", "a temporary file left over from an interrupted write"),
+    ),
+)
+
+_REFERENCES = _rows(
+    "error",
+    "ref",
+    ("unknown-therapist", "a therapist id that names no therapist"),
+    ("unknown-provider", "a provider id that names no provider"),
+    ("unknown-referral", "a referral id that names no referral of the patient"),
+    ("unknown-assessment", "an assessment id that names no assessment of the patient"),
+    ("unknown-plan", "a plan id that names no treatment plan of the patient"),
+    ("unknown-session", "a session id that names no session of the patient"),
+    ("unknown-goal", "a session's goal that is not a goal of its plan"),
+    ("duplicate-goal", "a goal id used twice in one plan"),
+)
+
+_CLINICAL = (
+    *_rows(
+        "error",
+        "clinical",
+        ("future-date", "a record dated after today"),
+        ("before-intake", "care dated before the patient's intake"),
+        ("before-birth", "a record dated before the patient's birth"),
+        ("pain-range", "a pain goal or pain measurement off the 0–10 scale"),
+        ("treatment-exceeds-session", "technique minutes adding up to more than the visit"),
+        ("license-expired", "the therapist's license had expired on the date of service"),
+        ("absolute-precaution", "any treatment for a patient with an absolute contraindication"),
+    ),
+    *_rows(
+        "warning",
+        "clinical",
+        ("local-precaution", "treatment on a region with a local contraindication"),
+        ("outside-referral", "a visit outside the referral's dates"),
+        ("visits-exceeded", "more visits than the referral authorizes"),
+        ("before-plan", "a visit dated before its treatment plan"),
+    ),
+)
+
+_INTEGRITY = (
+    *_rows(
+        "error",
+        "integrity",
+        ("signature-mismatch", "a signed note changed since it was signed"),
+        ("addendum-target", "an addendum to a note that does not exist or is not signed"),
+    ),
+    *_rows(
+        "warning",
+        "integrity",
+        ("late-signature", "a note signed late without `late: true` or a late-entry addendum"),
+        ("unsigned", "a note still unsigned after the clinic's signing window"),
+    ),
+)
+
+REGISTRY: dict[str, RuleInfo] = {
+    row.code: row
+    for row in (*_SYNTAX, *_SCHEMA, *_LAYOUT, *_REFERENCES, *_CLINICAL, *_INTEGRITY)
+}
+"""Every reportable rule by code, in the order validation reaches them."""
+
+
+def is_registered(code: str) -> bool:
+    """True when `code` is a rule the product documents."""
+    return code in REGISTRY
