@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from medmassage.care import episode
 from medmassage.chart import Record, StoreView
 from medmassage.errors import Finding
 
@@ -164,9 +165,9 @@ def check_precautions(view: StoreView, records: list[Record]) -> Iterator[Findin
 def check_referral_limits(view: StoreView, records: list[Record]) -> Iterator[Finding]:
     """clinical/outside-referral and clinical/visits-exceeded (warnings), and clinical/before-plan."""
     for chart in view.charts.values():
-        used: dict[str, int] = {}
+        numbers = episode.visit_numbers(view, chart)
         for session in chart.sorted("session"):
-            plan = view.get("plan", session.data["treatment_plan"], chart.patient_id)
+            plan = episode.plan_of(view, chart, session)
             if plan is None:
                 continue
             day = session.data["date"]
@@ -178,9 +179,9 @@ def check_referral_limits(view: StoreView, records: list[Record]) -> Iterator[Fi
                     "warning",
                     f"visit on {day} is before its treatment plan was written ({plan.data['date']})",
                 )
-            referral = view.get("referral", plan.data["referral"], chart.patient_id)
-            if referral is None:
-                continue
+            if session.id not in numbers:
+                continue  # no valid referral behind the plan
+            referral, number = numbers[session.id]
             if not referral.data["date"] <= day <= referral.data["valid_until"]:
                 yield Finding(
                     session.rel,
@@ -189,13 +190,12 @@ def check_referral_limits(view: StoreView, records: list[Record]) -> Iterator[Fi
                     "warning",
                     f"visit on {day} is outside referral {referral.id!r} (valid {referral.data['date']} to {referral.data['valid_until']})",
                 )
-            used[referral.id] = used.get(referral.id, 0) + 1
             allowed = referral.data["visits_authorized"]
-            if used[referral.id] > allowed:
+            if number > allowed:
                 yield Finding(
                     session.rel,
                     ("treatment_plan",),
                     "clinical/visits-exceeded",
                     "warning",
-                    f"visit {used[referral.id]} under referral {referral.id!r}, which authorizes {allowed}",
+                    f"visit {number} under referral {referral.id!r}, which authorizes {allowed}",
                 )
