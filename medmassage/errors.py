@@ -1,7 +1,9 @@
-"""The project's one exception family and the problem record every check returns."""
+"""The project's one exception family (every exception the package raises) and the
+problem record every check returns."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NamedTuple
 
 
@@ -58,3 +60,33 @@ class RecordError(MedmassageError):
 
 class WriteError(MedmassageError):
     """A record could not be written; the store is left as it was."""
+
+
+class RecordExists(WriteError):
+    """The target file exists already; it was left untouched."""
+
+    def __init__(self, path: Path, shown: str | None = None) -> None:
+        super().__init__(
+            f"{shown or path} already exists; it was left unchanged and nothing was written"
+        )
+        self.path = path
+
+
+class NotSignable(MedmassageError):
+    """One note cannot be signed; the reason says what to do instead."""
+
+    def __init__(self, message: str, problems: list[Problem] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class GitError(MedmassageError):
+    """git could not do what was asked (commit, history); the records are unaffected."""
+
+
+class TemplateProblem(MedmassageError):
+    """A template that cannot be used: refused, missing, malformed or failing."""
+
+
+class Cancelled(MedmassageError):
+    """The person at the terminal ended the questions (end of input)."""

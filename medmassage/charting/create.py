@@ -14,9 +14,9 @@ from typing import Any, BinaryIO
 from medmassage.charting.defaults import RECOMMENDED, default_for, load_context, reference_for
 from medmassage.charting.form import Form, insert_ordered
 from medmassage.charting.prompts import Asker
-from medmassage.errors import MedmassageError, Problem, RecordError, UsageError
+from medmassage.errors import MedmassageError, Problem, RecordError, RecordExists, UsageError
 from medmassage.store import FOLDER_OF, PATIENT_SCOPED, Entry, Store, newid
-from medmassage.store.files import RecordExists, write_new
+from medmassage.store.files import write_new
 from medmassage.store.ids import describe_id_rule, is_valid_id
 from medmassage.yamlio import MAX_BYTES, decode, dump, parse_text, read_file, resolve_plain
 

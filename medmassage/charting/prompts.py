@@ -10,15 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TextIO
 
-from medmassage.errors import MedmassageError
+from medmassage.errors import Cancelled
 from medmassage.yamlio import resolve_plain
 
 _YES = frozenset(("y", "yes", "true"))
 _NO = frozenset(("n", "no", "false"))
-
-
-class Cancelled(MedmassageError):
-    """The person at the terminal ended the questions (end of input)."""
 
 
 class Asker(Protocol):

@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medmassage.errors import MedmassageError, Problem, RecordError, UsageError, WriteError
+from medmassage.errors import (
+    MedmassageError,
+    NotSignable,
+    Problem,
+    RecordError,
+    UsageError,
+    WriteError,
+)
 from medmassage.signature import (
     SIGNER_FIELD,
     checked_timestamp,
@@ -27,14 +34,6 @@ from medmassage.store import SETTINGS_FILE, Entry, Store, refs
 from medmassage.store.files import replace_file
 from medmassage.store.ids import is_valid_id
 from medmassage.yamlio import decode, dump, load_file, parse_text, read_file
-
-
-class NotSignable(MedmassageError):
-    """One note cannot be signed; the reason says what to do instead."""
-
-    def __init__(self, message: str, problems: list[Problem] | None = None) -> None:
-        super().__init__(message)
-        self.problems = problems or []
 
 
 @dataclass(frozen=True)

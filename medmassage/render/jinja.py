@@ -18,17 +18,17 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
+from medmassage.errors import TemplateProblem
 from medmassage.render.templates import (
     STORE_FOLDER,
     Folders,
     Source,
-    TemplateProblem,
     listing,
     read,
     refusal,
 )
 
-# The file side (listing, refusal, TemplateProblem) lives in template_files; re-exported.
+# The file side (listing, refusal) lives in render.templates; re-exported with TemplateProblem.
 __all__ = [
     "Loader",
     "TemplateProblem",

@@ -13,7 +13,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from medmassage.errors import MedmassageError
+from medmassage.errors import TemplateProblem
 
 PACKAGE = "medmassage.templates"
 STORE_FOLDER = "templates"
@@ -21,10 +21,6 @@ FORMATS = ("md", "html", "txt")
 MAX_BYTES = 256 * 1024
 # A template name is a plain file name inside the templates folder: no folders, no '..'.
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\.j2")
-
-
-class TemplateProblem(MedmassageError):
-    """A template that cannot be used: refused, missing, malformed or failing."""
 
 
 @dataclass(frozen=True)

@@ -15,21 +15,11 @@ import secrets
 import stat
 from pathlib import Path
 
-from medmassage.errors import WriteError
+from medmassage.errors import RecordExists, WriteError
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 _NO_LINKS = frozenset((errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.ENOSYS))
-
-
-class RecordExists(WriteError):
-    """The target file exists already; it was left untouched."""
-
-    def __init__(self, path: Path, shown: str | None = None) -> None:
-        super().__init__(
-            f"{shown or path} already exists; it was left unchanged and nothing was written"
-        )
-        self.path = path
 
 
 def make_folders(folder: Path, stop: Path) -> list[Path]:

@@ -10,7 +10,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from medmassage.errors import MedmassageError
+from medmassage.errors import GitError
 
 NO_GIT = "git is not installed, so the store has no history or audit log; install git and run `git init` in {root}"
 
@@ -70,10 +70,6 @@ def write_warnings(root: Path, path: Path) -> list[str]:
             f"{path} is ignored by git and will not be committed (see `git check-ignore -v {path}`)"
         ]
     return []
-
-
-class GitError(MedmassageError):
-    """git could not do what was asked (commit, history); the records are unaffected."""
 
 
 def commit_paths(root: Path, paths: Sequence[Path], message: str) -> None:

@@ -1,0 +1,178 @@
+"""The record kinds (SPEC §2, §3): one row per kind saying where its files live, how
+its ids look, which of its fields date and sign it, and which records it names.
+
+Every other module asks this registry instead of keeping its own list of kinds, so a
+new kind is one new row here (plus its schema)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+from medmassage.errors import UsageError
+
+Scope = Literal["settings", "store", "patient"]
+# A field path inside a record ("*" = every item of a list) and the kind it names.
+Reference = tuple[tuple[str, ...], str]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of record: its name, where it lives and what its fields mean."""
+
+    name: str
+    scope: Scope  # settings: medmassage.yaml; store: a top folder; patient: a patient's folder
+    folder: str = ""  # its folder (in the store, or in a patient's folder); "" for one file
+    dated: bool = False  # its ids are dates (2026-03-14, 2026-03-14-2)
+    date_field: str | None = None  # the field dating it, for the date rules
+    signer_field: str | None = None  # signable kinds: who signs it (the signature's day is
+    # its date_field)
+    creatable: bool = False  # `medmassage create` makes it
+    care: bool = False  # records care given, so it cannot precede the patient's intake
+    in_update: bool = False  # a physician update draws on it (its errors hold one back)
+    references: tuple[Reference, ...] = ()
+
+    @property
+    def patient_scoped(self) -> bool:
+        """True for the kinds that belong to a patient, kept in a folder of theirs (the
+        patient record itself lives in the patient's folder but is not one of them)."""
+        return self.scope == "patient" and bool(self.folder)
+
+    @property
+    def signable(self) -> bool:
+        """True for notes that are signed (and then final)."""
+        return self.signer_field is not None
+
+
+THERAPIST: Reference = (("therapist",), "therapist")
+KINDS: tuple[Kind, ...] = (
+    Kind("settings", "settings", references=((("default_therapist",), "therapist"),)),
+    Kind("therapist", "store", "therapists", creatable=True),
+    Kind("provider", "store", "providers", creatable=True),
+    Kind(
+        "patient",
+        "patient",
+        creatable=True,
+        in_update=True,
+        references=((("primary_provider",), "provider"),),
+    ),
+    Kind(
+        "referral",
+        "patient",
+        "referrals",
+        dated=True,
+        date_field="date",
+        creatable=True,
+        in_update=True,
+        references=((("provider",), "provider"),),
+    ),
+    Kind(
+        "assessment",
+        "patient",
+        "assessments",
+        dated=True,
+        date_field="date",
+        creatable=True,
+        care=True,
+        in_update=True,
+        references=(THERAPIST, (("referral",), "referral")),
+    ),
+    Kind(
+        "plan",
+        "patient",
+        "plans",
+        dated=True,
+        date_field="date",
+        creatable=True,
+        care=True,
+        in_update=True,
+        references=(THERAPIST, (("referral",), "referral"), (("assessment",), "assessment")),
+    ),
+    Kind(
+        "session",
+        "patient",
+        "sessions",
+        dated=True,
+        date_field="date",
+        signer_field="therapist",
+        creatable=True,
+        care=True,
+        in_update=True,
+        references=(
+            THERAPIST,
+            (("treatment_plan",), "plan"),
+            (("signature", "by"), "therapist"),
+        ),
+    ),
+    Kind(
+        "addendum",
+        "patient",
+        "addenda",
+        dated=True,
+        date_field="written_at",
+        signer_field="author",
+        references=((("author",), "therapist"), (("signature", "by"), "therapist")),
+    ),
+    Kind(
+        "update",
+        "patient",
+        "updates",
+        dated=True,
+        date_field="date",
+        in_update=True,
+        references=((("provider",), "provider"), (("sessions", "*"), "session")),
+    ),
+)
+_BY_NAME = {kind.name: kind for kind in KINDS}
+_BY_FOLDER = {(kind.scope, kind.folder): kind for kind in KINDS if kind.folder}
+
+
+def names() -> tuple[str, ...]:
+    """Every kind's name, in the registry's order."""
+    return tuple(_BY_NAME)
+
+
+def get(name: str) -> Kind:
+    """The kind called `name`; UsageError naming the kinds when there is none."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise UsageError(f"unknown record kind {name!r}; kinds are: {', '.join(names())}") from None
+
+
+def find(name: str | None) -> Kind | None:
+    """The kind called `name`, or None."""
+    return _BY_NAME.get(name or "")
+
+
+def in_folder(scope: Scope, folder: str) -> Kind | None:
+    """The kind whose records live in `folder` (of the store, or of a patient's folder)."""
+    return _BY_FOLDER.get((scope, folder))
+
+
+def with_folders(scope: Scope) -> tuple[Kind, ...]:
+    """The kinds kept in folders of the store ("store") or of a patient ("patient"), in order."""
+    return tuple(kind for kind in KINDS if kind.scope == scope and kind.folder)
+
+
+def patient_scoped() -> frozenset[str]:
+    """The names of the kinds that belong to a patient (not the patient record itself)."""
+    return frozenset(kind.name for kind in KINDS if kind.patient_scoped)
+
+
+def signable() -> tuple[str, ...]:
+    """The names of the kinds that are signed."""
+    return tuple(kind.name for kind in KINDS if kind.signable)
+
+
+def creatable() -> tuple[str, ...]:
+    """The names of the kinds `medmassage create` makes."""
+    return tuple(kind.name for kind in KINDS if kind.creatable)
+
+
+def references() -> Iterator[tuple[str, tuple[str, ...], str]]:
+    """(kind of the referring record, field path, kind referred to), for every reference."""
+    for kind in KINDS:
+        for fields, target in kind.references:
+            yield kind.name, fields, target
