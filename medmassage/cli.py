@@ -534,7 +534,8 @@ def _waiting() -> None:
 
 def _commit(root: Path, paths: list[Path], message: str) -> None:
     """Commit exactly `paths`; on failure say that the files are written but not committed."""
-    from medmassage.store.git import GitError, commit_paths
+    from medmassage.errors import GitError
+    from medmassage.store.git import commit_paths
 
     try:
         commit_paths(root, paths, message)
@@ -674,29 +675,27 @@ def amend(
     in patients/PATIENT/addenda/, shown after the note when it is rendered.
 
     Prints the path of the new file. Exit status: 0 written, 1 refused, 2 usage error."""
-    import dataclasses
-
-    from medmassage.charting.amend import AmendRequest, read_text
+    from medmassage.charting.amend import AmendRequest, take_text
     from medmassage.charting.amend import amend as amend_note
     from medmassage.report import display_path
     from medmassage.store.lock import store_lock
-    from medmassage.store.refs import display, resolve
 
     store = opts.store()
     request = AmendRequest(ref, kind, reason, text, source, by, at, _checked_date(today, "--today"))
-    name = display(resolve(store, ref))
-    request = dataclasses.replace(
-        request, text=read_text(store, request, name, sys.stdin.buffer), source=None
-    )
+    # The session is checked before the editor opens; the text is read outside the lock.
+    request, draft = take_text(store, request, sys.stdin.buffer)
     with store_lock(store.root, _waiting):
-        outcome = amend_note(store, request)
+        outcome = amend_note(store, request, draft=draft)
         if outcome.path is not None:
             click.echo(display_path(store.root, outcome.path.relative_to(store.root).as_posix()))
             if commit:
-                _commit(store.root, [outcome.path], f"amend {name}: {kind} {outcome.record['id']}")
+                _commit(store.root, [outcome.path], f"amend {outcome.ref}: {kind} {outcome.record['id']}")
     _print_problems(store.root, outcome.problems)
     if outcome.path is None:
-        raise MedmassageError(f"{kind} not written: it would not validate; nothing was written")
+        kept = f"; your text is kept in {outcome.draft}" if outcome.draft else ""
+        raise MedmassageError(
+            f"{kind} not written: it would not validate; nothing was written{kept}"
+        )
 
 
 @main.command()

@@ -5,14 +5,14 @@ exclusively, and signed at creation by its author."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from medmassage.errors import MedmassageError, Problem, RecordError, UsageError
+from medmassage.errors import MedmassageError, Problem, RecordError, RecordExists, UsageError
 from medmassage.signature import checked_timestamp, instant, is_signed, now, signed_copy
-from medmassage.store import Store, newid, refs
-from medmassage.store.files import RecordExists, write_new
+from medmassage.store import Entry, Store, newid, refs
+from medmassage.store.files import write_new
 from medmassage.store.ids import is_valid_id
 from medmassage.yamlio import MAX_BYTES, decode, dump, load_file, read_file
 
@@ -40,16 +40,29 @@ class AmendRequest:
 
 @dataclass
 class AmendOutcome:
-    """The addendum written (its path and record) or the problems that stopped it."""
+    """The addendum written (its path and record) or the problems that stopped it; `draft`
+    is the editor's file still holding the person's text when nothing was written."""
 
     record: dict[str, Any]
     path: Path | None = None
     ref: str = ""
     problems: list[Problem] = field(default_factory=list)
+    draft: Path | None = None
 
 
-def amend(store: Store, request: AmendRequest, stdin: BinaryIO | None = None) -> AmendOutcome:
-    """Write a signed addendum to a signed session; run it under the store lock."""
+@dataclass(frozen=True)
+class Target:
+    """A session that may be amended, as checked before any text is asked for."""
+
+    entry: Entry
+    ref: str
+    author: str
+    at: str
+
+
+def check_target(store: Store, request: AmendRequest) -> Target:
+    """Every refusal that needs no text (kind, reason, a signed session, a known author, a
+    time after the signature), so that no one types an addendum that cannot be written."""
     if request.kind not in KINDS:
         raise UsageError(f"--kind {request.kind!r}: kinds are {', '.join(KINDS)}")
     if not request.reason.strip():
@@ -59,7 +72,8 @@ def amend(store: Store, request: AmendRequest, stdin: BinaryIO | None = None) ->
     session = load_file(store.root / entry.rel, entry.rel)
     if not is_signed(session):
         raise MedmassageError(
-            f"{ref} is not signed yet, so it is not final: correct the note itself, then sign it (medmassage sign {ref})"
+            f"{ref} is not signed yet, so it is not final: correct the note itself, "
+            f"then sign it (medmassage sign {ref})"
         )
     author = request.by if request.by is not None else str(session.get("therapist"))
     if not is_valid_id(author) or not (store.root / "therapists" / f"{author}.yaml").is_file():
@@ -72,13 +86,54 @@ def amend(store: Store, request: AmendRequest, stdin: BinaryIO | None = None) ->
         raise UsageError(
             f"--at {at} is before {ref} was signed ({signed_at}); an addendum comes after the note"
         )
-    text = read_text(store, request, ref, stdin)
-    record = _addendum(store, entry.patient or "", entry.id, request, author, at, text)
+    return Target(entry, ref, author, at)
+
+
+def take_text(
+    store: Store, request: AmendRequest, stdin: BinaryIO | None
+) -> tuple[AmendRequest, Path | None]:
+    """Check the session, then read the text (only now may the editor open): the request
+    carrying its text, and the editor's draft that holds it, if any. Run it outside the
+    store lock, which no one should hold while typing."""
+    target = check_target(store, request)
+    text, draft = read_text(store, request, target.ref, stdin)
+    return replace(request, text=text, source=None), draft
+
+
+def amend(
+    store: Store,
+    request: AmendRequest,
+    stdin: BinaryIO | None = None,
+    draft: Path | None = None,
+) -> AmendOutcome:
+    """Write a signed addendum to a signed session; run it under the store lock. `draft`
+    is the editor's file holding the text: removed once the addendum is written, kept (and
+    named in the outcome or the error) on any failure."""
+    try:
+        outcome = _amend(store, request, stdin)
+    except MedmassageError as exc:
+        if draft is None:
+            raise
+        kept = MedmassageError(f"{exc}; your text is kept in {draft}")
+        kept.exit_code = exc.exit_code
+        raise kept from None
+    if outcome.path is None:
+        outcome.draft = draft
+    elif draft is not None:
+        draft.unlink(missing_ok=True)
+    return outcome
+
+
+def _amend(store: Store, request: AmendRequest, stdin: BinaryIO | None) -> AmendOutcome:
+    target = check_target(store, request)
+    text = read_text(store, request, target.ref, stdin)[0]
+    patient = target.entry.patient or ""
+    record = _addendum(store, patient, target.entry.id, request, target.author, target.at, text)
     outcome = AmendOutcome(
-        record, ref=ref, problems=_problems(store, entry.patient or "", record, request.today)
+        record, ref=target.ref, problems=_problems(store, patient, record, request.today)
     )
     if not any(p.severity == "error" for p in outcome.problems):
-        outcome.path, outcome.record = _write(store, entry.patient or "", outcome.record)
+        outcome.path, outcome.record = _write(store, patient, outcome.record)
     return outcome
 
 
@@ -105,10 +160,14 @@ def _addendum(
     return signed_copy(record, author, at)
 
 
-def read_text(store: Store, request: AmendRequest, ref: str, stdin: BinaryIO | None) -> str:
-    """The addendum's text: --text, --from FILE, --from - (standard input) or the editor."""
+def read_text(
+    store: Store, request: AmendRequest, ref: str, stdin: BinaryIO | None
+) -> tuple[str, Path | None]:
+    """The addendum's text (--text, --from FILE, --from - for standard input, or the
+    editor) and, when it came from the editor, the draft file that holds it."""
     if request.text is not None and request.source is not None:
         raise UsageError("give the text once: --text or --from, not both")
+    draft = None
     if request.text is not None:
         text = request.text
     elif request.source == "-":
@@ -118,13 +177,17 @@ def read_text(store: Store, request: AmendRequest, ref: str, stdin: BinaryIO | N
     elif request.source is not None:
         text = decode(read_file(Path(request.source), request.source), request.source)
     else:
-        text = _from_editor(store, request, ref)
+        text, draft = _from_editor(store, request, ref)
     if not text.strip():
+        if draft is not None:
+            draft.unlink(missing_ok=True)  # emptied on purpose: the way to cancel
         raise MedmassageError("the addendum's text is empty; nothing was written")
-    return text.strip()
+    return text.strip(), draft
 
 
-def _from_editor(store: Store, request: AmendRequest, ref: str) -> str:
+def _from_editor(store: Store, request: AmendRequest, ref: str) -> tuple[str, Path]:
+    """Open the editor on a fresh draft; the draft is left in place for the caller to remove
+    once the addendum is written."""
     import subprocess
 
     from medmassage.charting.editor import editor_command, new_draft
@@ -137,25 +200,24 @@ def _from_editor(store: Store, request: AmendRequest, ref: str) -> str:
     command = [*editor_command(), str(draft)]
     try:
         status = subprocess.run(command, check=False).returncode
-        written = decode(read_file(draft, str(draft)), str(draft))
     except OSError as exc:
+        draft.unlink(missing_ok=True)  # nothing was typed into it
         raise MedmassageError(
             f"cannot start the editor {command[0]!r} ({exc.strerror}); set $EDITOR or use --text"
         ) from None
+    kept = f"nothing was written; your text is kept in {draft}"
+    if status != 0:
+        raise MedmassageError(f"the editor exited with status {status}; {kept}")
+    try:
+        written = decode(read_file(draft, str(draft)), str(draft))
     except RecordError as exc:
         raise MedmassageError(f"{exc}; your text is kept in {draft}") from None
-    if status != 0:
-        raise MedmassageError(
-            f"the editor exited with status {status}; nothing was written; your text is kept in {draft}"
-        )
-    draft.unlink(missing_ok=True)
-    return "\n".join(line for line in written.splitlines() if not line.startswith("#"))
+    return "\n".join(line for line in written.splitlines() if not line.startswith("#")), draft
 
 
 def _problems(
     store: Store, patient: str, record: dict[str, Any], today: str | None
 ) -> list[Problem]:
-    from medmassage.store import Entry
     from medmassage.validate import validate_candidate
 
     rel = f"patients/{patient}/addenda/{record['id']}.yaml"
