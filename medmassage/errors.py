@@ -3,8 +3,10 @@ problem record every check returns."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:  # not at run time: the CLI's start-up imports this module
+    from pathlib import Path
 
 
 class Problem(NamedTuple):
