@@ -1,33 +1,30 @@
 """Validation (SPEC §6): syntax → schema → layout → references → clinical rules.
 
-Returns problems; never prints. Per-file work (read, parse, schema) is separate from
-the cross-record rules so it can be spread over processes and cached."""
+The one place that assembles the pipeline: walk the store, read and schema-check its
+files (`checks`), put the records in a view, run the rules, locate the findings, and
+remember charts in the validation cache. `open_store` gives the façade the other
+commands read through (render, sign, create, amend, and the queries); `validate_store`
+and `validate_candidate` are its two common uses. Returns problems; never prints."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from medmassage import kinds
 from medmassage import schema_loader as schemas
 from medmassage.chart import Record, StoreView
-from medmassage.errors import Finding, Problem, RecordError
+from medmassage.checks import FileResult, check_data, check_file, locate, locate_in
+from medmassage.errors import Finding, Problem
 from medmassage.rules import RULES, Rule
-from medmassage.store import FOLDER_OF, KINDS, PATIENT_SCOPED, Entry, Store
+from medmassage.store import Entry, Store
 
-
-@dataclass
-class FileResult:
-    """What the per-file checks found: the data (None when it did not parse) and findings."""
-
-    rel: str
-    data: dict[str, Any] | None
-    valid: bool
-    findings: list[Finding] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)  # already located (syntax)
+__all__ = ["check_data", "check_file", "locate"]  # the per-file checks, re-exported
+_PATIENT_SCOPED = kinds.patient_scoped()
 
 
 @dataclass
@@ -40,10 +37,12 @@ class Report:
 
     @property
     def errors(self) -> int:
+        """How many problems are errors."""
         return sum(1 for p in self.problems if p.severity == "error")
 
     @property
     def warnings(self) -> int:
+        """How many problems are warnings."""
         return sum(1 for p in self.problems if p.severity == "warning")
 
     def failed(self, strict: bool = False) -> bool:
@@ -55,101 +54,20 @@ class Report:
         return [p for p in self.problems if p.file == rel]
 
 
-def check_file(
-    root: Path, entry: Entry, extensions: schemas.Extensions, compiled: frozenset[str] = frozenset()
-) -> FileResult:
-    """Read, parse and schema-check one record file (see `check_data` for `compiled`)."""
-    from medmassage.yamlio import (
-        load_file,
-    )  # imported here: an unchanged store is answered without YAML
-
-    try:
-        data = load_file(root / entry.rel, entry.rel)
-    except RecordError as exc:
-        return FileResult(entry.rel, None, False, problems=[exc.problem])
-    return check_data(entry, data, extensions, compiled)
-
-
-def check_data(
-    entry: Entry,
-    data: dict[str, Any],
-    extensions: schemas.Extensions,
-    compiled: frozenset[str] = frozenset(),
-) -> FileResult:
-    """Schema-check one parsed record. For the kinds in `compiled` (many records to check)
-    a compiled validator decides and jsonschema explains failures; for the rest jsonschema
-    alone judges, as compiling would cost more than it saves. The answers are the same."""
-    assert entry.kind is not None
-    result = FileResult(entry.rel, data, True)
-    if not schemas.accepts(entry.kind, extensions, data, entry.kind in compiled):
-        validator = schemas.validator(entry.kind, extensions)
-        errors = sorted(
-            validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]
-        )
-        if errors:
-            result.valid = False
-            result.findings.extend(_explain_all(entry, data, errors, extensions))
-    record_id = data.get("id")
-    if entry.kind != "settings" and isinstance(record_id, str) and record_id != entry.id:
-        result.findings.append(
-            Finding(
-                entry.rel,
-                ("id",),
-                "layout/id-mismatch",
-                "error",
-                f"id {record_id!r} does not match the file name; it must be {entry.id!r}",
-            )
-        )
-    return result
-
-
-def _explain_all(
-    entry: Entry, data: dict[str, Any], errors: list[Any], extensions: schemas.Extensions
-) -> list[Finding]:
-    from medmassage.explain import explain
-
-    elsewhere = _kind_it_fits(data, entry.kind or "", extensions)
-    if elsewhere:
-        return [
-            Finding(
-                entry.rel,
-                (),
-                "layout/wrong-folder",
-                "error",
-                f"this is a {elsewhere} record in the {FOLDER_OF.get(entry.kind or '', entry.kind)} folder; "
-                f"move it to the {FOLDER_OF.get(elsewhere, elsewhere)} folder",
-            )
-        ]
-    return [finding for error in errors for finding in explain(entry.rel, error)]
-
-
-def _kind_it_fits(data: dict[str, Any], kind: str, extensions: schemas.Extensions) -> str | None:
-    # jsonschema decides, whichever kinds are compiled: the fast path may reject what
-    # jsonschema accepts (never the reverse), and here its word would be final.
-    for other in KINDS:
-        if other not in (kind, "settings") and schemas.accepts(
-            other, extensions, data, compiled=False
-        ):
-            return other
-    return None
-
-
-def _context(entries: list[Entry], targets: list[Entry]) -> list[Entry]:
-    """The records the rules need to judge `targets`: shared records and the patients touched."""
-    patients = {e.patient for e in targets if e.patient is not None}
-    return [
-        e for e in entries if e.kind is not None and (e.patient is None or e.patient in patients)
-    ]
-
-
 def _key(entry: Entry) -> tuple[str, str | None, str]:
     kind = entry.kind or ""
-    return (kind, entry.patient if kind in PATIENT_SCOPED else None, entry.id)
+    return (kind, entry.patient if kind in _PATIENT_SCOPED else None, entry.id)
+
+
+def _judge(rules: Iterable[Rule], view: StoreView, records: list[Record]) -> list[Finding]:
+    """What the rules find in `records`, looking up everything else in `view`."""
+    return [finding for rule in rules for finding in rule(view, records)]
 
 
 @dataclass
 class Shared:
-    """What judging any one chart needs from outside it: settings, therapists, providers."""
+    """What judging any one chart needs from outside it: settings, therapists, providers.
+    Picklable: process pools are handed one."""
 
     root: Path
     today: str
@@ -159,7 +77,7 @@ class Shared:
     rules: tuple[Rule, ...]
     compiled: frozenset[str] = frozenset()  # kinds checked through the compiled fast path
 
-    def compiling(self, charts: Iterable[list[Entry]], processes: int = 1) -> Shared:
+    def compiling(self, charts: Iterable[Sequence[Entry]], processes: int = 1) -> Shared:
         """This, with the fast path for the kinds `charts` hold enough records of; compiled
         here already when the work is to be shared by forked processes, which inherit it."""
         compiled = schemas.worth_compiling(e.kind for chart in charts for e in chart)
@@ -168,15 +86,21 @@ class Shared:
                 schemas.fast_validator(kind, self.extensions)
         return replace(self, compiled=compiled)
 
+    def view(self) -> StoreView:
+        """A view holding the shared records, for charts to be added to."""
+        view = StoreView(today=self.today)
+        view.existing = set(self.existing)
+        for record in self.records:
+            view.add(record)
+        return view
+
 
 def check_chart(shared: Shared, entries: list[Entry]) -> tuple[list[Problem], list[Record]]:
     """Every problem in one patient's folder (its files and the rules across them)."""
     files = [e for e in entries if e.kind is not None]
     results = [check_file(shared.root, e, shared.extensions, shared.compiled) for e in files]
-    view = StoreView(today=shared.today)
-    view.existing = shared.existing | {_key(e) for e in entries if e.kind is not None}
-    for record in shared.records:
-        view.add(record)
+    view = shared.view()
+    view.existing.update(_key(e) for e in files)
     records = [
         Record(e, r.data, r.valid)
         for e, r in zip(files, results, strict=True)
@@ -185,42 +109,223 @@ def check_chart(shared: Shared, entries: list[Entry]) -> tuple[list[Problem], li
     for record in records:
         view.add(record)
     findings = [f for r in results for f in r.findings]
-    for rule in shared.rules:
-        findings.extend(rule(view, records))
+    findings.extend(_judge(shared.rules, view, records))
     problems = [p for r in results for p in r.problems]
     problems.extend(locate(shared.root, findings))
     return problems, records
 
 
-def _check_shared(
-    store: Store, entries: list[Entry], today: str, rules: tuple[Rule, ...]
-) -> tuple[Shared, list[Problem]]:
-    """Check settings, therapists and providers, which every chart refers to."""
+def load_chart(shared: Shared, entries: Sequence[Entry]) -> list[Record]:
+    """The records of one chart, parsed and schema-checked but not judged by the rules
+    (for a chart whose problems are already known)."""
+    records = []
+    for entry in entries:
+        if entry.kind is not None:
+            result = check_file(shared.root, entry, shared.extensions, shared.compiled)
+            if result.data is not None:
+                records.append(Record(entry, result.data, result.valid))
+    return records
+
+
+def _read_shared(
+    root: Path,
+    entries: list[Entry],
+    today: str,
+    rules: tuple[Rule, ...],
+    settings: dict[str, Any] | None = None,
+) -> tuple[Shared, list[FileResult]]:
+    """Read settings, therapists and providers (`entries`). Their vocabulary extensions
+    come from the settings file, or from `settings` when those are being written."""
     mine = [e for e in entries if e.kind is not None and e.patient is None]
-    settings_entry = next((e for e in mine if e.kind == "settings"), None)
     results: dict[str, FileResult] = {}
     extensions: schemas.Extensions = ()
-    if settings_entry is not None:
-        settings = results[settings_entry.rel] = check_file(store.root, settings_entry, ())
-        extensions = schemas.extensions_from(settings.data) if settings.valid else ()
+    if settings is not None:
+        extensions = schemas.extensions_from(settings)
+    else:
+        settings_entry = next((e for e in mine if e.kind == "settings"), None)
+        if settings_entry is not None:
+            found = results[settings_entry.rel] = check_file(root, settings_entry, ())
+            extensions = schemas.extensions_from(found.data) if found.valid else ()
     compiled = schemas.worth_compiling(e.kind for e in mine)
     for entry in mine:
         if entry.rel not in results:
-            results[entry.rel] = check_file(store.root, entry, extensions, compiled)
+            results[entry.rel] = check_file(root, entry, extensions, compiled)
     records = [
         Record(e, results[e.rel].data or {}, results[e.rel].valid)
         for e in mine
         if results[e.rel].data is not None
     ]
-    shared = Shared(store.root, today, extensions, records, {_key(e) for e in mine}, rules)
-    view = StoreView(today=today)
-    view.existing = shared.existing
-    for record in records:
-        view.add(record)
-    findings = [f for r in results.values() for f in r.findings]
-    findings.extend(f for rule in rules for f in rule(view, records))
-    problems = [p for r in results.values() for p in r.problems]
-    return shared, problems + locate(store.root, findings)
+    shared = Shared(root, today, extensions, records, {_key(e) for e in mine}, rules)
+    return shared, list(results.values())
+
+
+def _check_shared(
+    root: Path, entries: list[Entry], today: str, rules: tuple[Rule, ...]
+) -> tuple[Shared, list[Problem]]:
+    """Check settings, therapists and providers, which every chart refers to."""
+    shared, results = _read_shared(root, entries, today, rules)
+    findings = [f for r in results for f in r.findings]
+    findings.extend(_judge(rules, shared.view(), shared.records))
+    problems = [p for r in results for p in r.problems]
+    return shared, problems + locate(root, findings)
+
+
+@dataclass
+class Validation:
+    """A store walked once with its validation cache open: charts judged one at a time
+    (or all by `validate`) with the same rules and cache whoever asks. Nothing is read
+    or judged until asked. Open one with `open_store`."""
+
+    store: Store
+    today: str
+    entries: list[Entry]
+    charts: dict[str, list[Entry]]  # patient -> the chart's record files
+    layout: list[Problem]  # the walk's own findings (stray files, bad names)
+    cache: Any  # store.cache.ChartCache
+    rules: tuple[Rule, ...] = RULES
+    _shared: tuple[Shared, list[Problem]] | None = None
+
+    def cached(self, patient: str) -> list[Problem] | None:
+        """The problems of an unchanged chart from the cache; None: judge it with `check_chart`."""
+        found: list[Problem] = []
+        return found if self.cache.reuse(patient, self.charts[patient], found) else None
+
+    def identities(self, patient: str) -> dict[str, list[int] | None]:
+        """The identities of a chart's files as `cached` looked them up, before any was read."""
+        return self.cache.identities(self.charts[patient]) if patient in self.charts else {}
+
+    def shared(self) -> Shared:
+        """Settings, therapists and providers, read and checked once."""
+        if self._shared is None:
+            self._shared = _check_shared(self.store.root, self.entries, self.today, self.rules)
+        return self._shared[0]
+
+    def shared_problems(self) -> list[Problem]:
+        """The problems of the shared records (from the cache while their bytes are unchanged)."""
+        if self._shared is None:
+            cached = self.cache.shared_problems()
+            if cached is not None:
+                return list(cached)
+            self.shared()
+        assert self._shared is not None
+        return self._shared[1]
+
+    def view(self) -> StoreView:
+        """A view of the shared records, for charts to be loaded into (render)."""
+        return self.shared().view()
+
+    def load(self, entry: Entry) -> Record | None:
+        """One record, parsed and schema-checked but not judged (None: it does not parse)."""
+        result = check_file(self.store.root, entry, self.shared().extensions)
+        return Record(entry, result.data, result.valid) if result.data is not None else None
+
+    def chart(self, patient: str) -> tuple[list[Problem], list[Record]]:
+        """A chart's problems (from the cache when unchanged, else judged and remembered)
+        and its records."""
+        entries = self.charts.get(patient, [])
+        if not entries:
+            return [], []
+        found = self.cached(patient)
+        if found is not None:
+            return found, load_chart(self.shared(), entries)
+        found, records = check_chart(self.shared(), entries)
+        self.remember(patient, found)
+        return found, records
+
+    def remember(self, patient: str, problems: list[Problem]) -> None:
+        """Remember a chart judged by `check_chart`."""
+        self.cache.store(patient, self.charts[patient], problems)
+
+    def save(self) -> None:
+        """Write the validation cache: charts reused or judged, the ones not looked at as
+        they were, and the shared problems."""
+        from medmassage.store.cache import keep_unseen
+
+        self.cache.store_shared(self.shared_problems())
+        keep_unseen(self.cache, self.charts)
+        self.cache.save()
+
+    def validate(
+        self, only: Sequence[Path] | None = None, jobs: int | None = 1, keep_view: bool = True
+    ) -> Report:
+        """Check the store (or the files and folders in `only`); see `validate_store`."""
+        targets = self.store.walk(only) if only else self.entries
+        target_rels = {e.rel for e in targets}
+        patients = {e.patient for e in targets if e.patient is not None}
+        problems = list(self.layout)
+        todo: dict[str, list[Entry]] = {}
+        for patient, chart in self.charts.items():
+            if not only or patient in patients:
+                found = self.cached(patient)
+                if found is None:
+                    todo[patient] = chart
+                else:
+                    problems.extend(found)
+        view = StoreView(today=self.today)
+        if todo or keep_view:
+            view = self.view()
+            view.existing.update(_key(e) for e in self.entries if e.kind is not None)
+            work = _run_charts(self.shared(), todo, jobs if not keep_view else 1, keep_view)
+            for patient, (found, records) in work:
+                problems.extend(found)
+                self.remember(patient, found)
+                for record in records:
+                    view.add(record)
+        problems.extend(self.shared_problems())
+        self.save()
+        problems = sorted({p for p in problems if p.file in target_rels})
+        return Report(sum(1 for e in targets if e.kind is not None), problems, view)
+
+    def check_candidate(
+        self, entry: Entry, data: dict[str, Any], text: str | None = None, name: str | None = None
+    ) -> list[Problem]:
+        """Every problem of one record not yet written, as `validate` would judge it once
+        written as `entry`: schema, references and clinical rules. Located in `text` (what
+        it came from, e.g. stdin) under `name`; by default its deterministic dump and rel."""
+        others = [e for e in self.entries if e.rel != entry.rel]
+        shared, _ = _read_shared(
+            self.store.root,
+            others,
+            self.today,
+            self.rules,
+            data if entry.kind == "settings" else None,
+        )
+        chart = [e for e in others if e.patient is not None and e.patient == entry.patient]
+        shared = shared.compiling([chart])
+        mine = check_data(entry, data, shared.extensions, shared.compiled)
+        records = [*load_chart(shared, chart), Record(entry, data, mine.valid)]
+        view = shared.view()
+        view.existing = {_key(e) for e in (*others, entry) if e.kind is not None}
+        for record in records:
+            view.add(record)
+        findings = list(mine.findings)
+        judged = _judge(self.rules, view, [*shared.records, *records])
+        findings.extend(f for f in judged if f.rel == entry.rel)
+        if text is None:
+            from medmassage.yamlio import dump
+
+            text = dump(data) if data else ""
+        return sorted(set(locate_in(text, findings, name or entry.rel)))
+
+
+def open_store(
+    store: Store, today: str | None = None, use_cache: bool = True, rules: tuple[Rule, ...] = RULES
+) -> Validation:
+    """Walk the store and open its validation cache; nothing is read or judged yet."""
+    from medmassage.store.cache import ChartCache, shared_digest
+
+    entries = store.walk()
+    today = today or dt.date.today().isoformat()
+    charts: dict[str, list[Entry]] = {}
+    for entry in entries:
+        if entry.patient is not None and entry.kind is not None:
+            charts.setdefault(entry.patient, []).append(entry)
+    shared_entries = [e for e in entries if e.kind is not None and e.patient is None]
+    digest = shared_digest(store.root, shared_entries, today, rules) if use_cache else ""
+    stray = [Finding(e.rel, (), e.rule, e.severity, e.message) for e in entries if e.kind is None]
+    layout = locate(store.root, [f for f in stray if f.rule])
+    cache = ChartCache(store.root, digest, enabled=use_cache)
+    return Validation(store, today, entries, charts, layout, cache, rules)
 
 
 def validate_store(
@@ -237,43 +342,26 @@ def validate_store(
     Charts (patient folders) are judged independently: in parallel over `jobs`
     processes (None: one per core), reusing cached results when `use_cache`, and
     keeping their records in `report.view` only when `keep_view` (memory grows with it)."""
-    survey = survey_store(
-        store, today, use_cache and not keep_view and not extra_rules, (*RULES, *extra_rules)
-    )
-    targets = store.walk(only) if only else survey.entries
-    target_rels = {e.rel for e in targets}
-    patients = {e.patient for e in targets if e.patient is not None}
-    problems = list(survey.layout)
-    todo: dict[str, list[Entry]] = {}
-    for patient, chart in survey.charts.items():
-        if not only or patient in patients:
-            found = survey.cached(patient)
-            if found is None:
-                todo[patient] = chart
-            else:
-                problems.extend(found)
-    view = StoreView(today=survey.today)
-    if todo or keep_view:
-        shared = survey.shared()
-        view.existing = shared.existing | {_key(e) for e in survey.entries if e.kind is not None}
-        for record in shared.records:
-            view.add(record)
-        for patient, (found, records) in _run_charts(
-            shared, todo, jobs if not keep_view else 1, keep_view
-        ):
-            problems.extend(found)
-            survey.record(patient, found)
-            for record in records:
-                view.add(record)
-    problems.extend(survey.shared_problems())
-    survey.save()
-    problems = sorted({p for p in problems if p.file in target_rels})
-    return Report(sum(1 for e in targets if e.kind is not None), problems, view)
+    extra = tuple(extra_rules)
+    cached = use_cache and not keep_view and not extra
+    return open_store(store, today, cached, (*RULES, *extra)).validate(only, jobs, keep_view)
+
+
+def validate_candidate(
+    store: Store,
+    entry: Entry,
+    data: dict[str, Any],
+    today: str | None = None,
+    text: str | None = None,
+    name: str | None = None,
+) -> list[Problem]:
+    """Every problem of one record not yet written (see `Validation.check_candidate`)."""
+    return open_store(store, today, use_cache=False).check_candidate(entry, data, text, name)
 
 
 def _run_charts(
     shared: Shared, charts: dict[str, list[Entry]], jobs: int | None, keep: bool
-) -> Iterable[tuple[str, tuple[list[Problem], list[Record]]]]:
+) -> Iterator[tuple[str, tuple[list[Problem], list[Record]]]]:
     """Judge charts serially, or over a process pool when the work is large enough."""
     jobs = jobs or os.cpu_count() or 1
     files = sum(len(chart) for chart in charts.values())
@@ -308,205 +396,3 @@ def _init_worker(shared: Shared) -> None:
 def _check_batch(batch: list[tuple[str, list[Entry]]]) -> list[tuple[str, list[Problem]]]:
     assert _WORKER_SHARED is not None
     return [(patient, check_chart(_WORKER_SHARED, chart)[0]) for patient, chart in batch]
-
-
-def locate(root: Path, findings: list[Finding]) -> list[Problem]:
-    """Give findings their line and column, re-reading only the files that have them."""
-    if not findings:
-        return []  # and no YAML to import
-    from medmassage.yamlio import decode, field_marks, json_path, read_file
-
-    by_file: dict[str, list[Finding]] = {}
-    for finding in findings:
-        by_file.setdefault(finding.rel, []).append(finding)
-    problems = []
-    for rel, items in by_file.items():
-        marks: dict[Any, Any] = {}
-        if any(f.path for f in items):
-            try:
-                marks = field_marks(decode(read_file(root / rel, rel), rel))
-            except RecordError:
-                marks = {}
-        for f in items:
-            line, column = _position(marks, f.path, f.at_key)
-            problems.append(
-                Problem(rel, line, column, json_path(f.path), f.rule, f.severity, f.message)
-            )
-    return problems
-
-
-def _position(marks: dict[Any, Any], path: tuple[str | int, ...], at_key: bool) -> tuple[int, int]:
-    if path in marks:
-        value_line, value_col, key_line, key_col = marks[path]
-        return (key_line, key_col) if at_key else (value_line, value_col)
-    # A missing field: point at the mapping that should hold it (its key, or line 1).
-    for cut in range(len(path) - 1, -1, -1):
-        prefix = path[:cut]
-        if prefix in marks:
-            return marks[prefix][2], marks[prefix][3]
-    return 1, 1
-
-
-def validate_candidate(
-    store: Store,
-    entry: Entry,
-    data: dict[str, Any],
-    today: str | None = None,
-    text: str | None = None,
-    name: str | None = None,
-) -> list[Problem]:
-    """Every problem of one record not yet written, judged in the store as `validate_store`
-    would judge it once written as `entry`: schema, references and clinical rules.
-
-    Problems are located in `text` (the input the record came from, e.g. stdin) and
-    carry `name` as their file; by default the record's deterministic dump and entry.rel."""
-    from medmassage.yamlio import dump, field_marks, json_path
-
-    entries = [e for e in store.walk() if e.rel != entry.rel]
-    to_load = _context(entries, [entry])
-    results: dict[str, FileResult] = {}
-    extensions: schemas.Extensions = ()
-    if entry.kind == "settings":
-        extensions = schemas.extensions_from(data)
-    else:
-        settings_entry = next((e for e in to_load if e.kind == "settings"), None)
-        if settings_entry is not None:
-            results[settings_entry.rel] = check_file(store.root, settings_entry, ())
-            settings = results[settings_entry.rel]
-            extensions = schemas.extensions_from(settings.data) if settings.valid else ()
-    compiled = schemas.worth_compiling(e.kind for e in to_load)
-    for other in to_load:
-        if other.rel not in results:
-            results[other.rel] = check_file(store.root, other, extensions, compiled)
-    mine = check_data(entry, data, extensions, compiled)
-
-    view = StoreView(today=today or dt.date.today().isoformat())
-    view.existing = {_key(e) for e in (*entries, entry) if e.kind is not None}
-    records = [
-        Record(e, results[e.rel].data or {}, results[e.rel].valid)
-        for e in to_load
-        if results[e.rel].data is not None
-    ]
-    records.append(Record(entry, data, mine.valid))
-    for record in records:
-        view.add(record)
-
-    findings = list(mine.findings)
-    for rule in RULES:
-        findings.extend(f for f in rule(view, records) if f.rel == entry.rel)
-    source = text if text is not None else (dump(data) if data else "")
-    marks = field_marks(source) if findings else {}
-    located = [
-        Problem(
-            name or entry.rel,
-            *_position(marks, f.path, f.at_key),
-            json_path(f.path),
-            f.rule,
-            f.severity,
-            f.message,
-        )
-        for f in findings
-    ]
-    return sorted(set(located))
-
-
-# -- chart by chart, for commands that do more with each chart (render) ----------------
-
-
-@dataclass
-class Survey:
-    """A store walked once, its charts to be judged one at a time through the validation
-    cache, as `validate_store` judges them (same rules, same cache), by callers that do
-    more with each chart than validate does (render)."""
-
-    store: Store
-    today: str
-    entries: list[Entry]
-    charts: dict[str, list[Entry]]  # patient -> the chart's record files
-    layout: list[Problem]  # the walk's own findings (stray files, bad names)
-    cache: Any  # cache.ChartCache
-    rules: tuple[Rule, ...] = RULES
-    _shared: tuple[Shared, list[Problem]] | None = None
-
-    def cached(self, patient: str) -> list[Problem] | None:
-        """The problems of an unchanged chart from the cache; None: judge it with `check_chart`."""
-        found: list[Problem] = []
-        return found if self.cache.reuse(patient, self.charts[patient], found) else None
-
-    def identities(self, patient: str) -> dict[str, list[int] | None]:
-        """The identities of a chart's files as `cached` looked them up, before any was read."""
-        return self.cache.identities(self.charts[patient]) if patient in self.charts else {}
-
-    def shared(self) -> Shared:
-        """Settings, therapists and providers, read and checked once."""
-        if self._shared is None:
-            self._shared = _check_shared(self.store, self.entries, self.today, self.rules)
-        return self._shared[0]
-
-    def shared_problems(self) -> list[Problem]:
-        """The problems of the shared records (from the cache while their bytes are unchanged)."""
-        if self._shared is None:
-            cached = self.cache.shared_problems()
-            if cached is not None:
-                return list(cached)
-            self.shared()
-        assert self._shared is not None
-        return self._shared[1]
-
-    def record(self, patient: str, problems: list[Problem]) -> None:
-        """Remember a chart judged by `check_chart`."""
-        self.cache.store(patient, self.charts[patient], problems)
-
-    def save(self) -> None:
-        """Write the validation cache: charts reused or judged, the ones not looked at as
-        they were, and the shared problems."""
-        from medmassage.store.cache import keep_unseen
-
-        self.cache.store_shared(self.shared_problems())
-        keep_unseen(self.cache, self.charts)
-        self.cache.save()
-
-
-def survey_store(
-    store: Store, today: str | None = None, use_cache: bool = True, rules: tuple[Rule, ...] = RULES
-) -> Survey:
-    """Walk the store and open its validation cache; nothing is read or judged yet."""
-    from medmassage.store.cache import ChartCache, shared_digest
-
-    entries = store.walk()
-    today = today or dt.date.today().isoformat()
-    charts: dict[str, list[Entry]] = {}
-    for entry in entries:
-        if entry.patient is not None and entry.kind is not None:
-            charts.setdefault(entry.patient, []).append(entry)
-    shared_entries = [e for e in entries if e.kind is not None and e.patient is None]
-    digest = shared_digest(store.root, shared_entries, today, rules) if use_cache else ""
-    layout = locate(
-        store.root,
-        [
-            Finding(e.rel, (), e.rule, e.severity, e.message)
-            for e in entries
-            if e.kind is None and e.rule
-        ],
-    )
-    return Survey(
-        store,
-        today,
-        entries,
-        charts,
-        layout,
-        ChartCache(store.root, digest, enabled=use_cache),
-        rules,
-    )
-
-
-def load_chart(shared: Shared, entries: list[Entry]) -> list[Record]:
-    """The records of one chart, parsed and schema-checked but not judged by the rules
-    (for a chart whose problems are already known)."""
-    records = []
-    for entry in entries:
-        if entry.kind is not None:
-            result = check_file(shared.root, entry, shared.extensions, shared.compiled)
-            if result.data is not None:
-                records.append(Record(entry, result.data, result.valid))
-    return records

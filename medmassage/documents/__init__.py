@@ -1,0 +1,13 @@
+"""The documents `render` makes, one module each, in one registry. Every document has
+the shape of `shape.Document`, so the render engine reads this table and never asks
+which document it has. Adding one: a module with its `DOCUMENT` row, a line below,
+and its templates `<name>.<fmt>.j2`."""
+
+from __future__ import annotations
+
+from medmassage.documents import physician_update, soap
+from medmassage.documents.shape import Document
+
+DOCUMENTS: dict[str, Document] = {
+    document.name: document for document in (soap.DOCUMENT, physician_update.DOCUMENT)
+}

@@ -7,29 +7,37 @@ whose treatment plan belongs to that referral."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from medmassage.care import norms
+from medmassage import kinds
+from medmassage.care import episode, norms
 from medmassage.care import outcomes as progress
 from medmassage.chart import Chart, Record, StoreView
 from medmassage.documents.common import (
     Context,
     address_lines,
     label,
+    may_share,
     num,
     patient,
     practice,
     therapist,
     words,
 )
+from medmassage.documents.shape import Choice, Document, Facts, Period, Target
 from medmassage.documents.svg import Series, line_chart
 from medmassage.errors import UsageError
+from medmassage.store import PATIENT_FILE, SETTINGS_FILE, Entry, record_rel
 
 _DOCTORS = frozenset(("MD", "DO", "DC", "DPM", "DDS", "DMD", "DPT", "ND"))
 _NO_REACTION = frozenset(("", "none", "no", "nil", "n/a", "none reported", "none noted"))
+# What an update draws on: errors in the patient's records of these kinds hold it back.
+SOURCES = ("settings", "patient", "referral", "assessment", "plan", "session", "update")
+NO_CONSENT = "no physician update, the patient has not consented to sharing with providers"
 
 
 @dataclass(frozen=True)
@@ -45,29 +53,6 @@ class Course:
     end: str
 
 
-def referral_of(view: StoreView, chart: Chart, until: str | None = None) -> Record | None:
-    """The referral an update is about: that of the latest visit (up to `until`), else the latest referral."""
-    for session in reversed(
-        [s for s in chart.sorted("session") if until is None or s.data["date"] <= until]
-    ):
-        plan = view.get("plan", session.data["treatment_plan"], chart.patient_id)
-        referral = plan and view.get("referral", plan.data["referral"], chart.patient_id)
-        if referral:
-            return referral
-    referrals = [r for r in chart.sorted("referral") if until is None or r.data["date"] <= until]
-    return referrals[-1] if referrals else None
-
-
-def visits_under(view: StoreView, chart: Chart, referral: Record) -> list[Record]:
-    """The patient's schema-valid visits whose plan belongs to `referral`, oldest first."""
-
-    def belongs(session: Record) -> bool:
-        plan = view.get("plan", session.data["treatment_plan"], chart.patient_id)
-        return plan is not None and plan.data["referral"] == referral.id
-
-    return [s for s in chart.sorted("session") if belongs(s)]
-
-
 def _day_after(day: str) -> str:
     return (dt.date.fromisoformat(day) + dt.timedelta(days=1)).isoformat()
 
@@ -81,10 +66,10 @@ def default_start(chart: Chart, referral: Record, end: str) -> str:
 
 def course(view: StoreView, chart: Chart, since: str | None, until: str | None) -> Course:
     """Find the referral, the period (defaults as documented above) and its visits."""
-    referral = referral_of(view, chart, until)
+    referral = episode.current_referral(view, chart, until)
     if referral is None:
         raise UsageError(f"patient {chart.patient_id!r} has no valid referral to report on")
-    everything = visits_under(view, chart, referral)
+    everything = episode.visits_under(view, chart, referral)
     end = until or (everything[-1].data["date"] if everything else referral.data["date"])
     start = since or default_start(chart, referral, end)
     if start > end:
@@ -93,15 +78,7 @@ def course(view: StoreView, chart: Chart, since: str | None, until: str | None) 
         )
     visits = [s for s in everything if s.data["date"] <= end]
     period = [s for s in visits if s.data["date"] >= start]
-    plan_id = (period or visits)[-1].data["treatment_plan"] if visits else None
-    plans = [
-        p
-        for p in chart.sorted("plan")
-        if p.data["referral"] == referral.id and p.data["date"] <= end
-    ]
-    plan = (
-        view.get("plan", plan_id, chart.patient_id) if plan_id else (plans[-1] if plans else None)
-    )
+    plan = episode.active_plan(view, chart, referral, period or visits, end)
     assessments = [
         a for a in chart.sorted("assessment") if referral.data["date"] <= a.data["date"] <= end
     ]
@@ -363,3 +340,105 @@ def update_context(view: StoreView, chart: Chart, c: Course, date: str | None) -
         "therapist": therapist(view, author),
         "charts": _charts(c, outcomes),
     }
+
+
+# -- the document's shape (see documents.shape) -------------------------------------------
+
+
+def read_facts(view: StoreView, chart: Chart, target: Target) -> Facts:
+    """Whether --all lists the patient (active, with a referral) and may share the chart."""
+    status = chart.patient.data.get("status") if chart.patient else None
+    return {
+        "listed": status in ("active", None) and bool(chart.of("referral")),
+        "share": may_share(chart.patient),
+    }
+
+
+def select(facts: Facts, named: bool, period: Period) -> Choice:
+    """A patient named is always written to; --all writes for the patients it lists who
+    consent to sharing, and says so for those who do not."""
+    if named:
+        return "render"
+    if not facts.get("listed"):
+        return "skip"
+    return "render" if facts.get("share") else "withhold"
+
+
+def holds(
+    view: StoreView, chart: Chart, target: Target, folder: Sequence[Entry], period: Period
+) -> set[str]:
+    """The settings, the patient, every file of the current episode in the folders an
+    update draws on (older episodes left out), the provider and the visits' therapists."""
+    patient_file = record_rel("patient", target.patient)
+    base = patient_file.rpartition("/")[0] + "/"
+    referral = (
+        episode.current_referral(view, chart, period.until)
+        if chart.patient and chart.patient.valid
+        else None
+    )
+    start = referral.data["date"] if referral else ""
+    files = {SETTINGS_FILE, patient_file}
+    prefixes = _in_folder(SOURCES)
+    for entry in folder:
+        inside = entry.rel.startswith(base) and entry.rel[len(base) :].startswith(prefixes)
+        if inside and not _dated_before(chart, entry, start):
+            files.add(entry.rel)
+    if referral is not None:
+        files.add(record_rel("provider", referral.data["provider"]))
+        for session in chart.sorted("session"):
+            therapist_id = session.data["therapist"]
+            if isinstance(therapist_id, str):
+                files.add(record_rel("therapist", therapist_id))
+    return files
+
+
+@functools.cache
+def _in_folder(sources: tuple[str, ...]) -> tuple[str, ...]:
+    """Where the patient's records of the `sources` kinds lie in their folder (stray files
+    there too): 'patient.yaml', 'sessions/', ..."""
+    found = []
+    for name in sources:
+        kind = kinds.get(name)
+        if kind.name == "patient":
+            found.append(PATIENT_FILE)
+        elif kind.patient_scoped:
+            found.append(f"{kind.folder}/")
+    return tuple(found)
+
+
+def _dated_before(chart: Chart, entry: Entry, start: str) -> bool:
+    """True for a record of the chart dated before `start` (an older episode of care)."""
+    # Only the kinds of an episode are dated out; updates sent are always drawn on.
+    dated = entry.kind in ("referral", "assessment", "plan", "session")
+    record = chart.of(entry.kind).get(entry.id) if entry.kind and dated else None
+    day = record.data.get("date") if record else None
+    return bool(start) and isinstance(day, str) and day < start
+
+
+def statics(folder: Sequence[Entry], shared: Sequence[str]) -> set[str]:
+    """The whole patient folder and every shared record: any may come to matter."""
+    return {SETTINGS_FILE, *(e.rel for e in folder), *shared}
+
+
+def build(view: StoreView, chart: Chart, target: Target, period: Period) -> tuple[str, Context]:
+    """The letter for the period asked for, named by the period's end date."""
+    c = course(view, chart, period.since, period.until)
+    return c.end, update_context(view, chart, c, period.date)
+
+
+DOCUMENT = Document(
+    name="physician-update",
+    title="physician update",
+    per="patient",
+    sources=(*SOURCES, "provider", "therapist"),
+    facts=("listed", "share"),
+    read_facts=read_facts,
+    select=select,
+    holds=holds,
+    statics=statics,
+    build=build,
+    notice=NO_CONSENT,
+    consent=True,
+    requires="referral",
+    requires_why="so there is no physician to update",
+)

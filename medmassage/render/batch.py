@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from medmassage.chart import Record, StoreView
+from medmassage.documents.common import may_share
 from medmassage.errors import Problem
 from medmassage.render import cache as render_cache
 from medmassage.render.cache import (
@@ -25,7 +25,6 @@ from medmassage.render.cache import (
     output_record,
 )
 from medmassage.render.request import (
-    FACTS,
     Candidate,
     Document,
     Index,
@@ -34,13 +33,13 @@ from medmassage.render.request import (
     Target,
     choose,
     held_problems,
-    may_share,
     output_path,
     selected,
-    write_atomic,
 )
-from medmassage.store import SETTINGS_FILE, Entry, Store
-from medmassage.validate import Shared, check_chart, check_file, load_chart, survey_store
+from medmassage.store import PATIENTS, Entry, Store
+from medmassage.store.cache import Identity
+from medmassage.store.files import write_output
+from medmassage.validate import Shared, check_chart, load_chart, open_store
 
 # Below this many files to read, a process pool costs more than it saves.
 PARALLEL_FILES = 400
@@ -69,9 +68,7 @@ class Job(NamedTuple):
     layout: list[Problem]
     candidates: list[Candidate]
     drawn: dict[str, Stored | None]
-    known: dict[
-        str, render_cache.Identity
-    ]  # identities of its files, looked up before any was read
+    known: dict[str, Identity]  # identities of its files, looked up before any was read
 
 
 class Result(NamedTuple):
@@ -99,7 +96,7 @@ class State:
     shared: Shared
     shared_errors: dict[str, list[Problem]]
     shared_rels: list[str]
-    identities: dict[str, render_cache.Identity]  # of the shared files, taken before they were read
+    identities: dict[str, Identity]  # of the shared files, taken before they were read
     cutoff: int  # files changed after this are too new to remember
     renderer: Renderer | None = None
 
@@ -112,10 +109,7 @@ class State:
     def local(self) -> Renderer:
         """This process's renderer, with the shared records in its view."""
         if self.renderer is None:
-            view = StoreView(today=self.shared.today)
-            for record in self.shared.records:
-                view.add(record)
-            self.renderer = Renderer(self.request, view, self.root)
+            self.renderer = Renderer(self.request, self.shared.view(), self.root)
         return self.renderer
 
 
@@ -132,8 +126,8 @@ class Batch:
     ) -> None:
         request.check()
         self.store, self.request, self.jobs, self.use_cache = store, request, jobs, use_cache
-        self.survey = survey_store(store, today, use_cache)
-        self.index = Index(self.survey.entries)
+        self.survey = open_store(store, today, use_cache)
+        self.index = Index(self.survey.entries, request.kind.per)
         self.ids = Identities(store.root)
         for rel in self.index.shared:
             self.ids.of(
@@ -146,7 +140,7 @@ class Batch:
         for problem in self.survey.layout:
             parts = problem.file.split("/")
             self.layout.setdefault(
-                parts[1] if parts[0] == "patients" and len(parts) > 2 else "", []
+                parts[1] if parts[0] == PATIENTS and len(parts) > 2 else "", []
             ).append(problem)
         self.skipped: list[str] = []
         self._shared_errors: dict[str, list[Problem]] | None = None
@@ -156,10 +150,7 @@ class Batch:
         entry = next((e for e in self.index.folders.get(patient, []) if e.kind == "patient"), None)
         if entry is None:
             return True
-        result = check_file(self.store.root, entry, self.survey.shared().extensions)
-        return may_share(
-            Record(entry, result.data, result.valid) if result.data is not None else None
-        )
+        return may_share(self.survey.load(entry))
 
     def shared_errors(self) -> dict[str, list[Problem]]:
         """The errors outside patient folders (shared records, layout), by file."""
@@ -192,13 +183,7 @@ class Batch:
         renderer.check_templates()
         chosen = []
         for patient, candidates in _by_patient(self.candidates).items():
-            entries = self.survey.charts.get(patient, [])
-            problems = self.survey.cached(patient) if entries else []
-            if problems is None:
-                problems, records = check_chart(state.shared, entries)
-                self.survey.record(patient, problems)
-            else:
-                records = load_chart(state.shared, entries)
+            problems, records = self.survey.chart(patient)
             renderer.load(patient, records)
             errors = {**state.shared_errors, **_by_file(problems + self.layout.get(patient, []))}
             for candidate in candidates:
@@ -230,7 +215,7 @@ class Batch:
             out,
             self.request.document,
             base,
-            FACTS[self.request.document],
+            self.request.kind.facts,
             self.use_cache,
         )
         plan = Plan(self, out, cache)
@@ -252,7 +237,7 @@ class Batch:
                     **self.shared_errors(),
                     **_by_file(problems + self.layout.get(patient, [])),
                 }
-                statics = _Statics(folder, self.index.shared)
+                statics = self.request.kind.statics(folder, self.index.shared)
                 answers = [
                     _answer(self.request, str(out), statics, c, drawn[str(c.target)], errors)
                     for c in candidates
@@ -307,7 +292,7 @@ class Plan:
             try:
                 for patient, problems, found in _run(state, self.jobs, batch.jobs):
                     if problems is not None:
-                        batch.survey.record(patient, problems)
+                        batch.survey.remember(patient, problems)
                     results.extend(_write(self.out, result, ready) for result in found)
                     yield len(found)
             finally:
@@ -347,7 +332,7 @@ def _write(out: Path, result: Result, ready: set[str]) -> Result:
     """Write a result's rendered files and note each in what the cache remembers."""
     for path, fmt, text in result.pending:
         data = text.encode("utf-8")
-        written = write_atomic(path, data, out, ready)
+        written = write_output(path, data, out, ready)
         if isinstance(result.drawn, Drawn):
             result.drawn.outputs[fmt] = output_record(data, written)
     return result._replace(pending=())
@@ -414,25 +399,10 @@ def _do_jobs(jobs: list[Job]) -> list[tuple[str, list[Problem] | None, list[Resu
     return [do_job(_WORKER_STATE, job) for job in jobs]
 
 
-class _Statics:
-    """The input files of a document whatever its records say, beyond those every note
-    holds anyway (its session, the patient, the settings): for a note, every addendum of
-    the patient (any may come to refer to it); for an update, the whole patient folder
-    and every shared record."""
-
-    def __init__(self, folder: list[Entry], shared: list[str]) -> None:
-        self.addenda = {e.rel for e in folder if e.kind == "addendum"}
-        self.folder = [e.rel for e in folder]
-        self.shared = shared
-
-    def of(self, target: Target) -> set[str]:
-        return self.addenda if target.session else {SETTINGS_FILE, *self.folder, *self.shared}
-
-
 def _answer(
     request: Request,
     out: str,
-    statics: _Statics,
+    statics: set[str],
     candidate: Candidate,
     drawn: Stored | None,
     errors: dict[str, list[Problem]],
@@ -442,8 +412,7 @@ def _answer(
     if drawn is None:
         return None
     try:
-        needed = statics.of(candidate.target)
-        if needed and not needed <= {rel for rel, _ in drawn.deps}:
+        if statics and not statics <= {rel for rel, _ in drawn.deps}:
             return None  # a file that came since, e.g. a new addendum
         ok, notice = selected(request, candidate, drawn.facts)
         if not ok:
@@ -478,7 +447,7 @@ def do_job(state: State, job: Job) -> tuple[str, list[Problem] | None, list[Resu
         **state.shared_errors,
         **_by_file((fresh if fresh is not None else job.problems or []) + job.layout),
     }
-    statics = _Statics(job.folder, state.shared_rels)
+    statics = state.request.kind.statics(job.folder, state.shared_rels)
     renderer = state.local()
     renderer.load(job.patient, records)
     try:
@@ -499,7 +468,7 @@ def _render(
     state: State,
     renderer: Renderer,
     ids: Identities,
-    statics: _Statics,
+    statics: set[str],
     folder: list[Entry],
     candidate: Candidate,
     errors: dict[str, list[Problem]],
@@ -519,7 +488,7 @@ def _render(
             pending.append(
                 (str(output_path(state.out, document, request.document, fmt)), fmt, text)
             )
-    deps = sorted(holds | statics.of(target))
+    deps = sorted(holds | statics)
     identities = [(rel, ids.of(rel)) for rel in deps]
     outputs: dict[str, list[Any]] = {}  # the files written are added by `_write`
     try:

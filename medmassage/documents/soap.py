@@ -1,0 +1,261 @@
+"""The SOAP note: one per visit (session), with the addenda written about it since."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from medmassage.care import episode, norms
+from medmassage.chart import Chart, Record, StoreView
+from medmassage.documents.common import (
+    Context,
+    label,
+    num,
+    patient,
+    practice,
+    therapist,
+    when,
+    words,
+)
+from medmassage.documents.shape import Choice, Document, Facts, Period, Target
+from medmassage.store import SETTINGS_FILE, Entry, record_rel
+
+PAIN_WORDS = "0–10 NRS"
+HOME_CARE = {
+    "full": "did all of it",
+    "partial": "did some of it",
+    "none": "did none of it",
+    "not_assigned": "none assigned",
+}
+
+
+def _rom(entries: list[Mapping[str, Any]]) -> list[Context]:
+    return [
+        {
+            "joint": label(e["joint"]),
+            "movement": e["movement"].replace("_", " "),
+            "side": e["side"],
+            "degrees": num(e["degrees"]),
+            "normal": norms.normal_rom(e["joint"], e["movement"]) or "not listed",
+            "painful": "painful" if e.get("painful") else "",
+            "notes": e.get("notes", ""),
+        }
+        for e in entries
+    ]
+
+
+def _palpation(entries: list[Mapping[str, Any]]) -> list[Context]:
+    return [
+        {
+            "where": e.get("muscle") or e["region"].replace("_", " "),
+            "region": e["region"].replace("_", " "),
+            "side": e["side"],
+            "finding": e["finding"].replace("_", " "),
+            "notes": e.get("notes", ""),
+        }
+        for e in entries
+    ]
+
+
+def _treatment(items: list[Mapping[str, Any]]) -> list[Context]:
+    return [
+        {
+            "technique": label(t["technique"]),
+            "regions": words(t["regions"]),
+            "side": t["side"],
+            "minutes": t["minutes"],
+            "pressure": t.get("pressure", "").replace("_", " ") or "—",
+        }
+        for t in items
+    ]
+
+
+def _goals(session: Mapping[str, Any], plan: Record | None) -> list[Context]:
+    defined = {g["id"]: g for g in plan.data["goals"]} if plan else {}
+    rows = []
+    for entry in session.get("assessment", {}).get("goals", []):
+        goal = defined.get(entry["goal"], {})
+        unit = goal.get("measure", {}).get("unit", "")
+        rows.append(
+            {
+                "id": entry["goal"],
+                "description": goal.get("description", ""),
+                "progress": entry["progress"].replace("_", " "),
+                "value": num(entry.get("value")) if "value" in entry else "",
+                "target": num(goal.get("target")) if goal else "",
+                "unit": unit,
+                "note": entry.get("note", ""),
+            }
+        )
+    return rows
+
+
+def _signature(view: StoreView, data: Mapping[str, Any]) -> Context:
+    signed = data.get("signature")
+    if not signed:
+        return {"signed": False, "by": "", "credentials": "", "at": "", "sha256": ""}
+    who = therapist(view, signed["by"])
+    return {
+        "signed": True,
+        "by": who["name"],
+        "credentials": who["credentials"],
+        "at": when(signed["at"]),
+        "sha256": signed["sha256"],
+    }
+
+
+def addenda(view: StoreView, chart: Chart, session_id: str) -> list[Record]:
+    """The valid addenda that refer to a session, oldest first."""
+    found = [
+        r for r in chart.of("addendum").values() if r.valid and r.data["refers_to"] == session_id
+    ]
+    return sorted(found, key=lambda r: (r.data["written_at"], r.id))
+
+
+def _addendum(view: StoreView, record: Record) -> Context:
+    data = record.data
+    return {
+        "id": record.id,
+        "kind": label(data["kind"]),
+        "written_at": when(data["written_at"]),
+        "author": therapist(view, data["author"])["name"],
+        "reason": data["reason"],
+        "text": data["text"],
+        "signed": bool(data.get("signature")),
+    }
+
+
+def soap_context(view: StoreView, chart: Chart, session: Record) -> Context:
+    """Everything a SOAP note shows, for one schema-valid session."""
+    data = session.data
+    plan = episode.plan_of(view, chart, session)
+    subjective, response = data["subjective"], data.get("response", {})
+    objective, next_steps = data.get("objective", {}), data.get("plan", {})
+    return {
+        "practice": practice(view),
+        "patient": patient(chart),
+        "therapist": therapist(view, data["therapist"]),
+        "session": {
+            "id": session.id,
+            "date": data["date"],
+            "time": data.get("time", ""),
+            "duration": data["duration_minutes"],
+            "plan": data["treatment_plan"],
+            "late": bool(data.get("late")),
+        },
+        "subjective": {
+            "report": subjective["report"],
+            "pain": subjective["pain"],
+            "since_last": subjective.get("since_last", ""),
+            "home_care": HOME_CARE.get(subjective.get("home_care_done", ""), "not recorded"),
+        },
+        "objective": {
+            "findings": objective.get("findings", ""),
+            "rom": _rom(objective.get("range_of_motion", [])),
+            "palpation": _palpation(objective.get("palpation", [])),
+        },
+        "treatment": _treatment(data["treatment"]),
+        "treatment_minutes": sum(t["minutes"] for t in data["treatment"]),
+        "response": {
+            "pain_before": subjective["pain"],
+            "pain_after": num(response.get("pain")),
+            "feedback": response.get("feedback", ""),
+            "adverse": response.get("adverse", "") or "none recorded",
+        },
+        "assessment": {
+            "summary": data.get("assessment", {}).get("summary", ""),
+            "goals": _goals(data, plan),
+        },
+        "plan": {
+            "next_visit": next_steps.get("next_visit", ""),
+            "home_care": list(next_steps.get("home_care", [])),
+            "notes": next_steps.get("notes", ""),
+        },
+        "billing": [
+            {
+                "code": c["code"],
+                "units": c["units"],
+                "modifier": c.get("modifier", ""),
+                "label": c["code"]
+                + (f"-{c['modifier']}" if c.get("modifier") else "")
+                + f" × {c['units']}",
+            }
+            for c in data.get("billing", {}).get("codes", [])
+        ],
+        "signature": _signature(view, data),
+        "addenda": [_addendum(view, r) for r in addenda(view, chart, session.id)],
+        "pain_scale": PAIN_WORDS,
+    }
+
+
+# -- the document's shape (see documents.shape) -------------------------------------------
+
+
+def read_facts(view: StoreView, chart: Chart, target: Target) -> Facts:
+    """The visit's date, which --since/--until select on."""
+    session = chart.of("session").get(target.session)
+    day = session.data.get("date") if session else None
+    return {"date": day if isinstance(day, str) else None}
+
+
+def select(facts: Facts, named: bool, period: Period) -> Choice:
+    """Notes of visits within --since/--until; an undated one is kept, so that its
+    errors are reported."""
+    day = facts.get("date")
+    if not isinstance(day, str):
+        return "render"
+    within = (period.since is None or day >= period.since) and (
+        period.until is None or day <= period.until
+    )
+    return "render" if within else "skip"
+
+
+def holds(
+    view: StoreView, chart: Chart, target: Target, folder: Sequence[Entry], period: Period
+) -> set[str]:
+    """The visit, the patient, the settings, and (when the visit is valid) its plan, its
+    therapists and the addenda about it with their authors."""
+    patient_id = target.patient
+    files = {
+        record_rel("session", target.session, patient_id),
+        record_rel("patient", patient_id),
+        SETTINGS_FILE,
+    }
+    session = chart.of("session").get(target.session)
+    if session is not None and session.valid:
+        files.add(record_rel("plan", session.data["treatment_plan"], patient_id))
+        files.update(
+            _therapist_file(session.data["therapist"]),
+            _therapist_file(session.data.get("signature", {}).get("by")),
+        )
+        for record in addenda(view, chart, target.session):
+            files.update((record.rel, *_therapist_file(record.data["author"])))
+    return files
+
+
+def _therapist_file(therapist_id: object) -> Iterable[str]:
+    return [record_rel("therapist", therapist_id)] if isinstance(therapist_id, str) else []
+
+
+def statics(folder: Sequence[Entry], shared: Sequence[str]) -> set[str]:
+    """Every addendum of the patient: any may come to refer to the visit."""
+    return {e.rel for e in folder if e.kind == "addendum"}
+
+
+def build(view: StoreView, chart: Chart, target: Target, period: Period) -> tuple[str, Context]:
+    """The note of one schema-valid visit, named by the session id."""
+    return target.session, soap_context(view, chart, chart.of("session")[target.session])
+
+
+DOCUMENT = Document(
+    name="soap",
+    title="SOAP note",
+    per="session",
+    sources=("settings", "patient", "session", "plan", "therapist", "addendum"),
+    facts=("date",),
+    read_facts=read_facts,
+    select=select,
+    holds=holds,
+    statics=statics,
+    build=build,
+)
