@@ -8,7 +8,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 
 import click
 
@@ -201,9 +201,32 @@ def _bad_date(option: str, value: str) -> NoReturn:
     raise click.BadParameter(f"{value!r} is not a date written YYYY-MM-DD", param_hint=option)
 
 
+# ParamType is generic in newer Clicks, and not subscriptable in older ones.
+if TYPE_CHECKING:
+    _StrParam: TypeAlias = click.ParamType[str]
+else:
+    _StrParam = click.ParamType
+
+
+class _DocumentName(_StrParam):
+    """A document of the registry (medmassage.documents), read only when one is given,
+    so that --help does not load the documents."""
+
+    name = "document"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        """The name, when the registry has it; else a usage error listing the documents."""
+        from medmassage.documents import DOCUMENTS
+
+        if value not in DOCUMENTS:
+            names = ", ".join(repr(name) for name in DOCUMENTS)
+            self.fail(f"{value!r} is not one of {names}.", param, ctx)
+        return str(value)
+
+
 @main.command()
 @click.argument(
-    "document", required=False, metavar="DOCUMENT", type=click.Choice(["soap", "physician-update"])
+    "document", required=False, metavar="DOCUMENT", type=_DocumentName()
 )
 @click.argument("refs", nargs=-1, metavar="[REF]...")
 @click.option(
@@ -279,7 +302,9 @@ def render(
         _list_templates(opts)
         return
     if document is None:
-        raise click.UsageError("name a DOCUMENT: soap or physician-update")
+        from medmassage.documents import DOCUMENTS
+
+        raise click.UsageError(f"name a DOCUMENT: {' or '.join(DOCUMENTS)}")
     to_stdout = out == "-"
     chosen = (
         ("md", "html", "txt")
