@@ -38,8 +38,11 @@ INSTRUMENTS: dict[str, Instrument] = {
     "NDI": Instrument("Neck Disability Index", 0, 50, True, 7.5, "Young et al. 2009"),
     # Patient-Specific Functional Scale, mean 0-10: 2 points for the mean score
     # (Stratford P et al., Physiother Can 1995;47:258-263).
-    "PSFS": Instrument("Patient-Specific Functional Scale", 0, 10, False, 2, "Stratford et al. 1995"),
-    # Lower Extremity Functional Scale 0-80: 9 points (Binkley JM et al., Phys Ther 1999;79:371-383).
+    "PSFS": Instrument(
+        "Patient-Specific Functional Scale", 0, 10, False, 2, "Stratford et al. 1995"
+    ),
+    # Lower Extremity Functional Scale 0-80: 9 points
+    # (Binkley JM et al., Phys Ther 1999;79:371-383).
     "LEFS": Instrument("Lower Extremity Functional Scale", 0, 80, False, 9, "Binkley et al. 1999"),
     # QuickDASH 0-100: 15.9 points (Franchignoni F et al., JOSPT 2014;44:30-39); smaller
     # estimates exist (8 points, Mintken 2009); we use the larger one.

@@ -4,7 +4,7 @@ update makes from it. Pure functions over record data; no formatting beyond word
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sized
 from dataclasses import dataclass
 from typing import Any
 
@@ -179,6 +179,11 @@ class Recommendation:
     reasons: tuple[str, ...]
 
 
+def _is(items: Sized) -> str:
+    """The verb for a list of goals: one 'is', several 'are'."""
+    return "is" if len(items) == 1 else "are"
+
+
 def recommend(
     goals: list[GoalProgress], used: int, authorized: int, expired: bool
 ) -> Recommendation:
@@ -190,7 +195,7 @@ def recommend(
         return Recommendation(
             "refer",
             (
-                f"{_goals(worsened)} {'is' if len(worsened) == 1 else 'are'} measurably worse than at baseline",
+                f"{_goals(worsened)} {_is(worsened)} measurably worse than at baseline",
                 "we ask you to re-evaluate before massage continues",
             ),
         )
@@ -202,7 +207,7 @@ def recommend(
     meaningful = [g for g in goals if g.meaningful]
     if worse or (not meaningful and used * 2 >= authorized):
         why = (
-            f"{_goals([g.goal['id'] for g in worse])} {'is' if len(worse) == 1 else 'are'} worse than at baseline"
+            f"{_goals([g.goal['id'] for g in worse])} {_is(worse)} worse than at baseline"
             if worse
             else (
                 f"no clinically meaningful change on any goal after {used} of {authorized} visits"
@@ -213,7 +218,8 @@ def recommend(
         )
     improving = sum(g.status in ("met", "improving") for g in goals)
     reasons = [
-        f"{improving} of {len(goals)} goals met or improving, {len(meaningful)} by a clinically meaningful amount"
+        f"{improving} of {len(goals)} goals met or improving, "
+        f"{len(meaningful)} by a clinically meaningful amount"
     ]
     unmet = [g.goal["id"] for g in goals if g.status != "met"]
     if left <= 0 or expired:
@@ -222,8 +228,8 @@ def recommend(
         )
     elif unmet and left * 4 <= authorized:
         reasons.append(
-            f"only {left} of {authorized} authorized visits {'is' if left == 1 else 'are'} left and "
-            f"{_goals(unmet)} {'is' if len(unmet) == 1 else 'are'} not yet met: "
+            f"only {left} of {authorized} authorized visits {'is' if left == 1 else 'are'} left "
+            f"and {_goals(unmet)} {_is(unmet)} not yet met: "
             "we ask you to consider authorizing further visits"
         )
     else:

@@ -32,7 +32,8 @@ def num(value: float | None) -> str:
 
 
 def when(stamp: str) -> str:
-    """An ISO date-time for reading: '2026-03-05T16:05:00-05:00' -> '2026-03-05 16:05 (UTC-05:00)'."""
+    """An ISO date-time for reading:
+    '2026-03-05T16:05:00-05:00' -> '2026-03-05 16:05 (UTC-05:00)'."""
     day, _, rest = stamp.partition("T")
     if not rest:
         return day

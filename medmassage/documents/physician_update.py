@@ -1,21 +1,17 @@
-"""The physician update: a letter to the referring provider for a period of care.
-
-The period defaults to the day after the last update sent (patients/<p>/updates/)
-or the referral date, until the last visit under the referral. Visits are those
-whose treatment plan belongs to that referral."""
+"""The physician update: a letter to the referring provider for a period of care
+(the period and its visits are found by `care.episode.course`)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from medmassage import kinds
 from medmassage.care import episode, norms
 from medmassage.care import outcomes as progress
+from medmassage.care.episode import Course, course
 from medmassage.chart import Chart, Record, StoreView
 from medmassage.documents.common import (
     Context,
@@ -30,7 +26,6 @@ from medmassage.documents.common import (
 )
 from medmassage.documents.shape import Choice, Document, Facts, Period, Target
 from medmassage.documents.svg import Series, line_chart
-from medmassage.errors import UsageError
 from medmassage.store import PATIENT_FILE, SETTINGS_FILE, Entry, record_rel
 
 _DOCTORS = frozenset(("MD", "DO", "DC", "DPM", "DDS", "DMD", "DPT", "ND"))
@@ -38,51 +33,6 @@ _NO_REACTION = frozenset(("", "none", "no", "nil", "n/a", "none reported", "none
 # What an update draws on: errors in the patient's records of these kinds hold it back.
 SOURCES = ("settings", "patient", "referral", "assessment", "plan", "session", "update")
 NO_CONSENT = "no physician update, the patient has not consented to sharing with providers"
-
-
-@dataclass(frozen=True)
-class Course:
-    """One referral's episode of care up to the period end, and the period itself."""
-
-    referral: Record
-    plan: Record | None
-    visits: list[Record]  # every visit under the referral up to `end`
-    period: list[Record]  # the visits from `start` to `end`
-    assessments: list[Record]
-    start: str
-    end: str
-
-
-def _day_after(day: str) -> str:
-    return (dt.date.fromisoformat(day) + dt.timedelta(days=1)).isoformat()
-
-
-def default_start(chart: Chart, referral: Record, end: str) -> str:
-    """The day after the period of the last update sent before `end`, else the referral date."""
-    sent = [u.data["period"]["to"] for u in chart.sorted("update") if u.data["period"]["to"] < end]
-    start = _day_after(max(sent)) if sent else str(referral.data["date"])
-    return max(start, str(referral.data["date"]))
-
-
-def course(view: StoreView, chart: Chart, since: str | None, until: str | None) -> Course:
-    """Find the referral, the period (defaults as documented above) and its visits."""
-    referral = episode.current_referral(view, chart, until)
-    if referral is None:
-        raise UsageError(f"patient {chart.patient_id!r} has no valid referral to report on")
-    everything = episode.visits_under(view, chart, referral)
-    end = until or (everything[-1].data["date"] if everything else referral.data["date"])
-    start = since or default_start(chart, referral, end)
-    if start > end:
-        raise UsageError(
-            f"patient {chart.patient_id!r}: the period starts ({start}) after it ends ({end})"
-        )
-    visits = [s for s in everything if s.data["date"] <= end]
-    period = [s for s in visits if s.data["date"] >= start]
-    plan = episode.active_plan(view, chart, referral, period or visits, end)
-    assessments = [
-        a for a in chart.sorted("assessment") if referral.data["date"] <= a.data["date"] <= end
-    ]
-    return Course(referral, plan, visits, period, assessments, start, end)
 
 
 def _worded(goal_id: str, visits: list[Record]) -> str | None:
@@ -119,7 +69,8 @@ def _measure(goal: Mapping[str, Any]) -> str:
         return "Pain (0–10 NRS)"
     if measure["kind"] == "range_of_motion":
         side = f", {measure['side']}" if measure.get("side") else ""
-        return f"{label(measure.get('joint', 'joint'))} {str(measure.get('movement', '')).replace('_', ' ')}{side} (°)"
+        movement = str(measure.get("movement", "")).replace("_", " ")
+        return f"{label(measure.get('joint', 'joint'))} {movement}{side} (°)"
     if measure["kind"] == "outcome_measure":
         return str(measure.get("instrument", "score"))
     return str(measure.get("unit", "other measure"))
@@ -237,9 +188,10 @@ def _charts(c: Course, outcomes: dict[str, list[tuple[str, float]]]) -> Context:
     for name, points in outcomes.items():
         known = norms.instrument(name)
         low, high = (known.low, known.high) if known else (0.0, max(v for _, v in points))
+        better = "lower" if not known or known.lower_is_better else "higher"
         scores.append(
             line_chart(
-                f"{name} score ({'lower' if not known or known.lower_is_better else 'higher'} is better)",
+                f"{name} score ({better} is better)",
                 [Series(name, points)],
                 low,
                 high,
@@ -289,7 +241,9 @@ def _referral(c: Course, letter_date: str) -> Context:
         "visits_left": max(data["visits_authorized"] - len(c.visits), 0),
         "visits_in_period": len(c.period),
         "expired": letter_date > data["valid_until"],
-        "frequency": f"{num(data['frequency_per_week'])} per week for {data['duration_weeks']} weeks",
+        "frequency": (
+            f"{num(data['frequency_per_week'])} per week for {data['duration_weeks']} weeks"
+        ),
     }
 
 
@@ -297,11 +251,12 @@ def _plan(c: Course) -> Context:
     if c.plan is None:
         return {"id": "", "frequency": "", "techniques": "", "regions": "", "next_visit": ""}
     data = c.plan.data
+    per_week = data["sessions_per_week"]
     last = c.visits[-1].data.get("plan", {}) if c.visits else {}
     return {
         "id": c.plan.id,
-        "frequency": f"{num(data['sessions_per_week'])} visit{'' if data['sessions_per_week'] == 1 else 's'} a week of {data['session_minutes']} minutes "
-        f"for {data['weeks']} weeks ({data['visits']} visits)",
+        "frequency": f"{num(per_week)} visit{'' if per_week == 1 else 's'} a week of "
+        f"{data['session_minutes']} minutes for {data['weeks']} weeks ({data['visits']} visits)",
         "techniques": words(data["techniques"]),
         "regions": words(data["regions"]),
         "next_visit": last.get("next_visit", ""),

@@ -41,7 +41,8 @@ def _y(value: float, low: float, high: float) -> float:
 def _axes(title: str, labels: list[str], low: float, high: float, unit: str) -> list[str]:
     parts = [
         f'<text x="{LEFT}" y="16" class="chart-title">{escape(title)}</text>',
-        f'<line x1="{LEFT}" y1="{HEIGHT - BOTTOM}" x2="{WIDTH - RIGHT}" y2="{HEIGHT - BOTTOM}" stroke="#555"/>',
+        f'<line x1="{LEFT}" y1="{HEIGHT - BOTTOM}" x2="{WIDTH - RIGHT}" '
+        f'y2="{HEIGHT - BOTTOM}" stroke="#555"/>',
         f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{HEIGHT - BOTTOM}" stroke="#555"/>',
     ]
     for value in (low, (low + high) / 2, high):
@@ -54,7 +55,8 @@ def _axes(title: str, labels: list[str], low: float, high: float, unit: str) -> 
     for index in sorted(shown):
         x = _f(_x(index, len(labels)))
         parts.append(
-            f'<text x="{x}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle">{escape(labels[index])}</text>'
+            f'<text x="{x}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle">'
+            f"{escape(labels[index])}</text>"
         )
     return parts
 
@@ -66,7 +68,8 @@ def _line(series: Series, labels: list[str], low: float, high: float, style: int
     ]
     dashed = f' stroke-dasharray="{dash}"' if dash else ""
     parts = [
-        f'<polyline fill="none" stroke="{colour}" stroke-width="2"{dashed} points="{" ".join(f"{x},{y}" for x, y in coords)}"/>'
+        f'<polyline fill="none" stroke="{colour}" stroke-width="2"{dashed} '
+        f'points="{" ".join(f"{x},{y}" for x, y in coords)}"/>'
     ]
     parts += [f'<circle cx="{x}" cy="{y}" r="3" fill="{colour}"/>' for x, y in coords]
     return parts
@@ -79,7 +82,8 @@ def _legend(series: Sequence[Series]) -> list[str]:
         colour, dash = COLOURS[index % len(COLOURS)], DASHES[index % len(DASHES)]
         dashed = f' stroke-dasharray="{dash}"' if dash else ""
         parts.append(
-            f'<line x1="{x}" y1="{HEIGHT - 8}" x2="{x + 24}" y2="{HEIGHT - 8}" stroke="{colour}" stroke-width="2"{dashed}/>'
+            f'<line x1="{x}" y1="{HEIGHT - 8}" x2="{x + 24}" y2="{HEIGHT - 8}" '
+            f'stroke="{colour}" stroke-width="2"{dashed}/>'
         )
         parts.append(f'<text x="{x + 30}" y="{HEIGHT - 4}">{escape(item.name)}</text>')
     return parts
@@ -92,7 +96,8 @@ def line_chart(title: str, series: Sequence[Series], low: float, high: float, un
         return Markup("")
     parts = [
         (
-            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" '
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
+            f'width="{WIDTH}" height="{HEIGHT}" '
             f'role="img" aria-label="{escape(title)}" class="chart">'
         ),
         *_axes(title, labels, low, high, unit),

@@ -53,7 +53,8 @@ class Loader(jinja2.BaseLoader):
         self.loaded: dict[str, Source] = {}  # file name Jinja reports -> source
 
     def find(self, name: str) -> Source | None:
-        """The template in effect for `name` (a name that is present, even if it will be refused)."""
+        """The template in effect for `name` (a name that is present, even if it will be
+        refused)."""
         return self.places.find(name)
 
     def get_source(
@@ -235,7 +236,10 @@ def _runtime_message(env: jinja2.Environment, name: str, exc: Exception) -> str:
         return f"{where}: undefined variable: {_redact(exc.message or '', text)}"
     if isinstance(exc, SecurityError):
         return f"{where}: refused by the sandbox: {_redact(str(exc), text)}"
-    return f"{where}: {type(exc).__name__} while rendering (details withheld: they could contain patient data)"
+    return (
+        f"{where}: {type(exc).__name__} while rendering "
+        "(details withheld: they could contain patient data)"
+    )
 
 
 def _redact(message: str, template_text: str) -> str:

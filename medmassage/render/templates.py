@@ -36,7 +36,8 @@ def check_name(name: str) -> None:
     """Refuse any template name that is not a plain file name ending in .j2."""
     if not _NAME.fullmatch(name) or ".." in name:
         raise TemplateProblem(
-            f"template name {name!r} is refused: templates are plain file names ending in .j2 inside the templates folder"
+            f"template name {name!r} is refused: templates are plain file names ending in .j2 "
+            "inside the templates folder"
         )
 
 
@@ -49,7 +50,8 @@ def read(source: Source) -> str:
     """The text of a template file, refusing symlinks, non-files and oversize files."""
     if source.path.parent.is_symlink():
         raise TemplateProblem(
-            f"the {source.origin} templates folder {source.path.parent} is a symbolic link; it is refused"
+            f"the {source.origin} templates folder {source.path.parent} is a symbolic link; "
+            "it is refused"
         )
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
     try:
@@ -58,7 +60,8 @@ def read(source: Source) -> str:
         fd = os.open(source.path, flags)
     except OSError:
         raise TemplateProblem(
-            f"template {source.name} ({source.path}) is a symbolic link or unreadable; it is refused"
+            f"template {source.name} ({source.path}) is a symbolic link or unreadable; "
+            "it is refused"
         ) from None
     with os.fdopen(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
@@ -77,7 +80,8 @@ def read(source: Source) -> str:
 
 
 class Folders:
-    """Where templates are looked for: the store's templates/ (when there is a store), then the packaged ones."""
+    """Where templates are looked for: the store's templates/ (when there is a store), then
+    the packaged ones."""
 
     def __init__(self, store_root: Path | None) -> None:
         self.folders = [("packaged", packaged_folder())]
@@ -85,7 +89,8 @@ class Folders:
             self.folders.insert(0, ("store", store_root / STORE_FOLDER))
 
     def find(self, name: str) -> Source | None:
-        """The template in effect for `name` (a name that is present, even if it will be refused)."""
+        """The template in effect for `name` (a name that is present, even if it will be
+        refused)."""
         check_name(name)
         for origin, folder in self.folders:
             path = folder / name
