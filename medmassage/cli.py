@@ -1,38 +1,40 @@
-"""The command line: parse options, call the core, pick a reporter, map errors to
-exit codes. Nothing below this module imports Click; heavy libraries are imported
-inside the commands that need them so `--help` and `--version` stay instant."""
+"""The command line: parse options, call the core, report, exit with a status. Nothing
+below this module imports Click. Start-up imports Click and the kinds registry only:
+everything else (pathlib, YAML, jsonschema, Jinja, even traceback) is imported inside
+the command that needs it, so `--help` and `--version` stay instant."""
 
 from __future__ import annotations
 
 import os
 import sys
-import traceback
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias, TypeVar
 
 import click
 
-from medmassage import __version__
-from medmassage.errors import MedmassageError
+from medmassage import __version__, kinds
 
-KIND_NAMES = (
-    "settings",
-    "therapist",
-    "provider",
-    "patient",
-    "referral",
-    "assessment",
-    "plan",
-    "session",
-    "addendum",
-    "update",
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from medmassage.store import Store
+
+F = TypeVar("F", bound=Callable[..., Any])
+DATE = "YYYY-MM-DD"
+_COMMIT_HELP = (
+    "Commit exactly the files written (git add/commit -- PATHS) with a message of ids only; "
+    "your git identity, hooks and commit signing apply."
 )
+_TODAY_HELP = "Judge the notes as `validate --today` would (default: today)."
 
 
 class Group(click.Group):
     """Turns every MedmassageError into one located message and its exit status."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; map its errors to a message and an exit status."""
+        from medmassage.errors import MedmassageError
+
         try:
             return super().invoke(ctx)
         except MedmassageError as exc:
@@ -46,9 +48,12 @@ class Group(click.Group):
             sys.exit(1)
         except Exception as exc:
             if os.environ.get("MEDMASSAGE_DEBUG"):
+                import traceback
+
                 traceback.print_exc()
             _fail(
-                f"internal error ({type(exc).__name__}); set MEDMASSAGE_DEBUG=1 for details and please report it",
+                f"internal error ({type(exc).__name__}); "
+                "set MEDMASSAGE_DEBUG=1 for details and please report it",
                 3,
             )
 
@@ -80,17 +85,64 @@ class Options:
     def __init__(self, root: str | None) -> None:
         self.root_arg = root
 
-    def store(self, near: Path | None = None) -> Any:
+    def store(self, near: Path | None = None) -> Store:
+        """The store named by --root or $MEDMASSAGE_ROOT, else the one found from `near`."""
         from medmassage.store import Store, find_root
 
         return Store(find_root(self.root_arg, near))
+
+    def store_if_any(self) -> Store | None:
+        """The store, or None outside any store when none was named (--root, $MEDMASSAGE_ROOT)."""
+        from medmassage.errors import StoreNotFound
+
+        try:
+            return self.store()
+        except StoreNotFound:
+            if self.root_arg is not None or os.environ.get("MEDMASSAGE_ROOT"):
+                raise
+            return None
+
+
+def _date_param(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Click callback: a YYYY-MM-DD option, checked as a real date."""
+    return _checked_date(value, f"--{param.name}")
+
+
+def today_option(help: str = _TODAY_HELP) -> Callable[[F], F]:
+    """--today YYYY-MM-DD: the day dates are judged against (checked as a date)."""
+    return click.option("--today", metavar=DATE, callback=_date_param, help=help)
+
+
+def commit_option(command: F) -> F:
+    """--commit: commit exactly the files the command wrote."""
+    return click.option("--commit", is_flag=True, help=_COMMIT_HELP)(command)
+
+
+def format_option(choices: tuple[str, ...], help: str, multiple: bool = False) -> Callable[[F], F]:
+    """--format: one of `choices` (the first is the default) as `fmt`, or with `multiple`
+    any number of them as `formats`."""
+    if multiple:
+        return click.option(
+            "--format", "formats", multiple=True, type=click.Choice(choices), help=help
+        )
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(choices),
+        default=choices[0],
+        show_default=True,
+        help=help,
+    )
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--root",
     metavar="DIR",
-    help="The store's folder (default: $MEDMASSAGE_ROOT, else the nearest folder up holding medmassage.yaml).",
+    help=(
+        "The store's folder (default: $MEDMASSAGE_ROOT, else the nearest folder up holding "
+        "medmassage.yaml)."
+    ),
 )
 @click.version_option(
     __version__, "--version", prog_name="medmassage", message="%(prog)s %(version)s"
@@ -103,21 +155,13 @@ def main(ctx: click.Context, root: str | None) -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "github"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for programs, github for workflow annotations.",
+@click.argument("paths", nargs=-1, type=click.Path())
+@format_option(
+    ("text", "json", "github"),
+    "text for people, json for programs, github for workflow annotations.",
 )
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
-@click.option(
-    "--today",
-    metavar="YYYY-MM-DD",
-    help="Judge dates as if today were this day (for reproducible checks).",
-)
+@today_option("Judge dates as if today were this day (for reproducible checks).")
 @click.option(
     "--no-cache",
     is_flag=True,
@@ -129,7 +173,7 @@ def main(ctx: click.Context, root: str | None) -> None:
 @click.pass_obj
 def validate(
     opts: Options,
-    paths: tuple[Path, ...],
+    paths: tuple[str, ...],
     fmt: str,
     strict: bool,
     today: str | None,
@@ -140,13 +184,15 @@ def validate(
 
     PATHS are record files or folders inside the store (default: the whole store).
     Exit status: 0 no errors (warnings allowed), 1 errors found, 2 usage error."""
+    from pathlib import Path
+
     from medmassage.report import REPORTERS
     from medmassage.validate import validate_store
 
-    today = _checked_date(today, "--today")
-    store = opts.store(paths[0].resolve().parent if paths and opts.root_arg is None else None)
+    chosen = [Path(path) for path in paths]
+    store = opts.store(chosen[0].resolve().parent if chosen and opts.root_arg is None else None)
     report = validate_store(
-        store, list(paths) or None, today=today, jobs=jobs, use_cache=not no_cache, keep_view=False
+        store, chosen or None, today=today, jobs=jobs, use_cache=not no_cache, keep_view=False
     )
     stream = sys.stdout
     REPORTERS[fmt](
@@ -156,29 +202,23 @@ def validate(
 
 
 @main.command()
-@click.argument("kind", type=click.Choice(KIND_NAMES))
+@click.argument("kind", type=click.Choice(kinds.names()))
 @click.pass_obj
 def schema(opts: Options, kind: str) -> None:
     """Print the JSON Schema of one record KIND (self-contained, with the store's
     vocabulary extensions when run inside a store), e.g. for an editor's YAML plugin."""
+    import contextlib
     import json
 
     from medmassage import schema_loader as schemas
-    from medmassage.errors import StoreNotFound
-    from medmassage.yamlio import load_file
+    from medmassage.errors import MedmassageError
 
+    store = opts.store_if_any()
     extensions: schemas.Extensions = ()
-    try:
-        store = opts.store()
-    except StoreNotFound:
-        if opts.root_arg is not None or os.environ.get("MEDMASSAGE_ROOT"):
-            raise
-    else:
-        settings = store.root / "medmassage.yaml"
-        try:
-            extensions = schemas.extensions_from(load_file(settings, "medmassage.yaml"))
-        except MedmassageError:
-            extensions = ()
+    if store is not None:
+        # A broken medmassage.yaml is validate's to report; the schema is still useful.
+        with contextlib.suppress(MedmassageError):
+            extensions = schemas.extensions_from(store.load_settings())
     click.echo(json.dumps(schemas.bundled(kind, extensions), indent=2, ensure_ascii=False))
 
 
@@ -225,9 +265,7 @@ class _DocumentName(_StrParam):
 
 
 @main.command()
-@click.argument(
-    "document", required=False, metavar="DOCUMENT", type=_DocumentName()
-)
+@click.argument("document", required=False, metavar="DOCUMENT", type=_DocumentName())
 @click.argument("refs", nargs=-1, metavar="[REF]...")
 @click.option(
     "--all",
@@ -243,34 +281,44 @@ class _DocumentName(_StrParam):
 @click.option(
     "--since",
     metavar="YYYY-MM-DD",
-    help="soap: sessions from this day; physician-update: period start (default: the day after the last update sent, else the referral date).",
+    help=(
+        "soap: sessions from this day; physician-update: period start (default: the day after the "
+        "last update sent, else the referral date)."
+    ),
 )
 @click.option(
     "--until",
     metavar="YYYY-MM-DD",
     help="soap: sessions up to this day; physician-update: period end (default: the last visit).",
 )
-@click.option(
-    "--format",
-    "formats",
+@format_option(
+    ("md", "html", "txt", "all"),
+    "Output format; repeat for several. Default: all three (md, html, txt); md with --out -.",
     multiple=True,
-    type=click.Choice(["md", "html", "txt", "all"]),
-    help="Output format; repeat for several. Default: all three (md, html, txt); md with --out -.",
 )
 @click.option(
     "--out",
     metavar="DIR",
-    help="Output folder (default: rendered/ in the store); '-' writes one document to standard output.",
+    help=(
+        "Output folder (default: rendered/ in the store); '-' writes one document to standard "
+        "output."
+    ),
 )
 @click.option(
     "--date",
     metavar="YYYY-MM-DD",
-    help="Date printed on letters (default: the period's end date); nothing is ever dated by the clock.",
+    help=(
+        "Date printed on letters (default: the period's end date); nothing is ever dated by the "
+        "clock."
+    ),
 )
 @click.option(
     "--list-templates",
     is_flag=True,
-    help="List the templates and which file is in effect (the store's templates/ overrides packaged ones).",
+    help=(
+        "List the templates and which file is in effect (the store's templates/ overrides "
+        "packaged ones)."
+    ),
 )
 @click.pass_obj
 def render(
@@ -294,9 +342,10 @@ def render(
     written are printed, one per line. Records with errors are not rendered: their
     errors are printed (as by validate) and the exit status is 1, but the rest are."""
     import contextlib
+    from pathlib import Path
 
     from medmassage.render.batch import Batch
-    from medmassage.render.request import DEFAULT_OUT, Request, shown
+    from medmassage.render.request import Request, shown
 
     if list_templates:
         _list_templates(opts)
@@ -329,12 +378,13 @@ def render(
         held = dict(found)
         if len(found) != 1 or len(chosen) != 1:
             raise click.UsageError(
-                "--out - writes exactly one document in one format; name one record and at most one --format"
+                "--out - writes exactly one document in one format; name one record and at most "
+                "one --format"
             )
         _print_documents(batch, [target for target, problems in found if not problems])
     else:
         # Unchanged documents are answered from the render cache; the rest are rendered in parallel.
-        plan = batch.plan(Path(out or store.root / DEFAULT_OUT))
+        plan = batch.plan(Path(out or store.rendered_dir))
         bar = (
             click.progressbar(length=plan.size, label="Rendering", file=sys.stderr)
             if plan.size > 1 and sys.stderr.isatty()
@@ -366,7 +416,8 @@ def _report_held(root: Path, document: str, held: dict[Any, list[Any]]) -> None:
     names = [str(target) for target, found in held.items() if found]
     if names:
         click.echo(
-            f"medmassage: {len(names)} {document} document{'s' if len(names) != 1 else ''} not rendered "
+            f"medmassage: {len(names)} {document} document{'s' if len(names) != 1 else ''} not "
+            "rendered "
             f"because of the errors above: {', '.join(names)}",
             err=True,
         )
@@ -374,16 +425,10 @@ def _report_held(root: Path, document: str, held: dict[Any, list[Any]]) -> None:
 
 def _list_templates(opts: Options) -> None:
     """One line per template name: name, origin (store or packaged), file, and any refusal."""
-    from medmassage.errors import StoreNotFound
     from medmassage.render.jinja import listing, refusal
 
-    try:
-        root: Path | None = opts.store().root
-    except StoreNotFound:
-        if opts.root_arg is not None or os.environ.get("MEDMASSAGE_ROOT"):
-            raise
-        root = None
-    for source in listing(root):
+    store = opts.store_if_any()
+    for source in listing(store.root if store is not None else None):
         note = refusal(source)
         click.echo(
             f"{source.name}\t{source.origin}\t{source.path}" + (f"\t({note})" if note else "")
@@ -391,7 +436,7 @@ def _list_templates(opts: Options) -> None:
 
 
 @main.command()
-@click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
 @click.option("--name", help="The practice's name, as printed on notes and letters.")
 @click.option("--phone", help="The practice's phone number.")
 @click.option("--fax", help="The practice's fax number (physician updates are often faxed).")
@@ -401,7 +446,7 @@ def _list_templates(opts: Options) -> None:
 @click.pass_obj
 def init(
     opts: Options,
-    directory: Path | None,
+    directory: str | None,
     name: str | None,
     phone: str | None,
     fax: str | None,
@@ -414,10 +459,12 @@ def init(
     configuration and a git repository. A folder that holds a store is refused.
 
     Prints the store's path on stdout; everything else goes to stderr."""
+    from pathlib import Path
+
     from medmassage.charting.init import ask_settings, init_store, next_steps, refuse_store
     from medmassage.charting.prompts import Terminal
 
-    target = directory or Path(opts.root_arg or ".")
+    target = Path(directory or opts.root_arg or ".")
     refuse_store(target)
     given = {"name": name, "phone": phone, "fax": fax, "email": email}
     settings = {
@@ -434,13 +481,8 @@ def init(
         click.echo(line, err=True)
 
 
-CREATABLE_KINDS = ("therapist", "provider", "patient", "referral", "assessment", "plan", "session")
-_COMMIT_HELP = "Commit exactly the files written (git add/commit -- PATHS) with a message of ids only; your git identity, hooks and commit signing apply."
-_TODAY_HELP = "Judge the notes as `validate --today` would (default: today)."
-
-
 @main.command()
-@click.argument("kind", type=click.Choice(CREATABLE_KINDS))
+@click.argument("kind", type=click.Choice(kinds.creatable()))
 @click.option(
     "--patient",
     metavar="ID",
@@ -450,7 +492,10 @@ _TODAY_HELP = "Judge the notes as `validate --today` would (default: today)."
     "--id",
     "record_id",
     metavar="ID",
-    help="The new record's id (default: p-NNNN for patients, the date for dated records, a slug of the name otherwise).",
+    help=(
+        "The new record's id (default: p-NNNN for patients, the date for dated records, a slug of "
+        "the name otherwise)."
+    ),
 )
 @click.option(
     "--from",
@@ -463,7 +508,10 @@ _TODAY_HELP = "Judge the notes as `validate --today` would (default: today)."
     "sets",
     multiple=True,
     metavar="PATH=VALUE",
-    help="Set a field, e.g. subjective.pain=6 or treatment.0.minutes=20 (repeatable; quote a value to keep it text).",
+    help=(
+        "Set a field, e.g. subjective.pain=6 or treatment.0.minutes=20 (repeatable; quote a value "
+        "to keep it text)."
+    ),
 )
 @click.option(
     "--no-input",
@@ -474,7 +522,7 @@ _TODAY_HELP = "Judge the notes as `validate --today` would (default: today)."
 @click.option(
     "--edit", is_flag=True, help="Open $EDITOR on the prefilled record before checking it."
 )
-@click.option("--commit", is_flag=True, help=_COMMIT_HELP)
+@commit_option
 @click.pass_obj
 def create(
     opts: Options,
@@ -497,6 +545,7 @@ def create(
     from medmassage.charting.create import Request
     from medmassage.charting.create import create as create_record
     from medmassage.charting.prompts import Terminal
+    from medmassage.errors import MedmassageError
     from medmassage.report import display_path
     from medmassage.store.git import write_warnings
 
@@ -507,7 +556,8 @@ def create(
     asker = Terminal() if not (no_input or edit or source == "-") and sys.stdin.isatty() else None
     if asker is not None:
         click.echo(
-            f"New {kind}{f' for patient {patient}' if patient else ''}: Enter takes the [default], ? explains a field, Ctrl-D cancels.",
+            f"New {kind}{f' for patient {patient}' if patient else ''}: Enter takes the "
+            "[default], ? explains a field, Ctrl-D cancels.",
             err=True,
         )
     outcome = create_record(store, request, asker, sys.stdin.buffer)
@@ -519,7 +569,8 @@ def create(
     if outcome.failed and outcome.draft is not None:
         where = f" --patient {patient}" if patient else ""
         click.echo(
-            f"medmassage: your text is kept in {outcome.draft}; once fixed: medmassage create {kind}{where} --from {outcome.draft}",
+            f"medmassage: your text is kept in {outcome.draft}; once fixed: medmassage create "
+            f"{kind}{where} --from {outcome.draft}",
             err=True,
         )
     if outcome.failed:
@@ -574,25 +625,34 @@ def _commit(root: Path, paths: list[Path], message: str) -> None:
 @click.option(
     "--all-unsigned",
     is_flag=True,
-    help="Every unsigned note (sessions and addenda) of the therapist named by --by: the end of a day.",
+    help=(
+        "Every unsigned note (sessions and addenda) of the therapist named by --by: the end of a "
+        "day."
+    ),
 )
 @click.option(
     "--by",
     metavar="THERAPIST",
-    help="Who signs (default: the note's therapist). Another therapist only as a co-signer, when medmassage.yaml sets signing.allow_cosigner.",
+    help=(
+        "Who signs (default: the note's therapist). Another therapist only as a co-signer, when "
+        "medmassage.yaml sets signing.allow_cosigner."
+    ),
 )
 @click.option(
     "--at",
     metavar="TIMESTAMP",
-    help="The signing time, with seconds and UTC offset, e.g. 2026-11-20T17:05:00-08:00 (default: now).",
+    help=(
+        "The signing time, with seconds and UTC offset, e.g. 2026-11-20T17:05:00-08:00 (default: "
+        "now)."
+    ),
 )
 @click.option(
     "--late",
     is_flag=True,
     help="Label the sessions as late entries (late: true) before signing them.",
 )
-@click.option("--today", metavar="YYYY-MM-DD", help=_TODAY_HELP)
-@click.option("--commit", is_flag=True, help=_COMMIT_HELP)
+@today_option()
+@commit_option
 @click.pass_obj
 def sign(
     opts: Options,
@@ -618,11 +678,12 @@ def sign(
     Prints the path of each signed file. Exit status: 0 all signed, 1 some refused."""
     from medmassage.charting.sign import SignRequest
     from medmassage.charting.sign import sign as sign_notes
+    from medmassage.errors import MedmassageError
     from medmassage.report import display_path
     from medmassage.store.lock import store_lock
 
     store = opts.store()
-    request = SignRequest(refs, all_unsigned, by, at, late, _checked_date(today, "--today"))
+    request = SignRequest(refs, all_unsigned, by, at, late, today)
     with store_lock(store.root, _waiting):
         outcome = sign_notes(store, request)
         for note in outcome.signed:
@@ -640,7 +701,8 @@ def sign(
         click.echo(f"medmassage: not signed: {name}: {refusal}", err=True)
     if outcome.refused:
         raise MedmassageError(
-            f"{len(outcome.refused)} of {len(outcome.refused) + len(outcome.signed)} notes not signed (see above)"
+            f"{len(outcome.refused)} of {len(outcome.refused) + len(outcome.signed)} notes not "
+            "signed (see above)"
         )
 
 
@@ -659,7 +721,10 @@ def _sign_message(entries: list[Any]) -> str:
     "--kind",
     required=True,
     type=click.Choice(["addendum", "correction", "late_entry"]),
-    help="addendum adds information, correction fixes an error, late_entry documents what was not written at the time.",
+    help=(
+        "addendum adds information, correction fixes an error, late_entry documents what was not "
+        "written at the time."
+    ),
 )
 @click.option(
     "--reason", required=True, metavar="TEXT", help="Why it is needed, e.g. 'wrong side recorded'."
@@ -679,8 +744,8 @@ def _sign_message(entries: list[Any]) -> str:
     metavar="TIMESTAMP",
     help="When it was written, e.g. 2026-11-20T17:05:00-08:00 (default: now).",
 )
-@click.option("--today", metavar="YYYY-MM-DD", help=_TODAY_HELP)
-@click.option("--commit", is_flag=True, help=_COMMIT_HELP)
+@today_option()
+@commit_option
 @click.pass_obj
 def amend(
     opts: Options,
@@ -702,11 +767,12 @@ def amend(
     Prints the path of the new file. Exit status: 0 written, 1 refused, 2 usage error."""
     from medmassage.charting.amend import AmendRequest, take_text
     from medmassage.charting.amend import amend as amend_note
+    from medmassage.errors import MedmassageError
     from medmassage.report import display_path
     from medmassage.store.lock import store_lock
 
     store = opts.store()
-    request = AmendRequest(ref, kind, reason, text, source, by, at, _checked_date(today, "--today"))
+    request = AmendRequest(ref, kind, reason, text, source, by, at, today)
     # The session is checked before the editor opens; the text is read outside the lock.
     request, draft = take_text(store, request, sys.stdin.buffer)
     with store_lock(store.root, _waiting):
@@ -714,7 +780,11 @@ def amend(
         if outcome.path is not None:
             click.echo(display_path(store.root, outcome.path.relative_to(store.root).as_posix()))
             if commit:
-                _commit(store.root, [outcome.path], f"amend {outcome.ref}: {kind} {outcome.record['id']}")
+                _commit(
+                    store.root,
+                    [outcome.path],
+                    f"amend {outcome.ref}: {kind} {outcome.record['id']}",
+                )
     _print_problems(store.root, outcome.problems)
     if outcome.path is None:
         kept = f"; your text is kept in {outcome.draft}" if outcome.draft else ""
@@ -737,11 +807,12 @@ def log(opts: Options, ref: str, patch: bool) -> None:
     holds (if not, which fields differ from the last committed version that matches
     it) and lists the note's addenda. With --patch it prints record content."""
     from medmassage.charting.audit import note_status
+    from medmassage.errors import MedmassageError
     from medmassage.store.git import history
     from medmassage.store.refs import resolve
 
     store = opts.store()
-    entry = resolve(store, ref, KIND_NAMES)
+    entry = resolve(store, ref, kinds.names())
     text = history(store.root, store.root / entry.rel, patch)
     if not text.strip():
         raise MedmassageError(f"{entry.rel} has no history yet: it has never been committed")
