@@ -16,6 +16,7 @@ from medmassage.rules.clinical import (
     check_referral_limits,
     check_treatment_minutes,
 )
+from medmassage.rules.codes import check_diagnosis_codes, check_npis
 from medmassage.rules.integrity import (
     check_addendum_targets,
     check_late_signatures,
@@ -37,6 +38,8 @@ CLINICAL_RULES: tuple[Rule, ...] = (
     check_license,
     check_precautions,
     check_referral_limits,
+    check_diagnosis_codes,
+    check_npis,
 )
 INTEGRITY_CHECKS: tuple[Rule, ...] = (
     check_signatures,

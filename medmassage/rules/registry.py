@@ -107,6 +107,9 @@ _CLINICAL = (
         ("treatment-exceeds-session", "technique minutes adding up to more than the visit"),
         ("license-expired", "the therapist's license had expired on the date of service"),
         ("absolute-precaution", "any treatment for a patient with an absolute contraindication"),
+        ("icd-unknown", "a diagnosis code that is not in the ICD-10-CM release"),
+        ("icd-not-billable", "a diagnosis code that is a header or lacks its 7th character"),
+        ("npi-check-digit", "an NPI whose check digit is wrong (Luhn over 80840 + 9 digits)"),
     ),
     *_rows(
         "warning",
@@ -115,6 +118,7 @@ _CLINICAL = (
         ("outside-referral", "a visit outside the referral's dates"),
         ("visits-exceeded", "more visits than the referral authorizes"),
         ("before-plan", "a visit dated before its treatment plan"),
+        ("icd-description", "a diagnosis description that does not match the code's title"),
     ),
 )
 
