@@ -6,7 +6,6 @@ new kind is one new row here (plus its schema)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -26,8 +25,7 @@ class Kind:
     folder: str = ""  # its folder (in the store, or in a patient's folder); "" for one file
     dated: bool = False  # its ids are dates (2026-03-14, 2026-03-14-2)
     date_field: str | None = None  # the field dating it, for the date rules
-    signer_field: str | None = None  # signable kinds: who signs it (the signature's day is
-    # its date_field)
+    signer_field: str | None = None  # signable kinds: who signs it (on the day of date_field)
     creatable: bool = False  # `medmassage create` makes it
     care: bool = False  # records care given, so it cannot precede the patient's intake
     in_update: bool = False  # a physician update draws on it (its errors hold one back)
@@ -38,6 +36,11 @@ class Kind:
         """True for the kinds that belong to a patient, kept in a folder of theirs (the
         patient record itself lives in the patient's folder but is not one of them)."""
         return self.scope == "patient" and bool(self.folder)
+
+    @property
+    def day_field(self) -> str:
+        """The field holding the record's day (a signature is judged against it); "" if none."""
+        return self.date_field or ""
 
     @property
     def signable(self) -> bool:
@@ -53,6 +56,7 @@ KINDS: tuple[Kind, ...] = (
     Kind(
         "patient",
         "patient",
+        date_field="intake_date",
         creatable=True,
         in_update=True,
         references=((("primary_provider",), "provider"),),
@@ -124,13 +128,21 @@ KINDS: tuple[Kind, ...] = (
         references=((("provider",), "provider"), (("sessions", "*"), "session")),
     ),
 )
+NAMES = tuple(kind.name for kind in KINDS)
 _BY_NAME = {kind.name: kind for kind in KINDS}
 _BY_FOLDER = {(kind.scope, kind.folder): kind for kind in KINDS if kind.folder}
+# Answers asked once per record by the walk and the rules: computed once.
+_REFERENCES = tuple(
+    (kind.name, fields, target) for kind in KINDS for fields, target in kind.references
+)
+_PATIENT_SCOPED = frozenset(kind.name for kind in KINDS if kind.patient_scoped)
+_SIGNABLE = tuple(kind.name for kind in KINDS if kind.signable)
+_DATED = tuple(kind.name for kind in KINDS if kind.date_field)
 
 
 def names() -> tuple[str, ...]:
     """Every kind's name, in the registry's order."""
-    return tuple(_BY_NAME)
+    return NAMES
 
 
 def get(name: str) -> Kind:
@@ -146,6 +158,12 @@ def find(name: str | None) -> Kind | None:
     return _BY_NAME.get(name or "")
 
 
+def folder_name(name: str) -> str:
+    """The folder of a kind's records as messages name it (the kind's name if it has none)."""
+    kind = _BY_NAME.get(name)
+    return kind.folder if kind is not None and kind.folder else name
+
+
 def in_folder(scope: Scope, folder: str) -> Kind | None:
     """The kind whose records live in `folder` (of the store, or of a patient's folder)."""
     return _BY_FOLDER.get((scope, folder))
@@ -156,14 +174,19 @@ def with_folders(scope: Scope) -> tuple[Kind, ...]:
     return tuple(kind for kind in KINDS if kind.scope == scope and kind.folder)
 
 
+def dated() -> tuple[str, ...]:
+    """The names of the kinds with a field dating them (for the date rules)."""
+    return _DATED
+
+
 def patient_scoped() -> frozenset[str]:
     """The names of the kinds that belong to a patient (not the patient record itself)."""
-    return frozenset(kind.name for kind in KINDS if kind.patient_scoped)
+    return _PATIENT_SCOPED
 
 
 def signable() -> tuple[str, ...]:
     """The names of the kinds that are signed."""
-    return tuple(kind.name for kind in KINDS if kind.signable)
+    return _SIGNABLE
 
 
 def creatable() -> tuple[str, ...]:
@@ -171,8 +194,6 @@ def creatable() -> tuple[str, ...]:
     return tuple(kind.name for kind in KINDS if kind.creatable)
 
 
-def references() -> Iterator[tuple[str, tuple[str, ...], str]]:
+def references() -> tuple[tuple[str, tuple[str, ...], str], ...]:
     """(kind of the referring record, field path, kind referred to), for every reference."""
-    for kind in KINDS:
-        for fields, target in kind.references:
-            yield kind.name, fields, target
+    return _REFERENCES

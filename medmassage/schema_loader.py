@@ -14,8 +14,7 @@ from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
-from medmassage.errors import UsageError
-from medmassage.store import KINDS
+from medmassage import kinds
 
 VOCABULARY_ID = "urn:medmassage:schema:vocabulary"
 _REF_PREFIX = VOCABULARY_ID + "#/$defs/"
@@ -28,8 +27,8 @@ Extensions = tuple[tuple[str, tuple[str, ...]], ...]
 @cache
 def raw_schema(name: str) -> dict[str, Any]:
     """A schema file exactly as shipped (`session`, `vocabulary`, ...)."""
-    if name not in (*KINDS, "vocabulary"):
-        raise UsageError(f"unknown record kind {name!r}; kinds are: {', '.join(KINDS)}")
+    if name != "vocabulary":
+        kinds.get(name)  # UsageError naming the kinds when there is no such kind
     text = resources.files("medmassage.schemas").joinpath(f"{name}.schema.json").read_text("utf-8")
     return json.loads(text)  # type: ignore[no-any-return]
 
@@ -38,7 +37,7 @@ def raw_schema(name: str) -> dict[str, Any]:
 def schemas_digest() -> str:
     """A hash over every shipped schema, so caches notice a changed schema."""
     digest = hashlib.sha256()
-    for name in (*KINDS, "vocabulary"):
+    for name in (*kinds.names(), "vocabulary"):
         digest.update(json.dumps(raw_schema(name), sort_keys=True).encode())
     return digest.hexdigest()
 
@@ -141,10 +140,10 @@ def accepts(kind: str, extensions: Extensions, data: Any, compiled: bool) -> boo
     )
 
 
-def worth_compiling(kinds: Iterable[str | None]) -> frozenset[str]:
-    """The kinds with enough records among `kinds` (one item per record to check) for
+def worth_compiling(found: Iterable[str | None]) -> frozenset[str]:
+    """The kinds with enough records among `found` (one kind per record to check) for
     their compiled fast path to pay for itself."""
-    counts = Counter(kinds)
+    counts = Counter(found)
     return frozenset(k for k, n in counts.items() if k is not None and n >= COMPILE_FROM)
 
 

@@ -16,9 +16,6 @@ from typing import Any
 
 from medmassage.errors import UsageError
 
-# The signer of each signable kind, and the day its signature is judged against.
-SIGNER_FIELD = {"session": "therapist", "addendum": "author"}
-DAY_FIELD = {"session": "date", "addendum": "written_at"}
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})")
 
 

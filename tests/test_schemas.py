@@ -11,8 +11,8 @@ import pytest
 from conftest import run_cli
 from jsonschema import Draft202012Validator
 
+from medmassage.kinds import NAMES as KINDS
 from medmassage.schema_loader import bundled, raw_schema, validator
-from medmassage.store import KINDS
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 

@@ -13,7 +13,6 @@ from medmassage.errors import MedmassageError, Problem, RecordError, RecordExist
 from medmassage.signature import checked_timestamp, instant, is_signed, now, signed_copy
 from medmassage.store import Entry, Store, newid, refs
 from medmassage.store.files import write_new
-from medmassage.store.ids import is_valid_id
 from medmassage.yamlio import MAX_BYTES, decode, dump, load_file, read_file
 
 KINDS = ("addendum", "correction", "late_entry")
@@ -76,7 +75,7 @@ def check_target(store: Store, request: AmendRequest) -> Target:
             f"then sign it (medmassage sign {ref})"
         )
     author = request.by if request.by is not None else str(session.get("therapist"))
-    if not is_valid_id(author) or not (store.root / "therapists" / f"{author}.yaml").is_file():
+    if not store.has("therapist", author):
         raise UsageError(
             f"--by {author!r}: there is no such therapist (no therapists/{author}.yaml)"
         )
@@ -147,7 +146,7 @@ def _before(at: str, signed_at: Any) -> bool:
 def _addendum(
     store: Store, patient: str, session: str, request: AmendRequest, author: str, at: str, text: str
 ) -> dict[str, Any]:
-    folder = store.root / "patients" / patient / "addenda"
+    folder = store.folder_of("addendum", patient)
     record = {
         "id": newid.next_dated_id(folder, at[:10]),
         "refers_to": session,
@@ -220,13 +219,13 @@ def _problems(
 ) -> list[Problem]:
     from medmassage.validate import validate_candidate
 
-    rel = f"patients/{patient}/addenda/{record['id']}.yaml"
+    rel = store.rel_of("addendum", record["id"], patient)
     return validate_candidate(store, Entry(rel, "addendum", record["id"], patient), record, today)
 
 
 def _write(store: Store, patient: str, record: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
     """Write exclusively; when another process took the id, move on to the next one."""
-    folder = store.root / "patients" / patient / "addenda"
+    folder = store.folder_of("addendum", patient)
     for _ in range(100):
         path = folder / f"{record['id']}.yaml"
         try:

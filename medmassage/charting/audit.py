@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from medmassage import kinds
 from medmassage.errors import RecordError
-from medmassage.signature import SIGNER_FIELD, matches
+from medmassage.signature import matches
 from medmassage.store import Entry, Store
 from medmassage.store import git as vcs
 from medmassage.store.refs import display
@@ -19,7 +20,7 @@ MAX_FIELDS = 5
 
 def note_status(store: Store, entry: Entry) -> list[str]:
     """One line on the note's signature, and one per addendum referring to it."""
-    if entry.kind not in SIGNER_FIELD:
+    if entry.kind not in kinds.signable():
         return []
     try:
         record = load_file(store.root / entry.rel, entry.rel)
@@ -87,7 +88,7 @@ _MISSING = object()
 def _addenda_lines(store: Store, entry: Entry) -> list[str]:
     if entry.kind != "session" or entry.patient is None:
         return []
-    folder = store.root / "patients" / entry.patient / "addenda"
+    folder = store.folder_of("addendum", entry.patient)
     lines = []
     for path in sorted(folder.glob("*.yaml")):
         try:

@@ -11,16 +11,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from medmassage import kinds
 from medmassage.charting.defaults import RECOMMENDED, default_for, load_context, reference_for
 from medmassage.charting.form import Form, insert_ordered
 from medmassage.charting.prompts import Asker
 from medmassage.errors import MedmassageError, Problem, RecordError, RecordExists, UsageError
-from medmassage.store import FOLDER_OF, PATIENT_SCOPED, Entry, Store, newid
+from medmassage.store import PATIENTS, Entry, Store, newid, record_rel
 from medmassage.store.files import write_new
 from medmassage.store.ids import describe_id_rule, is_valid_id
 from medmassage.yamlio import MAX_BYTES, decode, dump, parse_text, read_file, resolve_plain
 
-CREATABLE = ("therapist", "provider", "patient", "referral", "assessment", "plan", "session")
 _INDEX = re.compile(r"[0-9]+")
 
 
@@ -155,18 +155,20 @@ def _owner(request: Request, record_id: str) -> str | None:
 
 def check_request(store: Store, request: Request) -> None:
     """Refuse requests that cannot work before asking anything."""
-    if request.kind not in CREATABLE:
-        raise UsageError(f"cannot create a {request.kind!r}; kinds are: {', '.join(CREATABLE)}")
-    if request.kind in PATIENT_SCOPED:
+    creatable = kinds.creatable()
+    if request.kind not in creatable:
+        raise UsageError(f"cannot create a {request.kind!r}; kinds are: {', '.join(creatable)}")
+    if request.kind in kinds.patient_scoped():
         if request.patient is None:
             raise UsageError(f"a {request.kind} belongs to a patient: name them with --patient ID")
         if not is_valid_id(request.patient):
             raise UsageError(
                 f"--patient {request.patient!r} is not a valid id: {describe_id_rule()}"
             )
-        if not (store.root / "patients" / request.patient / "patient.yaml").is_file():
+        if not store.has("patient", request.patient, request.patient):
             raise UsageError(
-                f"there is no patient {request.patient!r} (no patients/{request.patient}/patient.yaml)"
+                f"there is no patient {request.patient!r} "
+                f"(no {record_rel('patient', request.patient)})"
             )
     elif request.patient is not None:
         raise UsageError(
@@ -205,18 +207,19 @@ def explicit_id(record: dict[str, Any], option: str | None) -> str | None:
 
 def refuse_existing(store: Store, kind: str, record_id: str, patient: str | None) -> None:
     """RecordExists (exit 1) when that record is already in the store."""
-    path = store.path_of(kind, record_id, record_id if kind == "patient" else patient)
+    owner = record_id if kind == "patient" else patient
+    path = store.path_of(kind, record_id, owner)
     if path.exists():
-        raise RecordExists(path, path.relative_to(store.root).as_posix())
+        raise RecordExists(path, store.rel_of(kind, record_id, owner))
 
 
 def generate_id(store: Store, request: Request, record: dict[str, Any]) -> str | None:
     """A new id: p-NNNN for patients, the date for dated records, a slug of the name otherwise."""
     kind = request.kind
     if kind == "patient":
-        return newid.next_patient_id(store.root / "patients")
-    if kind in PATIENT_SCOPED:
-        folder = store.root / "patients" / str(request.patient) / FOLDER_OF[kind]
+        return newid.next_patient_id(store.folder_of("patient"))
+    if kind in kinds.patient_scoped():
+        folder = store.folder_of(kind, request.patient)
         return newid.next_dated_id(folder, newid.iso_day(record.get("date"), request.today))
     name = record.get("name")
     return newid.slug(name) if isinstance(name, str) else None
@@ -225,18 +228,20 @@ def generate_id(store: Store, request: Request, record: dict[str, Any]) -> str |
 def _entry(store: Store, request: Request, record: dict[str, Any]) -> Entry:
     record_id = record.get("id")
     if not isinstance(record_id, str) or not is_valid_id(record_id):
-        folder = FOLDER_OF.get(
-            request.kind, "patients"
-        )  # not a place yet: the id is missing or wrong
+        # Not a place yet: the id is missing or wrong.
         return Entry(
-            f"{folder}/<new>.yaml",
+            _unplaced(request.kind),
             request.kind,
             record_id if isinstance(record_id, str) else "",
             request.patient,
         )
     owner = _owner(request, record_id)
-    path = store.path_of(request.kind, record_id, owner)
-    return Entry(path.relative_to(store.root).as_posix(), request.kind, record_id, owner)
+    return Entry(store.rel_of(request.kind, record_id, owner), request.kind, record_id, owner)
+
+
+def _unplaced(kind: str) -> str:
+    """How a new record without a usable id is named in its problems."""
+    return f"{kinds.get(kind).folder or PATIENTS}/<new>.yaml"
 
 
 def validate(
@@ -262,7 +267,8 @@ def write(store: Store, request: Request, record: dict[str, Any], explicit: bool
             return path
         except RecordExists:
             if explicit or request.kind in ("therapist", "provider"):
-                raise RecordExists(path, path.relative_to(store.root).as_posix()) from None
+                shown = store.rel_of(request.kind, record["id"], _owner(request, record["id"]))
+                raise RecordExists(path, shown) from None
             record["id"] = generate_id(store, request, record)
     raise RecordExists(path)
 
@@ -286,7 +292,8 @@ def apply_set(record: dict[str, Any], assignment: str) -> None:
             return
         child = (
             node[key]
-            if (isinstance(node, dict) and key in node) or (isinstance(node, list) and key < len(node))
+            if (isinstance(node, dict) and key in node)
+            or (isinstance(node, list) and key < len(node))
             else None
         )
         if child is None:

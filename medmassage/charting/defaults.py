@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medmassage import kinds
 from medmassage.charting.form import Default, Path_, Reference, matches
 from medmassage.errors import RecordError
-from medmassage.rules.references import REFERENCES
-from medmassage.store import PATIENT_KINDS, SETTINGS_FILE, Store
+from medmassage.store import Store
 from medmassage.yamlio import load_file
 
-DATED_KINDS = ("referral", "assessment", "plan", "session")
 # Fields of a treatment item that describe what was done, not what was said.
 _STRUCTURE = ("technique", "regions", "side", "minutes", "pressure")
 
@@ -72,26 +71,32 @@ def _folder(folder: Path) -> dict[str, dict[str, Any]]:
     return found
 
 
+def _settings(store: Store) -> dict[str, Any]:
+    try:
+        return store.load_settings()
+    except RecordError:
+        return {}  # broken settings offer no defaults; validation reports them
+
+
 def load_context(store: Store, kind: str, patient: str | None, today: str) -> Context:
     """Read the settings, the therapists, the providers and the one patient's chart."""
-    root = store.root
     context = Context(
         kind,
         today,
-        _load(root / SETTINGS_FILE) or {},
-        _folder(root / "therapists"),
-        _folder(root / "providers"),
+        _settings(store),
+        _folder(store.folder_of("therapist")),
+        _folder(store.folder_of("provider")),
     )
     if patient is not None:
-        context.patient = _load(root / "patients" / patient / "patient.yaml")
-        for folder, record_kind in PATIENT_KINDS.items():
-            context.chart[record_kind] = _folder(root / "patients" / patient / folder)
+        context.patient = _load(store.path_of("patient", patient, patient))
+        for record_kind in kinds.with_folders("patient"):
+            context.chart[record_kind.name] = _folder(store.folder_of(record_kind.name, patient))
     return context
 
 
 def reference_for(context: Context, path: Path_) -> Reference | None:
     """The kind of record a field of the new record names, and the ids available."""
-    for kind, fields, target in REFERENCES:
+    for kind, fields, target in kinds.references():
         if kind == context.kind and matches(fields, path):
             return Reference(target, context.ids(target))
     return None
@@ -117,7 +122,10 @@ def _after(day: Any, weeks: Any) -> str | None:
 
 
 def _today(context: Context, record: dict[str, Any], path: Path_) -> Default | None:
-    return Default(context.today, "today", silent=context.kind in (*DATED_KINDS, "patient"))
+    # Silent for the kinds dated by the day they are made (not, e.g., an update's date).
+    made = kinds.find(context.kind)
+    silent = made is not None and made.creatable and made.date_field is not None
+    return Default(context.today, "today", silent=silent)
 
 
 def _therapist(context: Context, record: dict[str, Any], path: Path_) -> Default | None:

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from medmassage.errors import MedmassageError, RecordError, WriteError
-from medmassage.store.files import FILE_MODE, make_folders
+from medmassage.store import Store
+from medmassage.store.files import write_new
 from medmassage.yamlio import decode, dump, read_file
 
-CACHE = ".medmassage-cache"
+DRAFTS = "drafts"  # in the store's cache folder
 _HEADER = """\
 # {target}: fill in the fields, then save and close the editor to create it.
 # Fields showing null need a value; lines starting with '#' are ignored. Without an
@@ -36,16 +37,13 @@ def editor_command() -> list[str]:
 
 def new_draft(root: Path, kind: str, text: str) -> Path:
     """A fresh 0600 draft file in the store's cache (or the system temp folder) holding `text`."""
-    folders = [root / CACHE / "drafts", Path(tempfile.gettempdir())]
+    folders = [Store(root).cache_dir / DRAFTS, Path(tempfile.gettempdir())]
     for folder in folders:
+        path = folder / f"{kind}-{secrets.token_hex(4)}.yaml"
         try:
-            make_folders(folder, root)
-            path = folder / f"{kind}-{secrets.token_hex(4)}.yaml"
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-        except (OSError, WriteError):
+            write_new(path, text.encode("utf-8"), root)
+        except WriteError:
             continue
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
         return path
     raise MedmassageError("cannot create a draft file for the editor; nothing was written")
 
@@ -59,7 +57,8 @@ def edit_draft(root: Path, kind: str, target: str, record: dict[str, Any]) -> tu
     except OSError as exc:
         draft.unlink()
         raise MedmassageError(
-            f"cannot start the editor {command[0]!r} ({exc.strerror}); set $EDITOR; nothing was written"
+            f"cannot start the editor {command[0]!r} ({exc.strerror}); set $EDITOR; "
+            "nothing was written"
         ) from None
     try:
         text = decode(read_file(draft, str(draft)), str(draft))
@@ -70,7 +69,8 @@ def edit_draft(root: Path, kind: str, target: str, record: dict[str, Any]) -> tu
         ) from None
     if status != 0:
         raise MedmassageError(
-            f"the editor exited with status {status}; nothing was written; your text is kept in {draft}"
+            f"the editor exited with status {status}; nothing was written; "
+            f"your text is kept in {draft}"
         )
     if all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()):
         draft.unlink()

@@ -10,20 +10,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medmassage import kinds as registry
 from medmassage.charting.form import Form
 from medmassage.charting.prompts import Asker
 from medmassage.errors import MedmassageError
-from medmassage.store import SETTINGS_FILE
+from medmassage.store import CACHE_DIR, RENDERED_DIR, SETTINGS_FILE, Store
 from medmassage.store import git as vcs
 from medmassage.store.files import make_folders, remove_folders, write_new
 from medmassage.yamlio import dump
 
-FOLDERS = ("therapists", "providers", "patients", "templates")
-IGNORED = (".medmassage-cache/", "rendered/")
-GITIGNORE = """\
+IGNORED = (f"{CACHE_DIR}/", f"{RENDERED_DIR}/")
+GITIGNORE = f"""\
 # Disposable: rebuilt from the records whenever needed, never committed.
-.medmassage-cache/
-rendered/
+{IGNORED[0]}
+{IGNORED[1]}
 """
 PRE_COMMIT = """\
 # pre-commit (https://pre-commit.com) runs `medmassage validate` on the records in
@@ -95,7 +95,7 @@ def ask_settings(settings: dict[str, Any], asker: Asker) -> None:
 
 def refuse_store(target: Path) -> None:
     """MedmassageError (exit 1) when `target` already holds a store or is not a folder."""
-    if os.path.lexists(target / SETTINGS_FILE):
+    if os.path.lexists(Store(target).settings_path):
         raise MedmassageError(
             f"{target} already holds a medmassage store ({SETTINGS_FILE}); nothing was changed"
         )
@@ -114,18 +114,25 @@ def init_store(target: Path, settings: dict[str, Any], git: bool = True) -> Star
     folders: list[Path] = []
     try:
         folders += make_folders(started.root, Path(started.root.anchor))
-        for name in FOLDERS:
-            folders += make_folders(started.root / name, started.root)
-            _add(started, started.root / name / ".gitkeep", "")
+        store = Store(started.root)
+        for folder in _folders(store):
+            folders += make_folders(folder, started.root)
+            _add(started, folder / ".gitkeep", "")
         _add(started, started.root / ".gitignore", GITIGNORE, _gitignore_note)
         _add(started, started.root / ".pre-commit-config.yaml", PRE_COMMIT, _pre_commit_note)
-        _add(started, started.root / SETTINGS_FILE, dump(settings))
+        _add(started, store.settings_path, dump(settings))
     except BaseException:
         _roll_back(started.created, folders)
         raise
     if git:
         started.notes.extend(_git_init(started.root))
     return started
+
+
+def _folders(store: Store) -> list[Path]:
+    """The folders of a new store: each store-wide kind's, the patients', the templates'."""
+    kinds = [row.name for row in registry.with_folders("store")]
+    return [*(store.folder_of(kind) for kind in (*kinds, "patient")), store.templates_dir]
 
 
 def _add(started: Started, path: Path, text: str, when_present: Any = None) -> None:

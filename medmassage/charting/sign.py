@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medmassage import kinds
 from medmassage.errors import (
     MedmassageError,
     NotSignable,
@@ -22,7 +23,6 @@ from medmassage.errors import (
     WriteError,
 )
 from medmassage.signature import (
-    SIGNER_FIELD,
     checked_timestamp,
     days_between,
     fingerprint,
@@ -30,7 +30,7 @@ from medmassage.signature import (
     now,
     signed_copy,
 )
-from medmassage.store import SETTINGS_FILE, Entry, Store, refs
+from medmassage.store import Entry, Store, refs
 from medmassage.store.files import replace_file
 from medmassage.store.ids import is_valid_id
 from medmassage.yamlio import decode, dump, load_file, parse_text, read_file
@@ -100,7 +100,7 @@ def sign(store: Store, request: SignRequest) -> SignOutcome:
 def _targets(store: Store, request: SignRequest) -> list[Note]:
     entries: dict[str, Entry] = {}
     for ref in request.refs:
-        entry = refs.resolve(store, ref, tuple(SIGNER_FIELD))
+        entry = refs.resolve(store, ref, kinds.signable())
         entries.setdefault(entry.rel, entry)
     if request.all_unsigned:
         if request.by is None:
@@ -109,7 +109,7 @@ def _targets(store: Store, request: SignRequest) -> list[Note]:
             )
         for entry in store.walk():
             if (
-                entry.kind in SIGNER_FIELD
+                entry.kind in kinds.signable()
                 and entry.rel not in entries
                 and _unsigned_by(store, entry, request.by)
             ):
@@ -126,7 +126,11 @@ def _unsigned_by(store: Store, entry: Entry, therapist: str) -> bool:
         record = load_file(store.root / entry.rel, entry.rel)
     except RecordError:
         return False  # validate reports it; a batch signs only what it can read
-    return not is_signed(record) and record.get(SIGNER_FIELD[entry.kind or ""]) == therapist
+    return not is_signed(record) and record.get(_signer_field(entry)) == therapist
+
+
+def _signer_field(entry: Entry) -> str:
+    return kinds.get(entry.kind or "").signer_field or ""
 
 
 def _read(store: Store, entry: Entry) -> Note:
@@ -155,7 +159,7 @@ def _errors(store: Store, notes: list[Note], today: str | None) -> dict[str, lis
 def signing_settings(store: Store) -> dict[str, Any]:
     """The `signing:` settings of medmassage.yaml (empty when absent or unreadable)."""
     try:
-        settings = load_file(store.root / SETTINGS_FILE, SETTINGS_FILE)
+        settings = store.load_settings()
     except RecordError:
         return {}
     signing = settings.get("signing")
@@ -203,7 +207,7 @@ def _prepare(
 def _signer(
     store: Store, entry: Entry, record: dict[str, Any], by: str | None, cosigning: bool
 ) -> str:
-    owner = record.get(SIGNER_FIELD[entry.kind or ""])
+    owner = record.get(_signer_field(entry))
     if by is None or by == owner:
         return str(owner)
     if not cosigning:
@@ -211,7 +215,7 @@ def _signer(
             f"it is {owner}'s note and only they may sign it (--by {by}); a clinic that allows co-signing "
             "sets `signing: {allow_cosigner: true}` in medmassage.yaml"
         )
-    if not (store.root / "therapists" / f"{by}.yaml").is_file():
+    if not store.has("therapist", by):
         raise NotSignable(f"--by {by}: there is no therapist {by!r} (no therapists/{by}.yaml)")
     return by
 

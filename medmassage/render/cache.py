@@ -23,18 +23,23 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from medmassage import __version__
-from medmassage.store.cache import CACHE_DIR, RACY_SECONDS, stat_identity
+from medmassage.store import Store
+from medmassage.store.cache import (
+    Identity,
+    code_digest,
+    is_racy,
+    load_checked,
+    racy_cutoff,
+    save_checked,
+    stat_identity,
+)
 
 CACHE_FILE = "render.json"
 FORMAT = 2
-Identity = list[int] | None
 
 
 class Identities:
@@ -48,7 +53,7 @@ class Identities:
         self.known: dict[str, Identity] = dict(known or {})
         # Changed after this: too new to trust. A worker is given its run's cutoff, taken
         # before any of the identities it is handed were looked up.
-        self.cutoff = time.time_ns() - int(RACY_SECONDS * 1e9) if cutoff is None else cutoff
+        self.cutoff = racy_cutoff() if cutoff is None else cutoff
 
     def of(self, rel: str) -> Identity:
         """The identity of one file, relative to the store root."""
@@ -58,11 +63,7 @@ class Identities:
 
     def settled(self, rels: Iterable[str]) -> bool:
         """True when none of the files changed too recently for its timestamps to be trusted."""
-        for rel in rels:
-            found = self.of(rel)
-            if found is not None and max(found[1], found[2]) > self.cutoff:
-                return False
-        return True
+        return not any(is_racy(self.of(rel), self.cutoff) for rel in rels)
 
 
 class Drawn(NamedTuple):
@@ -75,23 +76,13 @@ class Drawn(NamedTuple):
     outputs: dict[str, list[Any]]  # format -> [size, sha256, mtime_ns] of the file written
 
 
-def code_digest() -> str:
-    """The tool's version and the bytes of its code and schemas, so a development checkout
-    never trusts output from older code."""
+def base_digest(templates: str, document: str, options: Iterable[str | None]) -> str:
+    """What every document of one run depends on beyond its own files: the cache format,
+    the tool's code and schemas, the templates, the document and the options."""
     from medmassage.schema_loader import schemas_digest
 
-    package = Path(__file__).resolve().parent
-    digest = hashlib.sha256(f"{FORMAT}|{__version__}|{schemas_digest()}".encode())
-    for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
-def base_digest(templates: str, document: str, options: Iterable[str | None]) -> str:
-    """What every document of one run depends on beyond its own files."""
-    return hashlib.sha256(
-        json.dumps([code_digest(), templates, document, *options]).encode()
-    ).hexdigest()
+    key = [FORMAT, code_digest(), schemas_digest(), templates, document, *options]
+    return hashlib.sha256(json.dumps(key).encode()).hexdigest()
 
 
 def output_record(data: bytes, mtime_ns: int) -> list[Any]:
@@ -256,7 +247,7 @@ class RenderCache:
         enabled: bool = True,
     ) -> None:
         self.enabled, self.keys = enabled, keys
-        self.path = root / CACHE_DIR / CACHE_FILE
+        self.path = Store(root).cache_dir / CACHE_FILE
         self.section = f"{out.resolve()}|{document}"
         self.base = base
         self.sections: dict[str, Any] = self._load() if enabled else {}
@@ -267,24 +258,14 @@ class RenderCache:
         self.new: dict[str, Any] = {}
 
     def _load(self) -> dict[str, Any]:
-        try:
-            header, _, body = self.path.read_bytes().partition(b"\n")
-            meta = json.loads(header)
-            if (
-                meta.get("format") != FORMAT
-                or meta.get("checksum") != hashlib.sha256(body).hexdigest()
-            ):
-                return {}
-            sections = json.loads(body)
-            if not isinstance(sections, dict):
-                return {}
-            return {
-                name: s
-                for name, s in sections.items()
-                if isinstance(s, dict) and isinstance(s.get("charts"), dict)
-            }
-        except Exception:
+        sections = load_checked(self.path, FORMAT)
+        if not isinstance(sections, dict):
             return {}
+        return {
+            name: s
+            for name, s in sections.items()
+            if isinstance(s, dict) and isinstance(s.get("charts"), dict)
+        }
 
     def chart(self, patient: str, ids: Identities) -> ChartRecord | None:
         """The recorded documents of a chart (None when there are none or they are malformed)."""
@@ -318,21 +299,4 @@ class RenderCache:
         sections = {
             name: s for name, s in self.sections.items() if Path(name.rpartition("|")[0]).is_dir()
         }
-        body = json.dumps(
-            sections, sort_keys=True, ensure_ascii=False, separators=(",", ":")
-        ).encode()
-        header = {"format": FORMAT, "checksum": hashlib.sha256(body).hexdigest()}
-        try:
-            folder = self.path.parent
-            folder.mkdir(mode=0o700, exist_ok=True)
-            (folder / ".gitignore").exists() or (folder / ".gitignore").write_text("*\n")
-            handle, temp = tempfile.mkstemp(dir=folder, prefix=".render.", suffix=".tmp")
-            try:
-                with os.fdopen(handle, "wb") as stream:
-                    stream.write(json.dumps(header).encode() + b"\n" + body)
-                os.replace(temp, self.path)
-            except BaseException:
-                Path(temp).unlink(missing_ok=True)
-                raise
-        except OSError:
-            pass
+        save_checked(self.path, FORMAT, sections)

@@ -7,21 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from medmassage import kinds as registry
 from medmassage.care import episode
 from medmassage.chart import Record, StoreView
 from medmassage.errors import Finding
-
-# The date field of each dated kind, for the date rules.
-_DATE_FIELD = {
-    "referral": "date",
-    "assessment": "date",
-    "plan": "date",
-    "session": "date",
-    "addendum": "written_at",
-    "update": "date",
-}
-# Kinds that record care given, which cannot precede the patient's intake.
-_CARE_KINDS = ("assessment", "plan", "session")
 
 
 def _valid(records: list[Record], *kinds: str) -> Iterator[Record]:
@@ -34,8 +23,8 @@ def _patient(view: StoreView, record: Record) -> Record | None:
 
 def check_dates(view: StoreView, records: list[Record]) -> Iterator[Finding]:
     """clinical/future-date, clinical/before-intake, clinical/before-birth."""
-    for record in _valid(records, "patient", *_DATE_FIELD):
-        field = "intake_date" if record.kind == "patient" else _DATE_FIELD[record.kind]
+    for record in _valid(records, *registry.dated()):
+        field = registry.get(record.kind).day_field
         day = str(record.data[field])[:10]
         if day > view.today:
             yield Finding(
@@ -57,7 +46,7 @@ def check_dates(view: StoreView, records: list[Record]) -> Iterator[Finding]:
                 "error",
                 f"dated {day}, before the patient's date of birth ({born})",
             )
-        elif record.kind in _CARE_KINDS and day < patient.data["intake_date"]:
+        elif registry.get(record.kind).care and day < patient.data["intake_date"]:
             yield Finding(
                 record.rel,
                 (field,),

@@ -9,13 +9,15 @@ import difflib
 from collections.abc import Iterator
 from typing import Any
 
+from medmassage import kinds
 from medmassage.chart import Record, StoreView
 from medmassage.errors import Finding
-from medmassage.signature import DAY_FIELD, SIGNER_FIELD, covered_fields, days_between, fingerprint
+from medmassage.signature import covered_fields, days_between, fingerprint
 
 
 def _signable(records: list[Record]) -> Iterator[Record]:
-    return (r for r in records if r.kind in SIGNER_FIELD)
+    signable = kinds.signable()
+    return (r for r in records if r.kind in signable)
 
 
 def _name(record: Record) -> str:
@@ -127,7 +129,7 @@ def check_unsigned(view: StoreView, records: list[Record]) -> Iterator[Finding]:
     for record in _signable(records):
         if not record.valid or "signature" in record.data:
             continue
-        day = str(record.data[DAY_FIELD[record.kind]])[:10]
+        day = str(record.data[kinds.get(record.kind).day_field])[:10]
         age = (dt.date.fromisoformat(view.today) - dt.date.fromisoformat(day)).days
         if age <= window:
             continue

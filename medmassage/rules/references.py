@@ -8,28 +8,10 @@ import difflib
 from collections.abc import Iterator
 from typing import Any
 
+from medmassage import kinds
 from medmassage.chart import Record, StoreView
 from medmassage.errors import Finding
-from medmassage.store import FOLDER_OF, PATIENT_SCOPED
-
-# (kind of the referring record, field path ("*" = every list item), kind referred to)
-REFERENCES: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("settings", ("default_therapist",), "therapist"),
-    ("patient", ("primary_provider",), "provider"),
-    ("referral", ("provider",), "provider"),
-    ("assessment", ("therapist",), "therapist"),
-    ("assessment", ("referral",), "referral"),
-    ("plan", ("therapist",), "therapist"),
-    ("plan", ("referral",), "referral"),
-    ("plan", ("assessment",), "assessment"),
-    ("session", ("therapist",), "therapist"),
-    ("session", ("treatment_plan",), "plan"),
-    ("session", ("signature", "by"), "therapist"),
-    ("addendum", ("author",), "therapist"),
-    ("addendum", ("signature", "by"), "therapist"),
-    ("update", ("provider",), "provider"),
-    ("update", ("sessions", "*"), "session"),
-)
+from medmassage.store import record_rel
 
 
 def _values(
@@ -48,23 +30,18 @@ def _values(
         yield from _values(node[head], rest, (*path, head))
 
 
-def _where(kind: str, patient: str | None, record_id: str) -> str:
-    if kind in PATIENT_SCOPED:
-        return f"patients/{patient}/{FOLDER_OF[kind]}/{record_id}.yaml"
-    return f"{FOLDER_OF[kind]}/{record_id}.yaml"
-
-
 def _known(view: StoreView, kind: str, patient: str | None) -> list[str]:
     return sorted(rid for (k, p, rid) in view.existing if k == kind and p == patient)
 
 
 def check_references(view: StoreView, records: list[Record]) -> Iterator[Finding]:
     """ref/unknown-<kind>: an id that names no record of that kind."""
+    scoped = kinds.patient_scoped()
     for record in records:
-        for kind, fields, target in REFERENCES:
+        for kind, fields, target in kinds.references():
             if record.kind != kind:
                 continue
-            patient = record.entry.patient if target in PATIENT_SCOPED else None
+            patient = record.entry.patient if target in scoped else None
             for path, value in _values(record.data, fields):
                 if view.exists(target, value, patient):
                     continue
@@ -75,7 +52,8 @@ def check_references(view: StoreView, records: list[Record]) -> Iterator[Finding
                     path,
                     f"ref/unknown-{target}",
                     "error",
-                    f"{target} {value!r} does not exist (no {_where(target, patient, value)}){hint}",
+                    f"{target} {value!r} does not exist "
+                    f"(no {record_rel(target, value, patient)}){hint}",
                 )
 
 

@@ -1,41 +1,40 @@
 """The record store on disk (SPEC §3): finding the root, where each kind lives, and
-walking the files. Nothing here parses YAML; it only knows names and places."""
+walking the files. The only code that builds a path in the store: everything else asks
+a `Store` (or `record_rel`) where a record, a folder, the settings or the cache is."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+from medmassage import kinds
 from medmassage.errors import StoreNotFound, UsageError
 from medmassage.store.ids import describe_id_rule, is_valid_id
 
 SETTINGS_FILE = "medmassage.yaml"
 ROOT_ENV = "MEDMASSAGE_ROOT"
-STORE_KINDS = {"therapists": "therapist", "providers": "provider"}
-PATIENT_KINDS = {
-    "referrals": "referral",
-    "assessments": "assessment",
-    "plans": "plan",
-    "sessions": "session",
-    "addenda": "addendum",
-    "updates": "update",
-}
-FOLDER_OF = {kind: folder for folder, kind in (*STORE_KINDS.items(), *PATIENT_KINDS.items())}
-KINDS = (
-    "settings",
-    "therapist",
-    "provider",
-    "patient",
-    "referral",
-    "assessment",
-    "plan",
-    "session",
-    "addendum",
-    "update",
-)
-PATIENT_SCOPED = frozenset(PATIENT_KINDS.values())
+PATIENTS = "patients"  # the folder of patient folders
+PATIENT_FILE = "patient.yaml"  # a patient's own record, in their folder
+CACHE_DIR = ".medmassage-cache"  # disposable and git-ignored: caches, the lock, drafts
+RENDERED_DIR = "rendered"  # the default output folder of `render`
+TEMPLATES_DIR = "templates"  # the store's own templates, overriding the packaged ones
+
+
+def record_rel(kind: str, record_id: str, patient: str | None = None) -> str:
+    """Where a record lives, relative to the store root in posix form. The ids are not
+    checked (this names a record in messages); `Store.path_of` checks them."""
+    row = kinds.get(kind)
+    if row.scope == "settings":
+        return SETTINGS_FILE
+    if row.name == "patient":
+        return f"{PATIENTS}/{record_id}/{PATIENT_FILE}"
+    if row.patient_scoped:
+        if patient is None:
+            raise UsageError(f"a {kind} belongs to a patient: name the patient")
+        return f"{PATIENTS}/{patient}/{row.folder}/{record_id}.yaml"
+    return f"{row.folder}/{record_id}.yaml"
 
 
 class Entry(NamedTuple):
@@ -77,22 +76,65 @@ class Store:
     def __init__(self, root: Path) -> None:
         self.root = root
 
+    @property
+    def settings_path(self) -> Path:
+        """medmassage.yaml, the store's settings."""
+        return self.root / SETTINGS_FILE
+
+    @property
+    def cache_dir(self) -> Path:
+        """The disposable, git-ignored folder of caches, the lock and editor drafts."""
+        return self.root / CACHE_DIR
+
+    @property
+    def rendered_dir(self) -> Path:
+        """Where `render` writes when no --out is given."""
+        return self.root / RENDERED_DIR
+
+    @property
+    def templates_dir(self) -> Path:
+        """The store's own templates."""
+        return self.root / TEMPLATES_DIR
+
+    def load_settings(self) -> dict[str, Any]:
+        """The parsed medmassage.yaml; RecordError (located) when it cannot be read."""
+        from medmassage.yamlio import load_file  # YAML only for commands that read records
+
+        return load_file(self.settings_path, SETTINGS_FILE)
+
     def path_of(self, kind: str, record_id: str, patient: str | None = None) -> Path:
         """Where a record of `kind` with `record_id` lives; ids are checked first."""
         for value in (record_id, patient):
             if value is not None and not is_valid_id(value):
                 raise UsageError(f"{value!r} is not a valid id: {describe_id_rule()}")
-        if kind == "settings":
-            return self.root / SETTINGS_FILE
-        if kind == "patient":
-            return self.root / "patients" / record_id / "patient.yaml"
-        if kind in PATIENT_SCOPED:
-            if patient is None:
-                raise UsageError(f"a {kind} belongs to a patient: name the patient")
-            return self.root / "patients" / patient / FOLDER_OF[kind] / f"{record_id}.yaml"
-        if kind in FOLDER_OF:
-            return self.root / FOLDER_OF[kind] / f"{record_id}.yaml"
-        raise UsageError(f"unknown record kind {kind!r}; kinds are: {', '.join(KINDS)}")
+        return self.root / record_rel(kind, record_id, patient)
+
+    def rel_of(self, kind: str, record_id: str, patient: str | None = None) -> str:
+        """Where a record lives, relative to the root; ids are checked as by `path_of`."""
+        return self.path_of(kind, record_id, patient).relative_to(self.root).as_posix()
+
+    def has(self, kind: str, record_id: str, patient: str | None = None) -> bool:
+        """True when a record of `kind` with that (valid) id is a file of the store."""
+        if not is_valid_id(record_id) or (patient is not None and not is_valid_id(patient)):
+            return False
+        return self.path_of(kind, record_id, patient).is_file()
+
+    def folder_of(self, kind: str, patient: str | None = None) -> Path:
+        """The folder holding the records of `kind` (of `patient`, for their records)."""
+        row = kinds.get(kind)
+        if row.name == "patient":
+            return self.root / PATIENTS
+        if row.patient_scoped:
+            return self.patient_folder(patient or "") / row.folder
+        if row.scope == "settings":
+            return self.root
+        return self.root / row.folder
+
+    def patient_folder(self, patient: str) -> Path:
+        """The folder of one patient's records; the id is checked first."""
+        if not is_valid_id(patient):
+            raise UsageError(f"{patient!r} is not a valid id: {describe_id_rule()}")
+        return self.root / PATIENTS / patient
 
     def rel(self, path: Path) -> str:
         """`path` relative to the root, in posix form; UsageError when outside the store."""
@@ -102,7 +144,8 @@ class Store:
             raise UsageError(f"{path} is outside the store at {self.root}") from None
 
     def walk(self, only: Iterable[Path] | None = None) -> list[Entry]:
-        """Every record file and layout finding, sorted by path; `only` limits it to files or folders."""
+        """Every record file and layout finding, sorted by path; `only` limits it to
+        files or folders."""
         entries = list(self._walk_all())
         if only is not None:
             wanted = {self.rel(_existing(path)).rstrip("/") for path in only}
@@ -114,11 +157,10 @@ class Store:
         if (self.root / SETTINGS_FILE).is_file():
             yield Entry(SETTINGS_FILE, "settings", "settings")
         root = str(self.root)
-        for folder, kind in STORE_KINDS.items():
-            yield from _records_in(os.path.join(root, folder), folder, kind, None)
-        patients = os.path.join(root, "patients")
-        for item in _listing(patients):
-            rel = f"patients/{item.name}"
+        for kind in kinds.with_folders("store"):
+            yield from _records_in(os.path.join(root, kind.folder), kind.folder, kind.name, None)
+        for item in _listing(os.path.join(root, PATIENTS)):
+            rel = f"{PATIENTS}/{item.name}"
             if not item.is_dir(follow_symlinks=False):
                 yield _stray(rel, item.name)
                 continue
@@ -137,23 +179,25 @@ class Store:
         has_record = False
         for item in _listing(folder):
             item_rel = f"{rel}/{item.name}"
-            if item.name == "patient.yaml" and item.is_file(follow_symlinks=False):
+            kind = kinds.in_folder("patient", item.name)
+            if item.name == PATIENT_FILE and item.is_file(follow_symlinks=False):
                 has_record = True
                 yield Entry(item_rel, "patient", patient, patient)
-            elif item.name in PATIENT_KINDS and item.is_dir(follow_symlinks=False):
-                yield from _records_in(item.path, item_rel, PATIENT_KINDS[item.name], patient)
+            elif kind is not None and item.is_dir(follow_symlinks=False):
+                yield from _records_in(item.path, item_rel, kind.name, patient)
             elif item.is_dir(follow_symlinks=False):
+                folders = ", ".join(k.folder for k in kinds.with_folders("patient"))
                 yield Entry(
                     item_rel,
                     None,
                     rule="layout/unknown-folder",
-                    message=f"unknown folder {item.name!r}; a patient's folders are: {', '.join(PATIENT_KINDS)}",
+                    message=f"unknown folder {item.name!r}; a patient's folders are: {folders}",
                 )
             else:
                 yield _stray(item_rel, item.name)
         if not has_record:
             yield Entry(
-                f"{rel}/patient.yaml",
+                f"{rel}/{PATIENT_FILE}",
                 None,
                 rule="layout/missing-patient",
                 severity="error",
@@ -197,7 +241,9 @@ def _stray(rel: str, name: str) -> Entry:
             rel,
             None,
             rule="layout/stray-temp-file",
-            message="left over from an interrupted write; check the record it was for, then delete it",
+            message=(
+                "left over from an interrupted write; check the record it was for, then delete it"
+            ),
         )
     if name.endswith(".yml"):
         return Entry(

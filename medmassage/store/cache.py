@@ -8,30 +8,56 @@ medmassage.yaml, therapists/ and providers/. Files changed within the last
 second are never cached (their timestamps may not have ticked yet). The cache lives
 in `.medmassage-cache/` (git-ignored), is JSON (never executed or unpickled), carries
 a checksum, and anything unexpected in it means it is ignored and rebuilt.
+
+This module also holds what every cache of the tool is built from: the checksummed
+JSON file (`load_checked`, `save_checked`), file identities (`stat_identity`), the
+window for too-new files (`racy_cutoff`, `is_racy`) and the digest of the code.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import json
 import os
-import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from medmassage import __version__
 from medmassage.errors import Problem
-from medmassage.store import Entry
+from medmassage.store import Entry, Store
+from medmassage.store.files import DIR_MODE, replace_atomically
 
-CACHE_DIR = ".medmassage-cache"
 CACHE_FILE = "validate.json"
 FORMAT = 1
+# Files changed within this many seconds are never remembered: their timestamps may not
+# have ticked yet, so a second change could leave them looking the same. Tests shorten it
+# (module attribute, or $MEDMASSAGE_RACY_SECONDS for a process) instead of sleeping.
 RACY_SECONDS = 1.0
+RACY_ENV = "MEDMASSAGE_RACY_SECONDS"
+clock: Callable[[], int] = time.time_ns  # nanoseconds now; tests may replace it
+Identity = list[int] | None
 
 
-def stat_identity(path: str) -> list[int] | None:
+def racy_cutoff() -> int:
+    """A file changed after this moment (ns) is too new for a cache to trust."""
+    seconds = RACY_SECONDS
+    override = os.environ.get(RACY_ENV)
+    if override:
+        with contextlib.suppress(ValueError):  # a malformed setting keeps the safe window
+            seconds = float(override)
+    return clock() - int(seconds * 1e9)
+
+
+def is_racy(identity: Identity, cutoff: int) -> bool:
+    """True when a file (seen as `identity`) changed after `cutoff`."""
+    return identity is not None and max(identity[1], identity[2]) > cutoff
+
+
+def stat_identity(path: str) -> Identity:
     """A file's identity: [size, mtime_ns, ctime_ns, inode], or None when it cannot be seen."""
     try:
         info = os.stat(path)
@@ -40,17 +66,60 @@ def stat_identity(path: str) -> list[int] | None:
     return [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
 
 
+@functools.cache
+def code_digest() -> str:
+    """The tool's version and the bytes of every module of the package, so a development
+    checkout never trusts results from older code (a changed rule or message, even
+    unreleased). The schemas are not in it: callers add `schemas_digest()`."""
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256(__version__.encode())
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def load_checked(path: Path, fmt: int, **expected: str) -> Any:
+    """The body of a checksummed JSON cache file, or None when it is missing, of another
+    format, has a header value other than `expected`, or is damaged in any way."""
+    try:
+        header, _, body = path.read_bytes().partition(b"\n")
+        meta = json.loads(header)
+        if (
+            meta.get("format") != fmt
+            or meta.get("checksum") != hashlib.sha256(body).hexdigest()
+            or any(meta.get(key) != value for key, value in expected.items())
+        ):
+            return None
+        return json.loads(body)
+    except Exception:  # anything unexpected in a disposable cache: rebuild it
+        return None
+
+
+def save_checked(path: Path, fmt: int, content: Any, **header: str) -> None:
+    """Write `content` as a checksummed JSON cache file, atomically, in a git-ignored
+    folder; a store that cannot hold a cache just goes without."""
+    body = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    data = body.encode()
+    meta = {"format": fmt, **header, "checksum": hashlib.sha256(data).hexdigest()}
+    try:
+        folder = path.parent
+        folder.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        ignore = folder / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("*\n")
+        # No fsync: a cache lost in a crash is rebuilt; a damaged one fails its checksum.
+        replace_atomically(path, json.dumps(meta).encode() + b"\n" + data, sync=False)
+    except OSError:
+        pass
+
+
 def shared_digest(root: Path, entries: list[Entry], today: str, rules: tuple[Any, ...]) -> str:
     """What every chart's result depends on beyond its own files: tool, schemas, rules,
     the day, and the bytes of medmassage.yaml, therapists/ and providers/."""
     from medmassage.schema_loader import schemas_digest
 
-    digest = hashlib.sha256(f"{FORMAT}|{__version__}|{schemas_digest()}|{today}".encode())
+    digest = hashlib.sha256(f"{FORMAT}|{code_digest()}|{schemas_digest()}|{today}".encode())
     digest.update(repr([getattr(rule, "__qualname__", str(rule)) for rule in rules]).encode())
-    for source in sorted(
-        Path(__file__).parent.rglob("*.py")
-    ):  # a changed rule or message, even unreleased
-        digest.update(source.read_bytes())
     for entry in entries:
         digest.update(f"\0{entry.rel}\0".encode())
         try:
@@ -70,14 +139,13 @@ class ChartCache:
     def __init__(self, root: Path, digest: str, enabled: bool = True) -> None:
         self.root = root
         self.enabled = enabled
-        self.path = root / CACHE_DIR / CACHE_FILE
+        self.path = Store(root).cache_dir / CACHE_FILE
         self.digest = digest
-        self.old: dict[str, Any] = self._load() if enabled else {}
+        old = load_checked(self.path, FORMAT, shared=digest) if enabled else None
+        self.old: dict[str, Any] = old if isinstance(old, dict) else {}
         self.new: dict[str, Any] = {}
-        self.looked: dict[str, list[int] | None] = {}  # rel -> identity, as first looked up
-        self.cutoff = time.time_ns() - int(
-            RACY_SECONDS * 1e9
-        )  # changed after this: too new to trust
+        self.looked: dict[str, Identity] = {}  # rel -> identity, as first looked up
+        self.cutoff = racy_cutoff()
 
     def _identity(self, entries: list[Entry]) -> list[Any] | None:
         """[[rel, size, mtime, ctime, inode], ...] as first looked up; None when a file is
@@ -90,12 +158,12 @@ class ChartCache:
                 found = looked[rel]
             else:
                 found = looked[rel] = stat_identity(base + rel)
-            if found is None or found[1] > cutoff or found[2] > cutoff:
+            if found is None or found[1] > cutoff or found[2] > cutoff:  # is_racy, inline
                 return None
             rows.append([rel, *found])
         return rows
 
-    def identities(self, entries: list[Entry]) -> dict[str, list[int] | None]:
+    def identities(self, entries: list[Entry]) -> dict[str, Identity]:
         """The identities `reuse` looked up for these files (taken before they were read)."""
         return {e.rel: self.looked[e.rel] for e in entries if e.rel in self.looked}
 
@@ -115,21 +183,6 @@ class ChartCache:
         """Remember the problems of the shared records (keyed by their bytes, via the digest)."""
         if self.enabled:
             self.new[""] = {"problems": [list(p) for p in problems]}
-
-    def _load(self) -> dict[str, Any]:
-        try:
-            header, _, body = self.path.read_bytes().partition(b"\n")
-            meta = json.loads(header)
-            if (
-                meta.get("format") != FORMAT
-                or meta.get("shared") != self.digest
-                or meta.get("checksum") != hashlib.sha256(body).hexdigest()
-            ):
-                return {}
-            charts = json.loads(body)
-            return charts if isinstance(charts, dict) else {}
-        except Exception:
-            return {}
 
     def reuse(self, patient: str, entries: list[Entry], problems: list[Problem]) -> bool:
         """Append the cached problems of an unchanged chart and say so. Call it before the
@@ -160,22 +213,7 @@ class ChartCache:
         """Write the cache atomically; a store that cannot hold one just goes without."""
         if not self.enabled or self.new == self.old:
             return
-        body = json.dumps(self.new, sort_keys=True, ensure_ascii=False).encode()
-        header = {
-            "format": FORMAT,
-            "shared": self.digest,
-            "checksum": hashlib.sha256(body).hexdigest(),
-        }
-        try:
-            folder = self.path.parent
-            folder.mkdir(mode=0o700, exist_ok=True)
-            (folder / ".gitignore").exists() or (folder / ".gitignore").write_text("*\n")
-            handle, temp = tempfile.mkstemp(dir=folder, prefix=".validate.", suffix=".tmp")
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(json.dumps(header).encode() + b"\n" + body)
-            os.replace(temp, self.path)
-        except OSError:
-            pass
+        save_checked(self.path, FORMAT, self.new, shared=self.digest)
 
 
 def keep_unseen(cache: ChartCache, patients: Iterable[str]) -> None:

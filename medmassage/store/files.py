@@ -1,14 +1,16 @@
-"""Atomic, exclusive writes (SPEC §2.3, §9): a new file appears complete or not at
-all, never replaces a file that exists, and is readable by its owner only.
+"""Every write the tool makes (SPEC §2.3, §9): a file appears complete or not at all,
+and is readable by its owner only.
 
-The bytes go to a temporary file in the target's folder (`.<stem>.<random>.tmp`,
-which the store walk reports if a killed process leaves one behind), are flushed
-to disk, and the temporary file is then hard-linked to the final name. A link,
-unlike a rename, fails when the name exists, so of many processes creating the
-same record exactly one succeeds and nobody's file is overwritten."""
+The bytes always go to a temporary file in the target's folder first
+(`.<name>.<random>.tmp`, which the store walk reports if a killed process leaves one
+behind). `write_new` (records) flushes it and hard-links it to the final name: a link,
+unlike a rename, fails when the name exists, so of many processes creating the same
+record exactly one succeeds and nobody's file is overwritten. `replace_atomically`
+(signing a note, caches, rendered documents) renames it over the target instead."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import secrets
@@ -23,10 +25,11 @@ _NO_LINKS = frozenset((errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV
 
 
 def make_folders(folder: Path, stop: Path) -> list[Path]:
-    """Create `folder` and its missing parents up to `stop` (mode 0700); return those created, top first."""
+    """Create `folder` and its missing parents up to `stop` (mode 0700); return those
+    created, top first."""
     missing: list[Path] = []
     current = folder
-    while not current.is_dir() and current != stop and current.parent != current:
+    while not current.is_dir() and current not in (stop, current.parent):
         missing.append(current)
         current = current.parent
     created: list[Path] = []
@@ -71,13 +74,19 @@ def write_new(path: Path, data: bytes, stop: Path) -> None:
     fsync_folder(path.parent)
 
 
+def _temporary(path: Path | str) -> tuple[int, str]:
+    """A new temporary file (0600) beside `path`, open for writing, and its name."""
+    folder, name = os.path.split(path)
+    temp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    return os.open(temp, flags, FILE_MODE), temp
+
+
 def _link_new(path: Path, data: bytes) -> None:
-    temp = path.parent / f".{path.stem}.{secrets.token_hex(6)}.tmp"
+    temp = ""
     try:
         try:
-            fd = os.open(
-                temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), FILE_MODE
-            )
+            fd, temp = _temporary(path)
         except OSError as exc:
             raise _failure(path, exc) from None
         try:
@@ -94,7 +103,8 @@ def _link_new(path: Path, data: bytes) -> None:
         except OSError as exc:
             raise _failure(path, exc) from None
     finally:
-        _unlink_quietly(temp)
+        if temp:
+            _unlink_quietly(temp)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -114,11 +124,10 @@ def _failure(path: Path, exc: OSError) -> WriteError:
     return WriteError(f"could not write {path}: {reason}; nothing was written")
 
 
-def _unlink_quietly(path: Path) -> None:
-    try:
+def _unlink_quietly(path: Path | str) -> None:
+    # Gone already; or left over, and then the walk reports it as layout/stray-temp-file.
+    with contextlib.suppress(OSError):
         os.unlink(path)
-    except OSError:
-        pass  # gone already; or left over, and then the walk reports it as layout/stray-temp-file
 
 
 def fsync_folder(folder: Path) -> None:
@@ -137,33 +146,89 @@ def fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+def replace_atomically(
+    path: Path | str, data: bytes, mode: int | None = None, sync: bool = True
+) -> int:
+    """Put `data` at `path` (replacing any file there) atomically: the bytes go to a
+    temporary file beside it, are flushed to disk when `sync`, and the temporary file is
+    renamed over `path`, so a reader sees the old file or the new one, never half of one.
+
+    `mode`: the new file's permissions (default 0600, narrowed by the umask). Returns
+    its mtime_ns (a rename keeps it). Raises OSError, leaving no temporary file behind."""
+    fd, temp = _temporary(path)
+    try:
+        try:
+            _write_all(fd, data)
+            if mode is not None and hasattr(os, "fchmod"):
+                os.fchmod(fd, mode)  # the umask must not change who may read a chart
+            if sync:
+                os.fsync(fd)
+            written = os.fstat(fd).st_mtime_ns
+        finally:
+            os.close(fd)
+        os.replace(temp, path)
+    except BaseException:
+        _unlink_quietly(temp)
+        raise
+    if sync:
+        fsync_folder(Path(path).parent)
+    return written
+
+
 def replace_file(path: Path, data: bytes) -> None:
-    """Replace the regular file `path` with `data`, atomically and keeping its mode:
-    the bytes go to a temporary file beside it, are flushed, then renamed over it.
+    """Replace the regular file `path` with `data`, atomically and keeping its mode.
 
     This is for the one sanctioned rewrite of a record (adding a signature); every
-    other write goes through `write_new`. Raises WriteError; the file is then unchanged."""
+    other write of a record goes through `write_new`. Raises WriteError; the file is
+    then unchanged."""
     try:
         info = os.lstat(path)
     except OSError as exc:
         raise _failure(path, exc) from None
     if not stat.S_ISREG(info.st_mode):
         raise WriteError(f"{path} is not a regular file (a link?); it was left unchanged")
-    mode = stat.S_IMODE(info.st_mode)
-    temp = path.parent / f".{path.stem}.{secrets.token_hex(6)}.tmp"
     try:
-        fd = os.open(
-            temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), FILE_MODE
-        )
-        try:
-            _write_all(fd, data)
-            if hasattr(os, "fchmod"):
-                os.fchmod(fd, mode)  # the umask must not change who may read a chart
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temp, path)
+        replace_atomically(path, data, mode=stat.S_IMODE(info.st_mode))
     except OSError as exc:
-        _unlink_quietly(temp)
         raise _failure(path, exc) from None
-    fsync_folder(path.parent)
+
+
+def write_output(path: str, data: bytes, out: Path, ready: set[str] | None = None) -> int:
+    """Write a rendered file atomically, never outside `out` (`path` is
+    <out>/<patient>/<file>, and neither the folder nor the file may be a symlink).
+    Returns the file's mtime_ns as left (a file that already held `data` is left alone).
+    `ready`: the folders this run has already made and checked (a batch writes thousands
+    of files into a few folders); plain os calls, as this is all it does per file."""
+    outside = f"{path} would be written outside {out} (through a symbolic link); nothing written"
+    folder = os.path.dirname(path)
+    try:
+        if ready is None or folder not in ready:
+            out.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+            if os.path.islink(folder):
+                raise WriteError(outside)
+            if not os.path.isdir(folder):
+                os.mkdir(folder, DIR_MODE)
+            if ready is not None:
+                ready.add(folder)
+        try:
+            present: os.stat_result | None = os.lstat(path)
+        except FileNotFoundError:
+            present = None
+        if present is not None and stat.S_ISLNK(present.st_mode):
+            raise WriteError(outside)
+        if present is not None and present.st_size == len(data) and _holds(path, data):
+            return present.st_mtime_ns  # unchanged: leave the file (and its time stamp) alone
+        # No fsync: rendered files are derived data, made again from the records at will.
+        # The rename still never shows a half-written file, and after a crash the render
+        # cache sees any file whose size or sha256 is not what it recorded and renders it again.
+        return replace_atomically(path, data, sync=False)
+    except OSError as exc:
+        raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _holds(path: str, data: bytes) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read() == data
+    except OSError:
+        return False

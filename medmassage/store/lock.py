@@ -15,17 +15,18 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from medmassage.errors import MedmassageError
-from medmassage.store.files import FILE_MODE, WriteError, make_folders
+from medmassage.errors import MedmassageError, WriteError
+from medmassage.store import Store
+from medmassage.store.files import FILE_MODE, make_folders
 
-LOCK_FILE = Path(".medmassage-cache") / "lock"
+LOCK_FILE = "lock"  # in the store's cache folder
 
 
 @contextlib.contextmanager
 def store_lock(root: Path, waiting: Callable[[], None] | None = None) -> Iterator[None]:
     """Hold the store's lock for the duration of the block; `waiting` is called once
     if another command holds it (to tell the person why nothing happens yet)."""
-    path = root / LOCK_FILE
+    path = Store(root).cache_dir / LOCK_FILE
     try:
         make_folders(path.parent, root)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
@@ -60,7 +61,8 @@ def _acquire_windows(fd: int, waiting: Callable[[], None] | None) -> None:  # pr
     told = False
     while True:
         try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            # Typed only on Windows; elsewhere the checker sees no such names.
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined,unused-ignore]
             return
         except OSError:
             if waiting is not None and not told:

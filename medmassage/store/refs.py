@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from medmassage import kinds
 from medmassage.errors import UsageError
-from medmassage.store import FOLDER_OF, PATIENT_KINDS, SETTINGS_FILE, STORE_KINDS, Entry, Store
+from medmassage.store import PATIENT_FILE, PATIENTS, SETTINGS_FILE, Entry, Store, record_rel
 from medmassage.store.ids import describe_id_rule, is_valid_id
 
 
@@ -40,7 +41,7 @@ def _session_ref(store: Store, ref: str) -> Entry:
     for value in (patient, session):
         if not is_valid_id(value):
             raise UsageError(f"{ref!r}: {value!r} is not a valid id: {describe_id_rule()}")
-    rel = f"patients/{patient}/sessions/{session}.yaml"
+    rel = record_rel("session", session, patient)
     if not (store.root / rel).is_file():
         raise UsageError(f"{ref}: no such session (no {rel})")
     return Entry(rel, "session", session, patient)
@@ -52,16 +53,17 @@ def entry_of(store: Store, rel: str) -> Entry:
     stem = parts[-1][: -len(".yaml")] if parts[-1].endswith(".yaml") else ""
     if rel == SETTINGS_FILE:
         return Entry(rel, "settings", "settings")
-    if len(parts) == 2 and parts[0] in STORE_KINDS and is_valid_id(stem):
-        return Entry(rel, STORE_KINDS[parts[0]], stem)
-    if len(parts) >= 3 and parts[0] == "patients" and is_valid_id(parts[1]):
-        if len(parts) == 3 and parts[2] == "patient.yaml":
+    store_kind = kinds.in_folder("store", parts[0]) if len(parts) == 2 else None
+    if store_kind is not None and is_valid_id(stem):
+        return Entry(rel, store_kind.name, stem)
+    if len(parts) >= 3 and parts[0] == PATIENTS and is_valid_id(parts[1]):
+        if len(parts) == 3 and parts[2] == PATIENT_FILE:
             return Entry(rel, "patient", parts[1], parts[1])
-        if len(parts) == 4 and parts[2] in PATIENT_KINDS and is_valid_id(stem):
-            return Entry(rel, PATIENT_KINDS[parts[2]], stem, parts[1])
-    raise UsageError(
-        f"{rel} is not a record file of the store (records are e.g. patients/ID/{FOLDER_OF['session']}/ID.yaml)"
-    )
+        kind = kinds.in_folder("patient", parts[2]) if len(parts) == 4 else None
+        if kind is not None and is_valid_id(stem):
+            return Entry(rel, kind.name, stem, parts[1])
+    example = record_rel("session", "ID", "ID")
+    raise UsageError(f"{rel} is not a record file of the store (records are e.g. {example})")
 
 
 def display(entry: Entry) -> str:
@@ -71,5 +73,5 @@ def display(entry: Entry) -> str:
         return f"{entry.patient}/{entry.id}"
     if entry.kind == "patient":
         return entry.id
-    rel = entry.rel.removeprefix("patients/")
+    rel = entry.rel.removeprefix(f"{PATIENTS}/")
     return rel.removesuffix(".yaml")
