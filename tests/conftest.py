@@ -16,6 +16,8 @@ PROJECT = Path(__file__).resolve().parent.parent
 DEMO = PROJECT / "records"
 # Validation of the demo store is judged as of this day, so tests do not age.
 TODAY = "2026-11-22"
+# The caches' window for too-new files (store/cache.py), shortened instead of sleeping past it.
+RACY_ENV = "MEDMASSAGE_RACY_SECONDS"
 
 
 class Result:
@@ -37,7 +39,9 @@ def run_cli(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, input: str | None = None
 ) -> Result:
     """Run `python -m medmassage ARGS` as a real process, as users and CI do."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("MEDMASSAGE_")}
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith("MEDMASSAGE_") or k == RACY_ENV
+    }
     environment.update({"NO_COLOR": "1", "PYTHONIOENCODING": "utf-8"})
     environment.update(env or {})
     proc = subprocess.run(
@@ -55,6 +59,13 @@ def run_cli(
 @pytest.fixture
 def cli() -> Any:
     return run_cli
+
+
+@pytest.fixture
+def trusting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Caches trust files however recently they changed, in this process and in the CLI
+    processes it starts: no waiting for timestamps to age past the one-second window."""
+    monkeypatch.setenv(RACY_ENV, "0")
 
 
 @pytest.fixture
@@ -82,16 +93,15 @@ def line_of(path: Path, text: str) -> int:
 
 def edit_after_reading(monkeypatch: pytest.MonkeyPatch, module: Any, path: Path, rel: str) -> Any:
     """Make `module.check_chart` break `path` (pain 12) right after the chart holding `rel`
-    was read, then wait past the caches' one-second window; returns the real function."""
-    import time
-
+    was read, with the caches' too-new window closed so the edit looks settled (as if the
+    run had gone on for a while); returns the real function."""
+    monkeypatch.setenv(RACY_ENV, "0")
     real = module.check_chart
 
     def edited_after_reading(shared: Any, entries: Any) -> Any:
         found = real(shared, entries)
         if any(e.rel == rel for e in entries):
             path.write_text(path.read_text().replace("pain: ", "pain: 12 #", 1))
-            time.sleep(1.1)
         return found
 
     monkeypatch.setattr(module, "check_chart", edited_after_reading)

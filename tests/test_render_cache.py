@@ -13,27 +13,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TODAY, edit_after_reading, run_cli
+from conftest import RACY_ENV, TODAY, edit_after_reading, run_cli
 
 from medmassage.render.batch import Batch, Outcome
 from medmassage.render.request import Request, Target
 from medmassage.store import Store
+from medmassage.store import cache as store_cache
 
 FIXTURE = Path(__file__).parent / "data" / "render" / "store"
 FORMATS = ("md", "html", "txt")
 SESSION = "patients/p-0001/sessions/2026-04-02.yaml"
 
 
-def settle() -> None:
-    time.sleep(1.1)  # past the caches' window for too-new timestamps
-
-
 @pytest.fixture
-def clinic(tmp_path: Path) -> Path:
-    """A private copy of the small render fixture store (3 patients, 8 sessions), settled."""
+def clinic(tmp_path: Path, trusting: None) -> Path:
+    """A private copy of the small render fixture store (3 patients, 8 sessions); the
+    caches trust its files at once (no one-second window to wait out)."""
     target = tmp_path / "clinic"
     shutil.copytree(FIXTURE, target)
-    settle()
     return target
 
 
@@ -86,9 +83,12 @@ def test_nothing_changed_renders_nothing_and_reports_the_same_paths(clinic: Path
     ]
 
 
-def test_a_changed_session_renders_exactly_that_note(clinic: Path) -> None:
+def test_a_changed_session_renders_exactly_that_note(
+    clinic: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert render(clinic).rendered == sessions(clinic)
     before = outputs(clinic / "rendered")
+    monkeypatch.setenv(RACY_ENV, "1")  # the real window: a file just changed is not trusted
     path = clinic / SESSION
     path.write_text(path.read_text().replace("Neck feels tight", "Neck feels stiff", 1))
     outcome = render(clinic)
@@ -97,7 +97,10 @@ def test_a_changed_session_renders_exactly_that_note(clinic: Path) -> None:
     changed = sorted(name for name in after if after[name] != before[name])
     assert changed == [f"p-0001/2026-04-02.soap.{ext}" for ext in sorted(FORMATS)]
     assert b"Neck feels stiff" in after["p-0001/2026-04-02.soap.md"][0]
-    settle()  # a file changed within the last second is not trusted: rendered once more, then remembered
+    # Seen two seconds later, the note is rendered once more (it was too new to be
+    # remembered), and from then on it is remembered.
+    later = time.time_ns() + 2_000_000_000
+    monkeypatch.setattr(store_cache, "clock", lambda: later)
     assert render(clinic).rendered == [Target("p-0001", "2026-04-02")]
     assert render(clinic).rendered == []
 
@@ -107,7 +110,7 @@ def test_a_session_edited_while_render_reads_it_is_judged_and_rendered_again(
 ) -> None:
     """Both caches remember what was read under the identities taken before reading: an
     edit landing after the read is seen by the next validate and the next render."""
-    import medmassage.render.batch as render_batch
+    import medmassage.render.jobs as render_batch
 
     real_check = edit_after_reading(monkeypatch, render_batch, clinic / SESSION, SESSION)
     first = render(clinic, jobs=1)
@@ -146,8 +149,9 @@ def test_a_second_run_in_one_process_checks_the_output_folders_again(
 def test_a_new_addendum_renders_the_notes_of_its_patient_again(clinic: Path) -> None:
     render(clinic)
     (clinic / "patients/p-0001/addenda/2026-03-20.yaml").write_text(
-        'id: 2026-03-20\nrefers_to: 2026-03-12\nkind: addendum\nwritten_at: "2026-03-20T09:00:00-05:00"\n'
-        "author: amara-okafor\nreason: Home care was discussed.\ntext: Shown chin tucks again at the desk.\n"
+        "id: 2026-03-20\nrefers_to: 2026-03-12\nkind: addendum\n"
+        'written_at: "2026-03-20T09:00:00-05:00"\nauthor: amara-okafor\n'
+        "reason: Home care was discussed.\ntext: Shown chin tucks again at the desk.\n"
     )
     outcome = render(clinic)
     assert outcome.rendered == [
@@ -169,7 +173,6 @@ def test_physician_updates_are_incremental_too(clinic: Path) -> None:
     set_consent.write_text(
         set_consent.read_text().replace("share_with_providers: true", "share_with_providers: false")
     )
-    settle()
     skipped = render(clinic, "physician-update")
     assert skipped.skipped == [
         "p-0002: no physician update, the patient has not consented to sharing with providers"
@@ -193,7 +196,6 @@ def test_a_changed_store_template_renders_every_document_of_it_again(clinic: Pat
     assert (
         clinic / "rendered/p-0001/2026-04-02.soap.md"
     ).read_text() == "Custom note for p-0001 on 2026-04-02\n"
-    settle()
     assert render(clinic, formats=("md",)).rendered == []
 
 
@@ -211,7 +213,8 @@ def test_a_changed_or_missing_output_is_rendered_again(clinic: Path) -> None:
 
 def test_errors_are_judged_afresh_even_when_no_file_changed(clinic: Path) -> None:
     assert render(clinic, today="2026-12-01").held[Target("p-0001", "2026-04-02")] == []
-    # As of an earlier day the last sessions are dated in the future: held back, though nothing changed.
+    # As of an earlier day the last sessions are dated in the future: held back, though
+    # nothing changed.
     outcome = render(clinic, today="2026-04-01")
     held = outcome.held[Target("p-0001", "2026-04-02")]
     assert [p.rule for p in held] == ["clinical/future-date"]
@@ -262,7 +265,6 @@ def test_a_corrupt_render_cache_is_ignored_and_rebuilt(clinic: Path, damage: str
         )
     again = render(clinic)
     assert again.rendered == sessions(clinic) and again.written == first.written
-    settle()
     assert render(clinic).rendered == []  # rebuilt
 
 
