@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import importlib.util
 import json
 import os
 import shutil
@@ -155,6 +156,12 @@ def check_jsonschema() -> list[str] | None:
     return [str(exe)]
 
 
+def _package_folder(name: str) -> Path | None:
+    """Where an installed package's source is, without importing it."""
+    spec = importlib.util.find_spec(name)
+    return Path(spec.origin).parent if spec is not None and spec.origin else None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -166,9 +173,13 @@ def main() -> int:
     parser.add_argument("--skip-render", action="store_true", help="do not time render")
     args = parser.parse_args()
 
-    # Bytecode for the package, as an installed copy has (pip compiles it at install time);
-    # a checkout run with PYTHONDONTWRITEBYTECODE would otherwise compile it on every run.
-    compileall.compile_dir(PROJECT / "medmassage", quiet=1)
+    # Bytecode for the package and for Click (which every command imports first), as an
+    # installed copy has (pip compiles at install time); a checkout run with
+    # PYTHONDONTWRITEBYTECODE would otherwise compile them on every run, and start-up
+    # (--help against python -c pass) would measure the compiler.
+    for package in (PROJECT / "medmassage", _package_folder("click")):
+        if package is not None:
+            compileall.compile_dir(package, quiet=1)
     store = args.out / f"store-{args.sessions}"
     print(f"building a store of {args.sessions} sessions in {store} ...", file=sys.stderr)
     files = build_store(store, args.sessions)
@@ -277,8 +288,8 @@ def main() -> int:
     memory = peak_memory_mb([*validate, "--no-cache"])
 
     print(
-        f"\n{len(files)} sessions ({len(all_yaml)} record files), {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
-        f"{args.reps} rounds\n"
+        f"\n{len(files)} sessions ({len(all_yaml)} record files), {os.cpu_count()} cores, "
+        f"Python {sys.version.split()[0]}, {args.reps} rounds\n"
     )
     print(f"| {'what':<45} | {'median s':>9} | {'µs/session':>10} | {'x floor':>8} |")
     print(f"|{'-' * 47}|{'-' * 11}|{'-' * 12}|{'-' * 10}|")
@@ -289,21 +300,29 @@ def main() -> int:
     print(f"\npeak memory of a cold validate: {memory:.0f} MB")
     if reference:
         print(
-            f"medmassage validate is {paired['check-jsonschema']:.1f}x faster than check-jsonschema (timed one after the other)"
+            f"medmassage validate is {paired['check-jsonschema']:.1f}x faster than "
+            "check-jsonschema (timed one after the other)"
         )
     print(
-        f"--help, --version vs python -c pass: {paired['medmassage --help']:.1f}x, {paired['medmassage --version']:.1f}x"
+        f"--help, --version vs python -c pass: {paired['medmassage --help']:.1f}x, "
+        f"{paired['medmassage --version']:.1f}x"
     )
     if has_render:
 
         def within(a: str, b: str) -> float:
             return statistics.median(x / y for x, y in zip(measured[a], measured[b], strict=True))
 
+        cold, warm = (
+            "medmassage validate, cold (--no-cache)",
+            "medmassage validate, warm, nothing changed",
+        )
         print(
-            f"render cold vs validate cold: {within('render soap --all md, cold (no caches)', 'medmassage validate, cold (--no-cache)'):.2f}x; "
+            f"render cold vs validate cold: "
+            f"{within('render soap --all md, cold (no caches)', cold):.2f}x; "
             f"creating the output files alone, in one process, costs "
-            f"{within('write as many files, no rendering', 'medmassage validate, cold (--no-cache)'):.2f}x validate cold on this machine in this run; "
-            f"render warm vs validate warm: {within('render soap --all md, warm, nothing changed', 'medmassage validate, warm, nothing changed'):.2f}x"
+            f"{within('write as many files, no rendering', cold):.2f}x validate cold on this "
+            f"machine in this run; render warm vs validate warm: "
+            f"{within('render soap --all md, warm, nothing changed', warm):.2f}x"
         )
         print("(ratios are medians of the ratios within each round)")
     results = {
