@@ -18,14 +18,17 @@ class Record:
 
     @property
     def rel(self) -> str:
+        """The file's path relative to the store root."""
         return self.entry.rel
 
     @property
     def kind(self) -> str:
+        """The record's kind."""
         return self.entry.kind or ""
 
     @property
     def id(self) -> str:
+        """The record's id (its file name without .yaml)."""
         return self.entry.id
 
 

@@ -125,6 +125,20 @@ def _addendum(view: StoreView, record: Record) -> Context:
     }
 
 
+def _billing(codes: list[Mapping[str, Any]]) -> list[Context]:
+    return [
+        {
+            "code": c["code"],
+            "units": c["units"],
+            "modifier": c.get("modifier", ""),
+            "label": c["code"]
+            + (f"-{c['modifier']}" if c.get("modifier") else "")
+            + f" × {c['units']}",
+        }
+        for c in codes
+    ]
+
+
 def soap_context(view: StoreView, chart: Chart, session: Record) -> Context:
     """Everything a SOAP note shows, for one schema-valid session."""
     data = session.data
@@ -171,17 +185,7 @@ def soap_context(view: StoreView, chart: Chart, session: Record) -> Context:
             "home_care": list(next_steps.get("home_care", [])),
             "notes": next_steps.get("notes", ""),
         },
-        "billing": [
-            {
-                "code": c["code"],
-                "units": c["units"],
-                "modifier": c.get("modifier", ""),
-                "label": c["code"]
-                + (f"-{c['modifier']}" if c.get("modifier") else "")
-                + f" × {c['units']}",
-            }
-            for c in data.get("billing", {}).get("codes", [])
-        ],
+        "billing": _billing(data.get("billing", {}).get("codes", [])),
         "signature": _signature(view, data),
         "addenda": [_addendum(view, r) for r in addenda(view, chart, session.id)],
         "pain_scale": PAIN_WORDS,

@@ -60,6 +60,7 @@ class Loader(jinja2.BaseLoader):
     def get_source(
         self, environment: jinja2.Environment, template: str
     ) -> tuple[str, str, Callable[[], bool]]:
+        """Jinja's loader hook: the source of the template in effect, or a refusal."""
         source = self.find(template)
         if source is None:
             raise jinja2.TemplateNotFound(template)
@@ -68,6 +69,7 @@ class Loader(jinja2.BaseLoader):
         return text, str(source.path), lambda: True
 
     def list_templates(self) -> list[str]:
+        """Jinja's loader hook: every template name found."""
         return self.places.names()
 
 
@@ -142,6 +144,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
     still go that way, so what a template gets is exactly what Jinja would give it."""
 
     def getattr(self, obj: Any, attribute: str) -> Any:
+        """`obj.attribute` as Jinja answers it, straight from the item for a plain dict."""
         if type(obj) is dict and attribute not in _DICT_NAMES:
             try:
                 return obj[attribute]
