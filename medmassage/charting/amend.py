@@ -11,7 +11,7 @@ from typing import Any, BinaryIO
 
 from medmassage.errors import MedmassageError, Problem, RecordError, RecordExists, UsageError
 from medmassage.signature import checked_timestamp, instant, is_signed, now, signed_copy
-from medmassage.store import Entry, Store, newid, refs
+from medmassage.store import Entry, Store, newid, record_rel, refs
 from medmassage.store.files import write_new
 from medmassage.yamlio import MAX_BYTES, decode, dump, load_file, read_file
 
@@ -77,7 +77,7 @@ def check_target(store: Store, request: AmendRequest) -> Target:
     author = request.by if request.by is not None else str(session.get("therapist"))
     if not store.has("therapist", author):
         raise UsageError(
-            f"--by {author!r}: there is no such therapist (no therapists/{author}.yaml)"
+            f"--by {author!r}: there is no such therapist (no {record_rel('therapist', author)})"
         )
     at = checked_timestamp(request.at) if request.at else now()
     signed_at = session["signature"].get("at")
@@ -227,7 +227,7 @@ def _write(store: Store, patient: str, record: dict[str, Any]) -> tuple[Path, di
     """Write exclusively; when another process took the id, move on to the next one."""
     folder = store.folder_of("addendum", patient)
     for _ in range(100):
-        path = folder / f"{record['id']}.yaml"
+        path = store.path_of("addendum", record["id"], patient)
         try:
             write_new(path, dump(record).encode("utf-8"), store.root)
             return path, record

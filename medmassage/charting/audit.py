@@ -38,13 +38,17 @@ def _signature_line(store: Store, entry: Entry, record: dict[str, Any]) -> str:
         return f"{display(entry)}: {who}; the signature holds"
     intact = last_intact(store, entry)
     if intact is None:
-        return f"{display(entry)}: {who}, but CHANGED since; no committed version matches the signature"
+        return (
+            f"{display(entry)}: {who}, but CHANGED since; "
+            "no committed version matches the signature"
+        )
     commit, old = intact
     fields = changed_paths(old, record)
     shown = ", ".join(fields[:MAX_FIELDS]) + (", ..." if len(fields) > MAX_FIELDS else "")
     return (
-        f"{display(entry)}: {who}, but CHANGED since: {shown or 'no field differs'} differ from commit {commit[:10]}, "
-        f"the last version that matches the signature (restore it with: git checkout {commit[:10]} -- {entry.rel})"
+        f"{display(entry)}: {who}, but CHANGED since: {shown or 'no field differs'} differ "
+        f"from commit {commit[:10]}, the last version that matches the signature "
+        f"(restore it with: git checkout {commit[:10]} -- {entry.rel})"
     )
 
 
@@ -75,7 +79,7 @@ def changed_paths(old: Any, new: Any, path: tuple[str | int, ...] = ()) -> list[
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
         return [
             p
-            for index, (a, b) in enumerate(zip(old, new))
+            for index, (a, b) in enumerate(zip(old, new, strict=True))
             for p in changed_paths(a, b, (*path, index))
         ]
     same = old is new or (type(old) is type(new) and old == new)
@@ -102,6 +106,7 @@ def _addenda_lines(store: Store, entry: Entry) -> list[str]:
                 else ("CHANGED since signed" if "signature" in data else "unsigned")
             )
             lines.append(
-                f"  addendum {path.stem}: {data.get('kind')} by {data.get('author')} at {data.get('written_at')} ({state})"
+                f"  addendum {path.stem}: {data.get('kind')} by {data.get('author')} "
+                f"at {data.get('written_at')} ({state})"
             )
     return lines

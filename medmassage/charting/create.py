@@ -282,7 +282,8 @@ def apply_set(record: dict[str, Any], assignment: str) -> None:
     parts = path_text.strip().split(".")
     if not equals or not all(parts):
         raise UsageError(
-            f"--set {assignment!r}: write it as PATH=VALUE, e.g. subjective.pain=6 or treatment.0.minutes=20"
+            f"--set {assignment!r}: write it as PATH=VALUE, "
+            "e.g. subjective.pain=6 or treatment.0.minutes=20"
         )
     node: Any = record
     for position, part in enumerate(parts):
@@ -301,7 +302,8 @@ def apply_set(record: dict[str, Any], assignment: str) -> None:
             _put(node, key, child)
         elif not isinstance(child, (dict, list)):
             raise UsageError(
-                f"--set {assignment!r}: {'.'.join(parts[: position + 1])} holds a value, not fields or a list"
+                f"--set {assignment!r}: {'.'.join(parts[: position + 1])} holds a value, "
+                "not fields or a list"
             )
         node = child
 
@@ -315,7 +317,8 @@ def _key(node: Any, part: str, assignment: str) -> Any:
         )
     if int(part) > len(node):
         raise UsageError(
-            f"--set {assignment!r}: position {part} leaves a gap; the list has {len(node)} item(s), so the next is {len(node)}"
+            f"--set {assignment!r}: position {part} leaves a gap; "
+            f"the list has {len(node)} item(s), so the next is {len(node)}"
         )
     return int(part)
 

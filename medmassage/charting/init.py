@@ -4,6 +4,7 @@ configuration, and a git repository."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from dataclasses import dataclass, field
@@ -78,7 +79,8 @@ _OPTION_HINTS: dict[tuple[str | int, ...], str] = {
 
 
 def ask_settings(settings: dict[str, Any], asker: Asker) -> None:
-    """Ask for the practice details that are missing (the name; phone, fax and email may be skipped)."""
+    """Ask for the practice details that are missing (the name; phone, fax and email may
+    be skipped)."""
     from medmassage import schema_loader
     from medmassage.charting.defaults import RECOMMENDED, Context, default_for
 
@@ -146,10 +148,8 @@ def _add(started: Started, path: Path, text: str, when_present: Any = None) -> N
 
 def _roll_back(created: list[Path], folders: list[Path]) -> None:
     for path in reversed(created):
-        try:
+        with contextlib.suppress(OSError):  # gone already: nothing of ours to undo
             path.unlink()
-        except OSError:
-            pass
     remove_folders(folders)
 
 
@@ -158,11 +158,17 @@ def _gitignore_note(path: Path) -> str:
     missing = [entry for entry in IGNORED if entry not in lines and entry.rstrip("/") not in lines]
     if not missing:
         return f"{path.name} exists and already ignores {', '.join(IGNORED)}; left unchanged"
-    return f"{path.name} exists and was left unchanged; add these lines to it so caches and rendered documents stay out of git: {' '.join(missing)}"
+    return (
+        f"{path.name} exists and was left unchanged; add these lines to it so caches and "
+        f"rendered documents stay out of git: {' '.join(missing)}"
+    )
 
 
 def _pre_commit_note(path: Path) -> str:
-    return f"{path.name} exists and was left unchanged; to validate records before each commit, add the `medmassage-validate` hook to it"
+    return (
+        f"{path.name} exists and was left unchanged; to validate records before each commit, "
+        "add the `medmassage-validate` hook to it"
+    )
 
 
 def _git_init(root: Path) -> list[str]:
@@ -179,7 +185,8 @@ def next_steps(started: Started, cd: str) -> list[str]:
     """What to do next, as commands to copy."""
     steps = [f"  cd {cd}"] if cd not in ("", ".") else []
     steps += [
-        "  medmassage create therapist     # then add `default_therapist: <their id>` to medmassage.yaml",
+        "  medmassage create therapist     "
+        "# then add `default_therapist: <their id>` to medmassage.yaml",
         "  medmassage create provider",
         "  medmassage create patient",
         "  medmassage validate",

@@ -30,7 +30,7 @@ from medmassage.signature import (
     now,
     signed_copy,
 )
-from medmassage.store import Entry, Store, refs
+from medmassage.store import Entry, Store, record_rel, refs
 from medmassage.store.files import replace_file
 from medmassage.store.ids import is_valid_id
 from medmassage.yamlio import decode, dump, load_file, parse_text, read_file
@@ -183,21 +183,22 @@ def _prepare(
     if is_signed(record):
         signed = record["signature"]
         raise NotSignable(
-            f"it is already signed (by {signed.get('by')} at {signed.get('at')}) and a signed note is final; "
-            f"to add or correct something write an addendum: medmassage amend {name} --kind correction --reason TEXT"
+            f"it is already signed (by {signed.get('by')} at {signed.get('at')}) "
+            "and a signed note is final; to add or correct something write an addendum: "
+            f"medmassage amend {name} --kind correction --reason TEXT"
         )
     if errors:
         count = len(errors)
         raise NotSignable(
-            f"it has {count} error{'s' if count != 1 else ''}; fix {'them' if count != 1 else 'it'} first (only a valid note can be signed)",
+            f"it has {count} error{'s' if count != 1 else ''}; "
+            f"fix {'them' if count != 1 else 'it'} first (only a valid note can be signed)",
             errors,
         )
     by = _signer(store, note.entry, record, request.by, cosigning)
-    day = str(record.get("date") or record.get("written_at", ""))[:10]
+    day = str(record.get(kinds.get(note.entry.kind or "").day_field) or "")[:10]
     if day and days_between(day, at) < 0:
-        raise NotSignable(
-            f"the signing time {at} is before the {'visit' if note.entry.kind == 'session' else 'addendum'} on {day}"
-        )
+        what = "visit" if note.entry.kind == "session" else "addendum"
+        raise NotSignable(f"the signing time {at} is before the {what} on {day}")
     content = dict(record)
     if request.late and note.entry.kind == "session":
         content["late"] = True
@@ -212,11 +213,14 @@ def _signer(
         return str(owner)
     if not cosigning:
         raise NotSignable(
-            f"it is {owner}'s note and only they may sign it (--by {by}); a clinic that allows co-signing "
-            "sets `signing: {allow_cosigner: true}` in medmassage.yaml"
+            f"it is {owner}'s note and only they may sign it (--by {by}); "
+            "a clinic that allows co-signing sets `signing: {allow_cosigner: true}` "
+            "in medmassage.yaml"
         )
     if not store.has("therapist", by):
-        raise NotSignable(f"--by {by}: there is no therapist {by!r} (no therapists/{by}.yaml)")
+        raise NotSignable(
+            f"--by {by}: there is no therapist {by!r} (no {record_rel('therapist', by)})"
+        )
     return by
 
 
@@ -276,6 +280,7 @@ def _late_note(store: Store, note: Note, request: SignRequest) -> list[str]:
         return []
     name = refs.display(note.entry)
     return [
-        f"{name} was signed {days} days after the visit (more than {limit}); explain it with a late entry: "
-        f"medmassage amend {name} --kind late_entry --reason TEXT (next time, sign with --late)"
+        f"{name} was signed {days} days after the visit (more than {limit}); "
+        f"explain it with a late entry: medmassage amend {name} --kind late_entry "
+        "--reason TEXT (next time, sign with --late)"
     ]

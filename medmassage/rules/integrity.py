@@ -13,6 +13,7 @@ from medmassage import kinds
 from medmassage.chart import Record, StoreView
 from medmassage.errors import Finding
 from medmassage.signature import covered_fields, days_between, fingerprint
+from medmassage.store import record_rel
 
 
 def _signable(records: list[Record]) -> Iterator[Record]:
@@ -75,7 +76,7 @@ def check_addendum_targets(view: StoreView, records: list[Record]) -> Iterator[F
                 "integrity/addendum-target",
                 "error",
                 f"this {record.data.get('kind', 'addendum')} refers to session {target!r}, which does not exist "
-                f"(no patients/{patient}/sessions/{target}.yaml){hint}",
+                f"(no {record_rel('session', target, str(patient))}){hint}",
             )
             continue
         session = view.chart(patient).of("session").get(target) if patient else None

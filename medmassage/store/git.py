@@ -12,7 +12,10 @@ from pathlib import Path
 
 from medmassage.errors import GitError
 
-NO_GIT = "git is not installed, so the store has no history or audit log; install git and run `git init` in {root}"
+NO_GIT = (
+    "git is not installed, so the store has no history or audit log; "
+    "install git and run `git init` in {root}"
+)
 
 
 def _git(
@@ -62,7 +65,8 @@ def write_warnings(root: Path, path: Path) -> list[str]:
         return [NO_GIT.format(root=root)]
     if work_tree(root) is None:
         return [
-            f"the store at {root} is not in a git repository: the new record has no history; run `git init` there"
+            f"the store at {root} is not in a git repository: the new record has no history; "
+            "run `git init` there"
         ]
     proc = _git(root, "check-ignore", "--quiet", "--", str(path))
     if proc is not None and proc.returncode == 0:
@@ -89,7 +93,8 @@ def commit_paths(root: Path, paths: Sequence[Path], message: str) -> None:
                 (proc.stderr or proc.stdout).strip() if proc is not None else "git could not be run"
             )
             raise GitError(
-                f"`git {args[0]}` failed: {detail or f'exit status {proc.returncode if proc else -1}'}"
+                f"`git {args[0]}` failed: "
+                f"{detail or f'exit status {proc.returncode if proc else -1}'}"
             )
 
 
