@@ -17,6 +17,8 @@ from medmassage import __version__, kinds
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from medmassage.charting.create import Outcome, Request
+    from medmassage.charting.prompts import Terminal
     from medmassage.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -544,8 +546,6 @@ def create(
     problems and messages go to stderr. Exit status: 0 created, 1 refused, 2 usage error."""
     from medmassage.charting.create import Request
     from medmassage.charting.create import create as create_record
-    from medmassage.charting.prompts import Terminal
-    from medmassage.errors import MedmassageError
     from medmassage.report import display_path
     from medmassage.store.git import write_warnings
 
@@ -553,31 +553,9 @@ def create(
     if edit and no_input:
         raise click.UsageError("--edit and --no-input do not go together")
     request = Request(kind, patient, record_id, source, sets, dry_run, edit)
-    asker = Terminal() if not (no_input or edit or source == "-") and sys.stdin.isatty() else None
-    if asker is not None:
-        click.echo(
-            f"New {kind}{f' for patient {patient}' if patient else ''}: Enter takes the "
-            "[default], ? explains a field, Ctrl-D cancels.",
-            err=True,
-        )
+    asker = _asker(request) if not (no_input or edit or source == "-") else None
     outcome = create_record(store, request, asker, sys.stdin.buffer)
-    for note in outcome.notes:
-        click.echo(f"medmassage: {note}", err=True)
-    _print_problems(store.root, outcome.problems)
-    if dry_run and outcome.text:
-        click.echo(outcome.text, nl=False)
-    if outcome.failed and outcome.draft is not None:
-        where = f" --patient {patient}" if patient else ""
-        click.echo(
-            f"medmassage: your text is kept in {outcome.draft}; once fixed: medmassage create "
-            f"{kind}{where} --from {outcome.draft}",
-            err=True,
-        )
-    if outcome.failed:
-        errors = sum(1 for p in outcome.problems if p.severity == "error")
-        raise MedmassageError(
-            f"{kind} not created: {errors} error{'s' if errors != 1 else ''}; nothing was written"
-        )
+    _report_creation(store.root, request, outcome)
     if outcome.path is None:
         click.echo("medmassage: dry run: the record is valid; nothing was written", err=True)
         return
@@ -592,6 +570,47 @@ def create(
         return
     for warning in write_warnings(store.root, outcome.path):
         click.echo(f"medmassage: warning: {warning}", err=True)
+
+
+def _asker(request: Request) -> Terminal | None:
+    """Questions on the terminal for the missing fields; None when not on a terminal."""
+    from medmassage.charting.prompts import Terminal
+
+    if not sys.stdin.isatty():
+        return None
+    where = f" for patient {request.patient}" if request.patient else ""
+    click.echo(
+        f"New {request.kind}{where}: Enter takes the [default], ? explains a field, "
+        "Ctrl-D cancels.",
+        err=True,
+    )
+    return Terminal()
+
+
+def _report_creation(root: Path, request: Request, outcome: Outcome) -> None:
+    """What `create` says before any path: notes and problems on stderr, a dry run's record
+    on stdout; a refusal names the kept draft and ends the command with exit status 1."""
+    from medmassage.errors import MedmassageError
+
+    for note in outcome.notes:
+        click.echo(f"medmassage: {note}", err=True)
+    _print_problems(root, outcome.problems)
+    if request.dry_run and outcome.text:
+        click.echo(outcome.text, nl=False)
+    if not outcome.failed:
+        return
+    if outcome.draft is not None:
+        where = f" --patient {request.patient}" if request.patient else ""
+        click.echo(
+            f"medmassage: your text is kept in {outcome.draft}; once fixed: medmassage create "
+            f"{request.kind}{where} --from {outcome.draft}",
+            err=True,
+        )
+    errors = sum(1 for p in outcome.problems if p.severity == "error")
+    raise MedmassageError(
+        f"{request.kind} not created: {errors} error{'s' if errors != 1 else ''}; "
+        "nothing was written"
+    )
 
 
 def _print_problems(root: Path, problems: list[Any]) -> None:
