@@ -502,7 +502,8 @@ def test_dry_run_prints_the_record_and_writes_nothing(clinic: Path) -> None:
     assert result.code == 0, result
     today = dt.date.today().isoformat()
     assert result.out.startswith(
-        f"id: {today}\ndate: {today}\nduration_minutes: 60\ntherapist: amara-okafor\ntreatment_plan: 2025-03-05\n"
+        f"id: {today}\ndate: {today}\nduration_minutes: 60\n"
+        "therapist: amara-okafor\ntreatment_plan: 2025-03-05\n"
     )
     assert "dry run" in result.err and "nothing was written" in result.err
     assert tree(clinic) == before
@@ -514,13 +515,16 @@ def test_dry_run_prints_the_record_and_writes_nothing(clinic: Path) -> None:
 
 
 def test_usage_errors(clinic: Path) -> None:
-    assert "name them with --patient" in mm("--root", str(clinic), "create", "session").err
+    unnamed = mm("--root", str(clinic), "create", "session")
+    assert unnamed.code == 2 and "name them with --patient" in unnamed.err and unnamed.out == ""
     nobody = mm("--root", str(clinic), "create", "plan", "--patient", "p-0099", "--no-input")
     assert nobody.code == 2 and "there is no patient 'p-0099'" in nobody.err
-    assert mm("--root", str(clinic), "create", "therapist", "--id", "Bad Id").code == 2
+    bad_id = mm("--root", str(clinic), "create", "therapist", "--id", "Bad Id")
+    assert bad_id.code == 2 and "'Bad Id' is not a valid id" in bad_id.err
     clash = mm("--root", str(clinic), "create", "therapist", "--id", "other", "--set", "id=amara")
     assert clash.code == 2 and "differs from the id" in clash.err
-    assert mm("--root", str(clinic), "create", "settings").code == 2
+    settings = mm("--root", str(clinic), "create", "settings")
+    assert settings.code == 2 and "settings" in settings.err
 
 
 # --------------------------------------------------------------------------- safety
@@ -624,8 +628,10 @@ def editor(tmp_path: Path, body: str) -> dict[str, str]:
 def test_edit_opens_a_prefilled_record(clinic: Path, tmp_path: Path) -> None:
     env = editor(
         tmp_path,
-        "assert 'report: null' in text and 'therapist: amara-okafor' in text and 'side: null' in text\n"
-        "text = text.replace('report: null', 'report: Slept better').replace('pain: null', 'pain: 3')\n"
+        "assert 'report: null' in text and 'therapist: amara-okafor' in text\n"
+        "assert 'side: null' in text\n"
+        "text = text.replace('report: null', 'report: Slept better')\n"
+        "text = text.replace('pain: null', 'pain: 3')\n"
         "text = text.replace('side: null', 'side: left').replace('minutes: null', 'minutes: 10')\n"
         "text = text.replace('date: ' + text.split('date: ')[1][:10], 'date: 2025-03-20', 1)",
     )
@@ -784,7 +790,8 @@ def test_a_clinic_is_started_and_filled_on_a_terminal(tmp_path: Path) -> None:
     assert "there is no provider 'dr-nobody' in the store" in referral.out
     assert "did you mean 'upper_back'" in plan.out
     assert "11 is above the maximum of 10" in sessions[0].out
-    # defaults offered from the store: today, the only therapist, the active plan and its session length
+    # defaults offered from the store: today, the only therapist, the active plan and its
+    # session length
     assert (
         referral.asked["provider"] == "dr-ada-park" and referral.asked["visits_authorized"] == "8"
     )

@@ -550,12 +550,16 @@ def test_commit_outside_a_repository_says_the_file_is_written(store: Path) -> No
 
 @needs_git
 def test_log_shows_who_when_and_what_changed(repo: Path) -> None:
+    note = path_of(repo, UNSIGNED[0])
+    before = note.read_text().splitlines()
     assert sign(repo, UNSIGNED[0], "--commit").code == 0
+    added = len(note.read_text().splitlines()) - len(before)  # the signature's lines
     result = mm(repo, "log", UNSIGNED[0])
     assert result.code == 0, result
     assert result.out.count("commit ") == 2 and "Test Therapist <test@example.org>" in result.out
     assert result.out.index("sign p-0001/2026-11-19") < result.out.index("start")
-    assert "patients/p-0001/sessions/2026-11-19.yaml | 4 ++++" in result.out
+    assert added > 0 and note.read_text().splitlines()[: len(before)] == before
+    assert f"{note.relative_to(repo).as_posix()} | {added} {'+' * added}\n" in result.out
     patch = mm(repo, "log", str(path_of(repo, UNSIGNED[0])), "--patch")
     assert patch.code == 0 and "+  by: amara-okafor" in patch.out, patch
     assert mm(repo, "log", "p-0001/2026-01-01").code == 2
