@@ -4,8 +4,11 @@ serial runs agree, and the compiled fast path never accepts what jsonschema reje
 from __future__ import annotations
 
 import copy
+import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -101,15 +104,64 @@ def test_no_cache_gives_the_same_answer(cached: Path) -> None:
     assert rules_of(cached) == rules_of(cached, "--no-cache")
 
 
-def test_shared_digest_covers_schemas_and_day(monkeypatch: pytest.MonkeyPatch, store: Path) -> None:
-    from medmassage import schema_loader
+def test_the_day_is_part_of_what_every_chart_depends_on(store: Path) -> None:
     from medmassage.store.cache import shared_digest
 
     entries = [e for e in Store(store).walk() if e.kind and e.patient is None]
     base = shared_digest(store, entries, TODAY, ())
     assert shared_digest(store, entries, "2026-11-23", ()) != base
-    monkeypatch.setattr(schema_loader, "schemas_digest", lambda: "another schema")
-    assert shared_digest(store, entries, TODAY, ()) != base
+    assert shared_digest(store, entries, TODAY, ()) == base
+
+
+# Runs the command from a private copy of the package (the editable install set aside).
+_FROM_COPY = (
+    "import sys\n"
+    "sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f)]\n"
+    "sys.path.insert(0, sys.argv.pop(1))\n"
+    "sys.argv[0] = 'medmassage'\n"
+    "from medmassage.cli import main\n"
+    "main()\n"
+)
+
+
+def test_a_changed_schema_is_never_answered_from_the_cache(store: Path, tmp_path: Path) -> None:
+    """A real change to a shipped schema (pain capped at 4, in a copy of the package):
+    the cached answers from the old schema must not be reused."""
+    package = tmp_path / "package"
+    project = DEMO.parent
+    shutil.copytree(
+        project / "medmassage",
+        package / "medmassage",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    for data in ("schemas", "templates"):
+        shutil.copytree(project / data, package / "medmassage" / data)
+
+    def problems() -> list[tuple[str, str]]:
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("MEDMASSAGE_")}
+        command = ["--root", str(store), "validate", "--format", "json", "--today", TODAY]
+        proc = subprocess.run(
+            [sys.executable, "-c", _FROM_COPY, str(package), *command],
+            env={**environment, "MEDMASSAGE_RACY_SECONDS": "0"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode in (0, 1), proc.stderr
+        return [(p["file"], p["rule"]) for p in json.loads(proc.stdout)["problems"]]
+
+    assert problems() == []
+    assert (store / ".medmassage-cache" / "validate.json").is_file()
+    schema_file = package / "medmassage" / "schemas" / "session.schema.json"
+    schema = json.loads(schema_file.read_text(encoding="utf-8"))
+    schema["properties"]["subjective"]["properties"]["pain"]["maximum"] = 4
+    schema_file.write_text(json.dumps(schema), encoding="utf-8")
+    painful = {
+        path.relative_to(store).as_posix()
+        for path in store.glob("patients/*/sessions/*.yaml")
+        if load_file(path, path.name)["subjective"]["pain"] > 4
+    }
+    assert painful and set(problems()) == {(rel, "schema/maximum") for rel in painful}
 
 
 def test_a_file_edited_while_the_run_reads_it_is_checked_again(
