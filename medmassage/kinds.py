@@ -28,7 +28,6 @@ class Kind:
     signer_field: str | None = None  # signable kinds: who signs it (on the day of date_field)
     creatable: bool = False  # `medmassage create` makes it
     care: bool = False  # records care given, so it cannot precede the patient's intake
-    in_update: bool = False  # a physician update draws on it (its errors hold one back)
     references: tuple[Reference, ...] = ()
 
     @property
@@ -58,7 +57,6 @@ KINDS: tuple[Kind, ...] = (
         "patient",
         date_field="intake_date",
         creatable=True,
-        in_update=True,
         references=((("primary_provider",), "provider"),),
     ),
     Kind(
@@ -68,7 +66,6 @@ KINDS: tuple[Kind, ...] = (
         dated=True,
         date_field="date",
         creatable=True,
-        in_update=True,
         references=((("provider",), "provider"),),
     ),
     Kind(
@@ -79,7 +76,6 @@ KINDS: tuple[Kind, ...] = (
         date_field="date",
         creatable=True,
         care=True,
-        in_update=True,
         references=(THERAPIST, (("referral",), "referral")),
     ),
     Kind(
@@ -90,7 +86,6 @@ KINDS: tuple[Kind, ...] = (
         date_field="date",
         creatable=True,
         care=True,
-        in_update=True,
         references=(THERAPIST, (("referral",), "referral"), (("assessment",), "assessment")),
     ),
     Kind(
@@ -102,7 +97,6 @@ KINDS: tuple[Kind, ...] = (
         signer_field="therapist",
         creatable=True,
         care=True,
-        in_update=True,
         references=(
             THERAPIST,
             (("treatment_plan",), "plan"),
@@ -124,7 +118,6 @@ KINDS: tuple[Kind, ...] = (
         "updates",
         dated=True,
         date_field="date",
-        in_update=True,
         references=((("provider",), "provider"), (("sessions", "*"), "session")),
     ),
 )

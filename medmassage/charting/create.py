@@ -218,7 +218,7 @@ def generate_id(store: Store, request: Request, record: dict[str, Any]) -> str |
     kind = request.kind
     if kind == "patient":
         return newid.next_patient_id(store.folder_of("patient"))
-    if kind in kinds.patient_scoped():
+    if kinds.get(kind).dated:
         folder = store.folder_of(kind, request.patient)
         return newid.next_dated_id(folder, newid.iso_day(record.get("date"), request.today))
     name = record.get("name")
