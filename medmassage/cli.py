@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from medmassage.charting.create import Outcome, Request
     from medmassage.charting.prompts import Terminal
+    from medmassage.render.batch import Batch
     from medmassage.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -282,7 +283,8 @@ class _DocumentName(_StrParam):
 )
 @click.option(
     "--since",
-    metavar="YYYY-MM-DD",
+    metavar=DATE,
+    callback=_date_param,
     help=(
         "soap: sessions from this day; physician-update: period start (default: the day after the "
         "last update sent, else the referral date)."
@@ -290,7 +292,8 @@ class _DocumentName(_StrParam):
 )
 @click.option(
     "--until",
-    metavar="YYYY-MM-DD",
+    metavar=DATE,
+    callback=_date_param,
     help="soap: sessions up to this day; physician-update: period end (default: the last visit).",
 )
 @format_option(
@@ -308,7 +311,8 @@ class _DocumentName(_StrParam):
 )
 @click.option(
     "--date",
-    metavar="YYYY-MM-DD",
+    metavar=DATE,
+    callback=_date_param,
     help=(
         "Date printed on letters (default: the period's end date); nothing is ever dated by the "
         "clock."
@@ -343,11 +347,8 @@ def render(
     is the session id (soap) or the period's end date (physician-update); the paths
     written are printed, one per line. Records with errors are not rendered: their
     errors are printed (as by validate) and the exit status is 1, but the rest are."""
-    import contextlib
-    from pathlib import Path
-
     from medmassage.render.batch import Batch
-    from medmassage.render.request import Request, shown
+    from medmassage.render.request import Request
 
     if list_templates:
         _list_templates(opts)
@@ -362,47 +363,51 @@ def render(
         if "all" in formats or not (formats or to_stdout)
         else tuple(dict.fromkeys(formats or ("md",)))
     )
-    dates = {
-        name: _checked_date(value, f"--{name}")
-        for name, value in (("since", since), ("until", until), ("date", date))
-    }
     store = opts.store()
-    batch = Batch(
-        store,
-        Request(
-            document, refs, all_, patient, dates["since"], dates["until"], chosen, dates["date"]
-        ),
-    )
-    if to_stdout:
-        found = batch.choose_here()
-        for notice in batch.skipped:
-            click.echo(f"medmassage: {notice}", err=True)
-        held = dict(found)
-        if len(found) != 1 or len(chosen) != 1:
-            raise click.UsageError(
-                "--out - writes exactly one document in one format; name one record and at most "
-                "one --format"
-            )
-        _print_documents(batch, [target for target, problems in found if not problems])
-    else:
-        # Unchanged documents are answered from the render cache; the rest are rendered in parallel.
-        plan = batch.plan(Path(out or store.rendered_dir))
-        bar = (
-            click.progressbar(length=plan.size, label="Rendering", file=sys.stderr)
-            if plan.size > 1 and sys.stderr.isatty()
-            else None
-        )
-        with bar or contextlib.nullcontext():
-            for done in plan:
-                if bar is not None:
-                    bar.update(done)
-        for notice in plan.outcome.skipped:
-            click.echo(f"medmassage: {notice}", err=True)
-        if plan.outcome.written:
-            click.echo("\n".join(shown(path) for path in plan.outcome.written))
-        held = plan.outcome.held
+    batch = Batch(store, Request(document, refs, all_, patient, since, until, chosen, date))
+    held = _render_to_stdout(batch, chosen) if to_stdout else _render_to_folder(batch, out)
     _report_held(store.root, document, held)
     sys.exit(1 if any(held.values()) else 0)
+
+
+def _render_to_stdout(batch: Batch, chosen: tuple[str, ...]) -> dict[Any, list[Any]]:
+    """`--out -`: the one document asked for, on standard output; the targets held back."""
+    found = batch.choose_here()
+    for notice in batch.skipped:
+        click.echo(f"medmassage: {notice}", err=True)
+    if len(found) != 1 or len(chosen) != 1:
+        raise click.UsageError(
+            "--out - writes exactly one document in one format; name one record and at most "
+            "one --format"
+        )
+    _print_documents(batch, [target for target, problems in found if not problems])
+    return dict(found)
+
+
+def _render_to_folder(batch: Batch, out: str | None) -> dict[Any, list[Any]]:
+    """Render into OUT (default: the store's rendered/), with a progress bar on a terminal;
+    print the paths written and return the targets held back."""
+    import contextlib
+    from pathlib import Path
+
+    from medmassage.render.request import shown
+
+    # Unchanged documents are answered from the render cache; the rest are rendered in parallel.
+    plan = batch.plan(Path(out) if out else batch.store.rendered_dir)
+    bar = (
+        click.progressbar(length=plan.size, label="Rendering", file=sys.stderr)
+        if plan.size > 1 and sys.stderr.isatty()
+        else None
+    )
+    with bar or contextlib.nullcontext():
+        for done in plan:
+            if bar is not None:
+                bar.update(done)
+    for notice in plan.outcome.skipped:
+        click.echo(f"medmassage: {notice}", err=True)
+    if plan.outcome.written:
+        click.echo("\n".join(shown(path) for path in plan.outcome.written))
+    return plan.outcome.held
 
 
 def _print_documents(renderer: Any, ready: list[Any]) -> None:
@@ -418,9 +423,8 @@ def _report_held(root: Path, document: str, held: dict[Any, list[Any]]) -> None:
     names = [str(target) for target, found in held.items() if found]
     if names:
         click.echo(
-            f"medmassage: {len(names)} {document} document{'s' if len(names) != 1 else ''} not "
-            "rendered "
-            f"because of the errors above: {', '.join(names)}",
+            f"medmassage: {len(names)} {document} document{'s' if len(names) != 1 else ''} "
+            f"not rendered because of the errors above: {', '.join(names)}",
             err=True,
         )
 
