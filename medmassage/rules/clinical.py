@@ -100,7 +100,8 @@ def check_treatment_minutes(view: StoreView, records: list[Record]) -> Iterator[
                 ("treatment",),
                 "clinical/treatment-exceeds-session",
                 "error",
-                f"treatment adds up to {total} minutes but the session lasted {session.data['duration_minutes']}",
+                f"treatment adds up to {total} minutes but the session lasted "
+                f"{session.data['duration_minutes']}",
             )
 
 
@@ -117,7 +118,8 @@ def check_license(view: StoreView, records: list[Record]) -> Iterator[Finding]:
                 ("therapist",),
                 "clinical/license-expired",
                 "error",
-                f"the license of therapist {therapist.id!r} expired on {expires}, before this visit on {record.data['date']}",
+                f"the license of therapist {therapist.id!r} expired on {expires}, before this "
+                f"visit on {record.data['date']}",
             )
 
 
@@ -135,7 +137,8 @@ def check_precautions(view: StoreView, records: list[Record]) -> Iterator[Findin
                     ("treatment",),
                     "clinical/absolute-precaution",
                     "error",
-                    f"the patient has an absolute precaution ({item['condition']}); no massage may be given",
+                    f"the patient has an absolute precaution ({item['condition']}); no massage "
+                    "may be given",
                 )
         local = [(p, set(p.get("regions", []))) for p in precautions if p["kind"] == "local"]
         for index, treatment in enumerate(session.data["treatment"]):
@@ -147,12 +150,14 @@ def check_precautions(view: StoreView, records: list[Record]) -> Iterator[Findin
                             ("treatment", index, "regions", position),
                             "clinical/local-precaution",
                             "warning",
-                            f"treatment on {region.replace('_', ' ')}, where the patient has a local precaution ({precaution['condition']})",
+                            f"treatment on {region.replace('_', ' ')}, where the patient has a "
+                            f"local precaution ({precaution['condition']})",
                         )
 
 
 def check_referral_limits(view: StoreView, records: list[Record]) -> Iterator[Finding]:
-    """clinical/outside-referral and clinical/visits-exceeded (warnings), and clinical/before-plan."""
+    """clinical/outside-referral and clinical/visits-exceeded (warnings), and
+    clinical/before-plan."""
     for chart in view.charts.values():
         numbers = episode.visit_numbers(view, chart)
         for session in chart.sorted("session"):
@@ -166,7 +171,8 @@ def check_referral_limits(view: StoreView, records: list[Record]) -> Iterator[Fi
                     ("date",),
                     "clinical/before-plan",
                     "warning",
-                    f"visit on {day} is before its treatment plan was written ({plan.data['date']})",
+                    f"visit on {day} is before its treatment plan was written "
+                    f"({plan.data['date']})",
                 )
             if session.id not in numbers:
                 continue  # no valid referral behind the plan
@@ -177,7 +183,8 @@ def check_referral_limits(view: StoreView, records: list[Record]) -> Iterator[Fi
                     ("date",),
                     "clinical/outside-referral",
                     "warning",
-                    f"visit on {day} is outside referral {referral.id!r} (valid {referral.data['date']} to {referral.data['valid_until']})",
+                    f"visit on {day} is outside referral {referral.id!r} (valid "
+                    f"{referral.data['date']} to {referral.data['valid_until']})",
                 )
             allowed = referral.data["visits_authorized"]
             if number > allowed:

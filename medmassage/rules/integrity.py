@@ -45,10 +45,12 @@ def check_signatures(view: StoreView, records: list[Record]) -> Iterator[Finding
             ("signature",),
             "integrity/signature-mismatch",
             "error",
-            f"{_name(record)} has changed since {signed.get('by')} signed it at {signed.get('at')}: its sha256 no longer "
-            f"matches (the signature covers every field: {', '.join(covered_fields(record.data))}). A signed note is never "
-            f"edited: restore the signed version from git (`medmassage log {_ref(record)}` names the fields changed since) and "
-            f"record the change as an addendum: medmassage amend {_ref(record)} --kind correction --reason TEXT",
+            f"{_name(record)} has changed since {signed.get('by')} signed it at "
+            f"{signed.get('at')}: its sha256 no longer matches (the signature covers every "
+            f"field: {', '.join(covered_fields(record.data))}). A signed note is never edited: "
+            f"restore the signed version from git (`medmassage log {_ref(record)}` names the "
+            "fields changed since) and record the change as an addendum: "
+            f"medmassage amend {_ref(record)} --kind correction --reason TEXT",
             at_key=True,
         )
 
@@ -58,7 +60,8 @@ def _ref(record: Record) -> str:
 
 
 def check_addendum_targets(view: StoreView, records: list[Record]) -> Iterator[Finding]:
-    """integrity/addendum-target: an addendum must refer to a session note that exists and is signed."""
+    """integrity/addendum-target: an addendum must refer to a session note that exists and
+    is signed."""
     for record in records:
         target = record.data.get("refers_to") if record.kind == "addendum" else None
         if not isinstance(target, str):
@@ -75,8 +78,8 @@ def check_addendum_targets(view: StoreView, records: list[Record]) -> Iterator[F
                 ("refers_to",),
                 "integrity/addendum-target",
                 "error",
-                f"this {record.data.get('kind', 'addendum')} refers to session {target!r}, which does not exist "
-                f"(no {record_rel('session', target, str(patient))}){hint}",
+                f"this {record.data.get('kind', 'addendum')} refers to session {target!r}, "
+                f"which does not exist (no {record_rel('session', target, str(patient))}){hint}",
             )
             continue
         session = view.chart(patient).of("session").get(target) if patient else None
@@ -86,8 +89,9 @@ def check_addendum_targets(view: StoreView, records: list[Record]) -> Iterator[F
                 ("refers_to",),
                 "integrity/addendum-target",
                 "error",
-                f"session {patient}/{target} is not signed; an unsigned note is not final, so change the note itself "
-                f"and sign it (`medmassage sign {patient}/{target}`); addenda are for signed notes",
+                f"session {patient}/{target} is not signed; an unsigned note is not final, so "
+                f"change the note itself and sign it (`medmassage sign {patient}/{target}`); "
+                "addenda are for signed notes",
             )
 
 
@@ -109,8 +113,9 @@ def check_late_signatures(view: StoreView, records: list[Record]) -> Iterator[Fi
             ("signature", "at"),
             "integrity/late-signature",
             "warning",
-            f"signed {days} days after the visit on {session.data['date']} (the clinic's limit is {limit}); "
-            f"explain the delay with a late entry: medmassage amend {_ref(session)} --kind late_entry --reason TEXT",
+            f"signed {days} days after the visit on {session.data['date']} (the clinic's limit "
+            f"is {limit}); explain the delay with a late entry: "
+            f"medmassage amend {_ref(session)} --kind late_entry --reason TEXT",
         )
 
 
@@ -139,6 +144,6 @@ def check_unsigned(view: StoreView, records: list[Record]) -> Iterator[Finding]:
             (),
             "integrity/unsigned",
             "warning",
-            f"{_name(record)} from {day} is still unsigned, {age} days later (the clinic signs within {window}); "
-            f"review it and sign it: medmassage sign {_ref(record)} --late",
+            f"{_name(record)} from {day} is still unsigned, {age} days later (the clinic signs "
+            f"within {window}); review it and sign it: medmassage sign {_ref(record)} --late",
         )
