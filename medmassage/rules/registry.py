@@ -40,6 +40,10 @@ _SYNTAX = _rows(
     ("alias", "an alias (`*name`)"),
     ("tag", "an explicit tag (`!!str`, `!thing`)"),
     ("too-deep", "nesting deeper than 32 levels"),
+    ("directive", "a directive (`%YAML`, `%TAG`)"),
+    ("tab", "a tab outside quotes, or inside a block of text"),
+    ("flow-form", "inside `[ ]` or `{ }`, a `:` not followed by a space"),
+    ("empty-key", "a field with no name before `:`"),
 )
 
 # One code per JSON Schema keyword that explain.py turns into words (schema/<keyword>).
