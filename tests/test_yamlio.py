@@ -106,7 +106,8 @@ def test_deep_flow_nesting_does_not_crash_the_process(tmp_path: Path) -> None:
     deep = tmp_path / "deep.yaml"
     deep.write_bytes(b"a: " + b"[" * (MAX_BYTES - 10))
     code = (
-        "import sys\nfrom medmassage.yamlio import load_file\nfrom medmassage.errors import RecordError\n"
+        "import sys\nfrom medmassage.yamlio import load_file\n"
+        "from medmassage.errors import RecordError\n"
         "try:\n    load_file(__import__('pathlib').Path(sys.argv[1]), 'deep.yaml')\n"
         "except RecordError as e:\n    p = e.problem\n    print(p.rule, p.file, p.line, p.column)\n"
     )

@@ -53,7 +53,8 @@ def label(path: Path_) -> str:
 def matches(pattern: Sequence[str], path: Path_) -> bool:
     """True when `path` fits `pattern` ("*" stands for any list index)."""
     return len(pattern) == len(path) and all(
-        (want == "*" and isinstance(part, int)) or want == part for want, part in zip(pattern, path)
+        (want == "*" and isinstance(part, int)) or want == part
+        for want, part in zip(pattern, path, strict=True)
     )
 
 
