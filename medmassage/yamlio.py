@@ -9,6 +9,7 @@ raise arbitrary exceptions and turn `no` into False and dates into date objects)
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -18,21 +19,30 @@ from typing import Any
 
 from yaml import MarkedYAMLError, YAMLError
 from yaml import events as ev
+from yaml.parser import Parser as _PyParser
+from yaml.reader import Reader
+from yaml.scanner import Scanner
 
 from medmassage.errors import Problem, RecordError
+
+
+class PythonParser(Reader, Scanner, _PyParser):
+    """PyYAML's pure-Python event parser: the fallback when libyaml is not built in."""
+
+    def __init__(self, stream: str) -> None:
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        _PyParser.__init__(self)
+
 
 try:  # libyaml is the fast path; the pure-Python parser is the fallback.
     from yaml._yaml import CParser as _Parser
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml.parser import Parser as _PyParser
-    from yaml.reader import Reader
-    from yaml.scanner import Scanner
+    _Parser = PythonParser  # type: ignore[misc,assignment]
 
-    class _Parser(Reader, Scanner, _PyParser):  # type: ignore[no-redef]
-        def __init__(self, stream: str) -> None:
-            Reader.__init__(self, stream)
-            Scanner.__init__(self)
-            _PyParser.__init__(self)
+# Both parsers give the same verdicts: what either one gets wrong is refused by the
+# pre-scan below before it reaches the parser. Tests force the fallback by setting
+# `_Parser = PythonParser`.
 
 
 MAX_BYTES = 1024 * 1024
@@ -49,7 +59,17 @@ _INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
 _FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|(?:0|[1-9][0-9]*)(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
 # Allowed by neither YAML nor a careful editor: C0/C1 controls, DEL, stray BOMs,
 # non-characters, and Unicode line separators that would shift line numbers.
-_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufeff\ufffe\uffff\u2028\u2029]")
+# Bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069) can make a chart
+# read differently on screen than it is stored, so they count as control characters too.
+_FORBIDDEN = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufeff\ufffe\uffff\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+# The same, checked on values after escapes are decoded (`"\x07"`, `"\e"`, `"\u202e"`):
+# there a carriage return and a lone surrogate are refused too; tab and newline stay allowed.
+_FORBIDDEN_DECODED = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff\ufffe\uffff\u2028\u2029\u202a-\u202e"
+    "\u2066-\u2069\ud800-\udfff]"
+)
 
 
 def resolve_plain(text: str) -> Any:
@@ -149,14 +169,17 @@ def load_bytes(data: bytes, name: str) -> dict[str, Any]:
 
 def parse_text(text: str, name: str, marks: Marks | None = None) -> dict[str, Any]:
     """Parse decoded text; when `marks` is given, fill it with every field's position."""
+    if _suspect(text):
+        text = _prescan(text, name)
     parser = _Parser(text)
     try:
-        return _build(parser, name, marks)
+        return _build(parser, text, name, marks)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         message = " ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
-        raise _problem(name, line, column, "syntax/invalid-yaml", message) from None
+        rule = _SCANNING.get(exc.context or "", "syntax/invalid-yaml")
+        raise _problem(name, line, column, rule, message) from None
     except YAMLError as exc:
         raise _problem(
             name,
@@ -167,26 +190,435 @@ def parse_text(text: str, name: str, marks: Marks | None = None) -> dict[str, An
         ) from None
 
 
+# An anchor, alias or tag the parser cannot even scan is still refused for what it is.
+_SCANNING = {
+    "while scanning an anchor": "syntax/anchor",
+    "while scanning an alias": "syntax/alias",
+    "while scanning a tag": "syntax/tag",
+}
+
+
 def field_marks(text: str) -> Marks:
-    """Positions of every field of a text already known to parse (used only for files with problems)."""
+    """Positions of every field of a text known to parse (used only for files with problems)."""
     marks: Marks = {}
-    parser_name = "<marks>"
-    try:
-        parse_text(text, parser_name, marks)
-    except RecordError:
-        pass
+    with contextlib.suppress(RecordError):
+        parse_text(text, "<marks>", marks)
     return marks
 
 
-class _Frame:
-    __slots__ = ("container", "key", "key_lines", "key_mark", "path")
+# --------------------------------------------------------------------------- pre-scan
 
-    def __init__(self, container: dict[str, Any] | list[Any], path: Path_) -> None:
+# Constructs that libyaml or the pure-Python parser read wrongly, or differently from each
+# other, all pass one of these tests; a record that passes none goes straight to the parser.
+# Each regex starts with one literal character, so that the search skips over ordinary text.
+_LINE_START = re.compile(r"\n(?:[ ]*:|[ \t]+\r?$|%|\.\.\.|---[ ]*[^\s#])", re.MULTILINE)
+_AFTER_COMMA = re.compile(r",[ ]*(?::|-(?:[ ,\]}]|$))", re.MULTILINE)  # ', :x' or ', -'
+_AFTER_DASH = re.compile(r"-[ ]+:")  # '- :'
+_AFTER_COLON = re.compile(r":(?:[ ]*:|[,\]}])")  # '::', ': :', ':' glued to ',', ']' or '}'
+
+
+def _suspect(text: str) -> bool:
+    """Whether the text may hold a construct that the pre-scan must look at."""
+    return (
+        "\t" in text  # tabs
+        or "?" in text  # explicit keys, and '?' inside [ ] or { }
+        or "#" in text  # '#' glued to a value is not a comment
+        or "[" in text  # flow collections: ':', '?', '-' and line breaks inside them
+        or "{" in text
+        or text[-1:] in (" ", "\t")  # a last line holding only blanks
+        or _LINE_START.search("\n" + text) is not None  # directives, document markers,
+        # lines holding only blanks, ':' starting a line
+        or _AFTER_COMMA.search(text) is not None
+        or _AFTER_DASH.search(text) is not None
+        or _AFTER_COLON.search(text) is not None
+    )
+
+
+_BREAKS = ("", " ", "\t")
+_FLOW_BREAKS = ("", " ", "\t", ",", "[", "]", "{", "}")
+_DOC_MARK = re.compile(r"(?:---|\.\.\.)(?=[ \t]|$)")
+
+
+def _scan_quoted(line: str, start: int, quote: str) -> int:
+    """Index just past the closing quote of a quoted scalar in `line`, or -1 if it goes on."""
+    k, n = start, len(line)
+    while k < n:
+        char = line[k]
+        if char == "\\" and quote == '"':
+            k += 2
+            continue
+        if char == quote:
+            if quote == "'" and line[k + 1 : k + 2] == "'":
+                k += 2
+                continue
+            return k + 1
+        k += 1
+    return -1
+
+
+def _node_name(line: str, start: int, flow: bool) -> str:
+    end = start + 1
+    stops = " ,[]{}" if flow else " "
+    while end < len(line) and line[end] not in stops:
+        end += 1
+    return line[start:end]
+
+
+def _prescan(text: str, name: str) -> str:
+    """Refuse, with a located problem, what the parsers read wrongly or differently.
+
+    It tracks just enough of YAML's lexical structure (quotes, comments, flow brackets,
+    block scalars, document markers) to tell where a character sits. Lines holding only
+    blanks are made empty (they are blank lines), and a last line of blanks gets its line
+    break, so that both parsers read them as YAML says.
+    """
+
+    def fail(line: int, column: int, rule: str, message: str) -> RecordError:
+        return _problem(name, line, column, rule, message)
+
+    lines = text.split("\n")
+    changed = False
+    quote = ""  # the quote character while a quoted scalar runs over several lines
+    quote_line = 0
+    flow = 0
+    in_plain = False  # inside a plain scalar (runs over lines only inside [ ] and { })
+    plain_line = 0
+    after = 0  # line where the quoted scalar or bracketed collection that just closed began
+    explicit = False  # an explicit '? key' waits for its ':'
+    block: list[int] | None = None  # [parent column, content indent or -1, widest blank, explicit]
+    plain_parent = -2  # a block plain scalar may go on over lines indented more than this
+    started = False  # a document has begun
+    ended = False  # ... and was closed with '...'
+    for number, raw in enumerate(lines, 1):
+        line = raw[:-1] if raw.endswith("\r") else raw
+        blank = not line.strip(" \t")
+        if block is not None:
+            if blank:
+                if "\t" in line:
+                    raise fail(
+                        number,
+                        line.index("\t") + 1,
+                        "syntax/tab",
+                        "a tab inside a block of text (| or >); use spaces",
+                    )
+                block[2] = max(block[2], len(line))
+                continue
+            indent = len(line) - len(line.lstrip(" "))
+            if block[1] < 0 and indent > block[0]:
+                block[1] = indent
+                if block[2] > indent and not block[3]:
+                    raise fail(
+                        number - 1,
+                        1,
+                        "syntax/invalid-yaml",
+                        "a blank line at the start of a block of text is indented more than"
+                        " its first line",
+                    )
+            if block[1] >= 0 and indent >= block[1]:
+                if "\t" in line:
+                    raise fail(
+                        number,
+                        line.index("\t") + 1,
+                        "syntax/tab",
+                        "a tab inside a block of text (| or >); indent with spaces, or write"
+                        ' the text in double quotes with "\\t"',
+                    )
+                continue
+            block = None
+        j = 0
+        n = len(line)
+        if quote:
+            end = _scan_quoted(line, 0, quote)
+            if end < 0:
+                continue
+            quote, j, after = "", end, quote_line
+            if line[j : j + 1] == "#":
+                raise fail(
+                    number, j + 1, "syntax/invalid-yaml", "a comment needs a space before '#'"
+                )
+        elif blank:
+            if "\t" in line or number == len(lines):
+                lines[number - 1] = "\r" if raw.endswith("\r") else ""
+                changed = True
+            continue
+        else:
+            if not flow:
+                after = 0
+            marker = _DOC_MARK.match(line)
+            if marker and not flow:
+                in_plain = False
+                plain_parent = -2
+                if line.startswith("---"):
+                    if started:
+                        raise fail(
+                            number,
+                            1,
+                            "syntax/multiple-documents",
+                            "a record file holds exactly one YAML document",
+                        )
+                    started = True
+                    j = 3
+                    rest = line[3:].lstrip(" ")
+                    if rest[:1] in ("|", ">"):
+                        raise fail(
+                            number,
+                            n - len(rest) + 1,
+                            "syntax/not-a-mapping",
+                            "the top level of a record must be a mapping of field: value",
+                        )
+                else:
+                    ended = ended or started
+                    j = 3
+            elif line[0] == "%" and not started and not flow:
+                raise fail(
+                    number,
+                    1,
+                    "syntax/directive",
+                    "directives ('%YAML', '%TAG') are not allowed in a record",
+                )
+            else:
+                stripped = line.lstrip(" ")
+                if not stripped.startswith("#"):
+                    if ended:
+                        raise fail(
+                            number,
+                            len(line) - len(stripped) + 1,
+                            "syntax/multiple-documents",
+                            "a record file holds exactly one YAML document",
+                        )
+                    started = True
+                j = n - len(stripped)
+                if stripped[:1] == "\t":
+                    raise fail(
+                        number,
+                        j + 1,
+                        "syntax/invalid-yaml",
+                        "a tab in the indentation of a line; YAML indents with spaces only",
+                    )
+                if not flow and plain_parent > -2 and j > plain_parent:
+                    # the continuation of a plain scalar: trailing tabs are blanks
+                    stripped = stripped.rstrip(" \t")
+                    if len(stripped) + j < len(line):
+                        lines[number - 1] = line[: j + len(stripped)] + raw[len(line) :]
+                        changed = True
+                    if "\t" in stripped:
+                        raise fail(
+                            number,
+                            line.index("\t") + 1,
+                            "syntax/tab",
+                            "a tab outside quotes; use spaces, or write the value in double"
+                            ' quotes with "\\t"',
+                        )
+                    continue
+                plain_parent = -2
+        start = not in_plain
+        key_column = -1  # column of the last block field name or '-' on this line
+        plain_column = j
+        while j < n:
+            char = line[j]
+            if char == " ":
+                j += 1
+                continue
+            if char == "\t":
+                rest = line[j:].lstrip(" \t")
+                if not rest or rest[0] == "#":  # trailing blanks, or blanks before a comment
+                    lines[number - 1] = line[:j] + line[j:].replace("\t", " ") + raw[len(line) :]
+                    changed = True
+                    break
+                raise fail(
+                    number,
+                    j + 1,
+                    "syntax/tab",
+                    "a tab outside quotes; use spaces, or write the value in double quotes"
+                    ' with "\\t"',
+                )
+            if char == "#" and (j == 0 or line[j - 1] == " "):
+                break
+            following = line[j + 1 : j + 2]
+            if in_plain:
+                if char == ":" and (following in (_FLOW_BREAKS if flow else _BREAKS)):
+                    in_plain = False
+                    if flow and following in (",", "]", "}"):
+                        raise fail(
+                            number,
+                            j + 1,
+                            "syntax/flow-form",
+                            "inside [ ] or { } a ':' is followed by a space",
+                        )
+                    if flow and plain_line != number:
+                        raise fail(
+                            number,
+                            j + 1,
+                            "syntax/complex-key",
+                            "a field name must be on one line with its ':'",
+                        )
+                    if not flow:
+                        key_column = plain_column
+                    start = True
+                    j += 1
+                    continue
+                if flow and char in ",[]{}":
+                    in_plain = False
+                elif flow and char == "?":
+                    raise fail(
+                        number,
+                        j + 1,
+                        "syntax/flow-form",
+                        "inside [ ] or { } text holding '?' must be quoted",
+                    )
+                else:
+                    j += 1
+                    continue
+            if char in "\"'" and start:
+                end = _scan_quoted(line, j + 1, char)
+                if end < 0:
+                    quote, quote_line = char, number
+                    break
+                j, after, start = end, number, False
+                if line[j : j + 1] == "#":
+                    raise fail(
+                        number, j + 1, "syntax/invalid-yaml", "a comment needs a space before '#'"
+                    )
+                continue
+            if char in "[{" and (start or flow):
+                flow += 1
+                start = True
+                j += 1
+                continue
+            if char in "]}" and flow:
+                flow -= 1
+                start, after = False, number
+                j += 1
+                if line[j : j + 1] == "#":
+                    raise fail(
+                        number, j + 1, "syntax/invalid-yaml", "a comment needs a space before '#'"
+                    )
+                continue
+            if char == "," and flow:
+                start, after = True, 0
+                j += 1
+                continue
+            if char == "?" and start:
+                if following in (_FLOW_BREAKS if flow else _BREAKS):
+                    explicit = True
+                    j += 1
+                    continue
+                if flow:
+                    raise fail(
+                        number,
+                        j + 1,
+                        "syntax/flow-form",
+                        "inside [ ] or { } text starting with '?' must be quoted",
+                    )
+            if char == ":" and (start or after):
+                if following in (_FLOW_BREAKS if flow else _BREAKS) or (after and flow):
+                    if after:
+                        if flow and after != number:
+                            raise fail(
+                                number,
+                                j + 1,
+                                "syntax/complex-key",
+                                "a field name must be on one line with its ':'",
+                            )
+                    elif explicit:
+                        explicit = False
+                    else:
+                        raise fail(
+                            number, j + 1, "syntax/empty-key", "a field needs a name before ':'"
+                        )
+                    start, after = True, 0
+                    j += 1
+                    continue
+                if flow:
+                    raise fail(
+                        number,
+                        j + 1,
+                        "syntax/flow-form",
+                        "inside [ ] or { } text starting with ':' must be quoted",
+                    )
+            if char == "-" and start:
+                if flow and following in (_FLOW_BREAKS):
+                    raise fail(
+                        number, j + 1, "syntax/invalid-yaml", "a '-' alone is not a value in [ ]"
+                    )
+                if not flow and following in _BREAKS:
+                    key_column = j
+                    j += 1
+                    continue
+            if char in "&*!" and start:
+                label = _node_name(line, j, bool(flow))
+                if char == "&":
+                    raise fail(
+                        number,
+                        j + 1,
+                        "syntax/anchor",
+                        f"anchor '{label}' is not allowed; write the value out in full",
+                    )
+                if char == "*":
+                    raise fail(
+                        number,
+                        j + 1,
+                        "syntax/alias",
+                        f"alias '{label}' is not allowed; write the value out in full",
+                    )
+                raise fail(
+                    number,
+                    j + 1,
+                    "syntax/tag",
+                    f"explicit tag '{label}' is not allowed; records use plain values",
+                )
+            if char in "|>" and start and not flow:
+                k = j + 1
+                while k < n and line[k] in "-+0123456789":
+                    k += 1
+                if line[k : k + 1] == "#":
+                    raise fail(
+                        number, k + 1, "syntax/invalid-yaml", "a comment needs a space before '#'"
+                    )
+                if "\t" in line[k:]:
+                    raise fail(
+                        number,
+                        line.index("\t", k) + 1,
+                        "syntax/tab",
+                        "a tab outside quotes; use spaces",
+                    )
+                parent = key_column if key_column >= 0 else len(line) - len(line.lstrip(" ")) - 1
+                block = [parent, -1, 0, int(any(c.isdigit() for c in line[j + 1 : k]))]
+                break
+            # anything else begins a plain scalar
+            in_plain, start, after = True, False, 0
+            plain_line, plain_column = number, j
+            j += 1
+        if in_plain and not flow:
+            in_plain = False
+            indent = len(line) - len(line.lstrip(" "))
+            plain_parent = key_column if key_column >= 0 else indent - 1
+            if key_column < 0 and not explicit:
+                plain_parent = indent - 1
+    if not started:
+        raise _problem(
+            name, 1, 1, "syntax/empty", "the file is empty; a record is a mapping of field: value"
+        )
+    if changed:
+        text = "\n".join(lines)
+    if text[-1:] in (" ", "\t"):
+        text += "\n"
+    return text
+
+
+class _Frame:
+    __slots__ = ("container", "flow_line", "indent", "key", "key_lines", "key_mark", "path")
+
+    def __init__(
+        self, container: dict[str, Any] | list[Any], path: Path_, indent: int, flow_line: int
+    ) -> None:
         self.container = container
         self.key: str | None = None
         self.key_mark: tuple[int, int] = (0, 0)
         self.path = path
-        self.key_lines: dict[str, int] = {}
+        self.key_lines: dict[Any, int] = {}
+        self.indent = indent  # column of the enclosing block collection (-1: none)
+        self.flow_line = flow_line  # first line of a [ ] or { } that sits in block context
 
 
 def _check_node(event: Any, name: str) -> None:
@@ -209,7 +641,67 @@ def _check_node(event: Any, name: str) -> None:
         )
 
 
-def _build(parser: Any, name: str, marks: Marks | None) -> dict[str, Any]:
+def _check_lines(text: str, first: int, last: int, indent: int, name: str) -> None:
+    """Lines `first`..`last` (0-based) go on with a value: each must be indented past `indent`."""
+    for number, line in enumerate(text.split("\n")[first : last + 1], first + 1):
+        stripped = line.lstrip(" ")
+        if (
+            stripped.strip()
+            and not stripped.startswith("#")
+            and len(line) - len(stripped) <= indent
+        ):
+            raise _problem(
+                name,
+                number,
+                1,
+                "syntax/invalid-yaml",
+                "a value that goes on over several lines must be indented more than its field",
+            )
+
+
+def _core_key(key: str) -> Any:
+    """What YAML 1.2 core reads a plain key as, when that is not the text itself."""
+    if key in _BOOLS:
+        return _BOOLS[key]
+    if key[0] in "0123456789+-.":
+        if _CORE_INT.fullmatch(key):
+            return int(key, 0) if key[:2] in ("0o", "0x") else int(key)
+        if _CORE_FLOAT.fullmatch(key):
+            number = float(key.replace(".inf", "inf").replace(".Inf", "inf").replace(".INF", "inf"))
+            return ("nan",) if math.isnan(number) else number
+    return None
+
+
+_CORE_INT = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
+_CORE_FLOAT = re.compile(
+    r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)"
+    r"|\.(?:nan|NaN|NAN)"
+)
+
+
+def _special_key(
+    frame: _Frame, key: str, style: str | None, position: tuple[int, int], name: str, first: Any
+) -> Any:
+    """Empty, null and merge keys are refused; a key equal under YAML 1.2 core to an earlier
+    one (`true`/`True`, `1`/`+1`) is a duplicate: the line of that earlier key, or `first`."""
+    if not style and key == "<<":
+        raise _problem(
+            name,
+            *position,
+            "syntax/merge-key",
+            "merge keys ('<<') are not allowed; write the fields out in full",
+        )
+    if not key or (not style and key in _NULLS):
+        raise _problem(name, *position, "syntax/empty-key", "a field needs a name before ':'")
+    if first is None and not style:
+        core = _core_key(key)
+        if core is not None:
+            first = frame.key_lines.get((type(core), core))
+            frame.key_lines[(type(core), core)] = position[0]
+    return first
+
+
+def _build(parser: Any, text: str, name: str, marks: Marks | None) -> dict[str, Any]:
     stack: list[_Frame] = []
     root: Any = None
     documents = 0
@@ -219,7 +711,29 @@ def _build(parser: Any, name: str, marks: Marks | None) -> dict[str, Any]:
         mark = event.start_mark
         if kind is ev.ScalarEvent:
             _check_node(event, name)
-            value: Any = resolve_plain(event.value) if not event.style else event.value
+            style = event.style
+            if not style:
+                value: Any = resolve_plain(event.value)
+            else:
+                value = event.value
+                if style == '"' and _FORBIDDEN_DECODED.search(value):
+                    bad = _FORBIDDEN_DECODED.search(value)
+                    assert bad is not None
+                    raise _problem(
+                        name,
+                        mark.line + 1,
+                        mark.column + 1,
+                        "syntax/control-character",
+                        f"control character U+{ord(bad.group()):04X} is not allowed in a record,"
+                        " not even written as an escape",
+                    )
+                if (
+                    style in ('"', "'")
+                    and stack
+                    and stack[-1].flow_line < 0
+                    and event.end_mark.line != mark.line
+                ):
+                    _check_lines(text, mark.line + 1, event.end_mark.line, stack[-1].indent, name)
             is_container = False
         elif kind is ev.MappingStartEvent or kind is ev.SequenceStartEvent:
             _check_node(event, name)
@@ -234,7 +748,14 @@ def _build(parser: Any, name: str, marks: Marks | None) -> dict[str, Any]:
             value = {} if kind is ev.MappingStartEvent else []
             is_container = True
         elif kind is ev.MappingEndEvent or kind is ev.SequenceEndEvent:
-            stack.pop()
+            done = stack.pop()
+            if (
+                done.flow_line >= 0
+                and event.end_mark.line > done.flow_line
+                and stack
+                and stack[-1].flow_line < 0
+            ):
+                _check_lines(text, done.flow_line + 1, event.end_mark.line, done.indent, name)
             continue
         elif kind is ev.AliasEvent:
             raise _problem(
@@ -283,14 +804,9 @@ def _build(parser: Any, name: str, marks: Marks | None) -> dict[str, Any]:
                         "a field name must be plain text, not a list or mapping",
                     )
                 key = event.value
-                if key == "<<" and not event.style:
-                    raise _problem(
-                        name,
-                        *position,
-                        "syntax/merge-key",
-                        "merge keys ('<<') are not allowed; write the fields out in full",
-                    )
                 first = frame.key_lines.get(key)
+                if key in _SPECIAL_KEYS or key[0] in _NUMBER_FIRST:  # rare: the slow path
+                    first = _special_key(frame, key, event.style, position, name, first)
                 if first is not None:
                     raise _problem(
                         name,
@@ -305,12 +821,19 @@ def _build(parser: Any, name: str, marks: Marks | None) -> dict[str, Any]:
                 continue
             else:
                 path = (*frame.path, frame.key)
-                container[frame.key] = value  # type: ignore[index,call-overload]
+                container[frame.key] = value  # type: ignore[call-overload]
                 if marks is not None:
                     marks[path] = (*position, *frame.key_mark)
                 frame.key = None
         if is_container:
-            stack.append(_Frame(value, path))
+            if event.flow_style:
+                if stack and stack[-1].flow_line >= 0:
+                    stack.append(_Frame(value, path, stack[-1].indent, stack[-1].flow_line))
+                else:
+                    indent = stack[-1].indent if stack else -1
+                    stack.append(_Frame(value, path, indent, mark.line if stack else -1))
+            else:
+                stack.append(_Frame(value, path, mark.column, -1))
 
     if documents == 0 or root is None or root == "":
         raise _problem(
@@ -325,6 +848,10 @@ def _build(parser: Any, name: str, marks: Marks | None) -> dict[str, Any]:
             "the top level of a record must be a mapping of field: value",
         )
     return root
+
+
+_NUMBER_FIRST = frozenset("0123456789+-.")
+_SPECIAL_KEYS = _NULLS | _BOOLS.keys() | {"<<"}
 
 
 def _json_path(path: Path_) -> str:
@@ -476,7 +1003,7 @@ def _inline(value: Any, indent: str, out: list[str]) -> str:
 
 def _children(value: Any, indent: str, out: list[str]) -> None:
     if isinstance(value, (dict, list)) and value:
-        _emit(value, indent if isinstance(value, dict) else indent, out)
+        _emit(value, indent, out)
 
 
 def dump(record: dict[str, Any]) -> str:
