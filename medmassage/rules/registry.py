@@ -142,8 +142,7 @@ _INTEGRITY = (
 )
 
 REGISTRY: dict[str, RuleInfo] = {
-    row.code: row
-    for row in (*_SYNTAX, *_SCHEMA, *_LAYOUT, *_REFERENCES, *_CLINICAL, *_INTEGRITY)
+    row.code: row for row in (*_SYNTAX, *_SCHEMA, *_LAYOUT, *_REFERENCES, *_CLINICAL, *_INTEGRITY)
 }
 """Every reportable rule by code, in the order validation reaches them."""
 
