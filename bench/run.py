@@ -162,7 +162,13 @@ def _package_folder(name: str) -> Path | None:
     return Path(spec.origin).parent if spec is not None and spec.origin else None
 
 
-def main() -> int:
+FLOOR = "parse sessions with libyaml (floor)"
+COLD = "medmassage validate, cold (--no-cache)"
+WARM = "medmassage validate, warm, nothing changed"
+
+
+def parse_args() -> argparse.Namespace:
+    """The command line of the benchmark (see the module's docstring)."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -171,38 +177,31 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=PROJECT / "bench" / "out")
     parser.add_argument("--skip-reference", action="store_true", help="do not run check-jsonschema")
     parser.add_argument("--skip-render", action="store_true", help="do not time render")
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    # Bytecode for the package and for Click (which every command imports first), as an
-    # installed copy has (pip compiles at install time); a checkout run with
-    # PYTHONDONTWRITEBYTECODE would otherwise compile them on every run, and start-up
-    # (--help against python -c pass) would measure the compiler.
+
+def compile_bytecode() -> None:
+    """Bytecode for the package and for Click (which every command imports first), as an
+    installed copy has (pip compiles at install time); a checkout run with
+    PYTHONDONTWRITEBYTECODE would otherwise compile them on every run, and start-up
+    (--help against python -c pass) would measure the compiler."""
     for package in (PROJECT / "medmassage", _package_folder("click")):
         if package is not None:
             compileall.compile_dir(package, quiet=1)
-    store = args.out / f"store-{args.sessions}"
-    print(f"building a store of {args.sessions} sessions in {store} ...", file=sys.stderr)
-    files = build_store(store, args.sessions)
-    all_yaml = sorted(store.rglob("*.yaml"))
-    time.sleep(1.2)  # let the files age past the cache's racy-timestamp window
 
-    root = ["--root", str(store)]
+
+def quietly(command: list[str]) -> None:
+    """Run a command, its output thrown away (the run before a warm measurement)."""
+    subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def tasks_for(
+    args: argparse.Namespace, store: Path, files: list[Path], has_render: bool
+) -> dict[str, Callable[[], float]]:
+    """One round's measurements, by row name, in the order a round makes them."""
+    validate = [*MEDMASSAGE, "--root", str(store), "validate"]
     render_out = args.out / "rendered"
-    has_render = (
-        not args.skip_render
-        and subprocess.run([*MEDMASSAGE, "render", "--help"], capture_output=True).returncode == 0
-    )
-    render = [
-        *MEDMASSAGE,
-        *root,
-        "render",
-        "soap",
-        "--all",
-        "--format",
-        "md",
-        "--out",
-        str(render_out),
-    ]
+    render = [*validate[:-1], "render", "soap", "--all", "--format", "md", "--out", str(render_out)]
 
     def forget_everything() -> None:  # a first render: no output yet, no caches
         shutil.rmtree(render_out, ignore_errors=True)
@@ -214,25 +213,15 @@ def main() -> int:
         with open(touched, "a") as stream:
             stream.write("# edited\n")
 
-    def quietly(command: list[str]) -> None:
-        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    validate = [*MEDMASSAGE, *root, "validate"]
-    floor_name = "parse sessions with libyaml (floor)"
-    # One round times everything once, in this order; each ratio is taken within a round
-    # (then the median over the rounds), so a machine whose speed drifts during the run
-    # moves a measurement and the floor it is divided by together.
     tasks: dict[str, Callable[[], float]] = {
         "read the session files (bytes only)": lambda: in_process(
             lambda: [p.read_bytes() for p in files]
         ),
-        floor_name: lambda: in_process(
+        FLOOR: lambda: in_process(
             lambda: [yaml.load(p.read_bytes(), Loader=yaml.CSafeLoader) for p in files]
         ),
-        "medmassage validate, cold (--no-cache)": lambda: once([*validate, "--no-cache"]),
-        "medmassage validate, warm, nothing changed": lambda: once(
-            validate, lambda: quietly(validate)
-        ),
+        COLD: lambda: once([*validate, "--no-cache"]),
+        WARM: lambda: once(validate, lambda: quietly(validate)),
         "medmassage validate, warm, one file changed": lambda: once(validate, change_one),
     }
     if has_render:
@@ -249,29 +238,34 @@ def main() -> int:
                 "render soap --all md, warm, one file changed": lambda: once(render, change_one),
             }
         )
-    measured = rounds(tasks, args.reps)
-    ratios = {
-        name: statistics.median(t / f for t, f in zip(times, measured[floor_name], strict=True))
-        for name, times in measured.items()
-    }
-    rows: list[tuple[str, float, float]] = [
-        (name, statistics.median(times), ratios[name]) for name, times in measured.items()
-    ]
-    floor = statistics.median(measured[floor_name])
+    return tasks
 
+
+Row = tuple[str, float, float]
+
+
+def reference_row(
+    args: argparse.Namespace, files: list[Path], validate: list[str], floor: float
+) -> tuple[list[Row], dict[str, float]]:
+    """check-jsonschema with the session schema on the same files, timed once next to a
+    cold validate (unless skipped or not installable)."""
     reference = None if args.skip_reference else check_jsonschema()
-    paired: dict[str, float] = {}
-    if reference:
-        schema = args.out / "session.schema.json"
-        schema.write_text(
-            subprocess.run(
-                [*MEDMASSAGE, "schema", "session"], capture_output=True, text=True
-            ).stdout
-        )
-        theirs = once([*reference, "--schemafile", str(schema), *map(str, files)])
-        ours = once([*validate, "--no-cache"])  # right after it, for the ratio between the two
-        rows.append(("check-jsonschema, session schema", theirs, theirs / floor))
-        paired["check-jsonschema"] = theirs / ours
+    if not reference:
+        return [], {}
+    schema = args.out / "session.schema.json"
+    schema.write_text(
+        subprocess.run([*MEDMASSAGE, "schema", "session"], capture_output=True, text=True).stdout
+    )
+    theirs = once([*reference, "--schemafile", str(schema), *map(str, files)])
+    ours = once([*validate, "--no-cache"])  # right after it, for the ratio between the two
+    return [("check-jsonschema, session schema", theirs, theirs / floor)], {
+        "check-jsonschema": theirs / ours
+    }
+
+
+def startup_rows(floor: float) -> tuple[list[Row], dict[str, float], dict[str, list[float]]]:
+    """`--help` and `--version` interleaved with `python -c pass`, each paired within its
+    round."""
     startup = rounds(
         {
             "python -c pass": lambda: once([sys.executable, "-c", "pass"]),
@@ -280,16 +274,28 @@ def main() -> int:
         },
         7,
     )
+    rows: list[Row] = []
+    paired: dict[str, float] = {}
     for name, times in startup.items():
         rows.append((name, statistics.median(times), statistics.median(times) / floor))
         paired[name] = statistics.median(
             t / base for t, base in zip(times, startup["python -c pass"], strict=True)
         )
-    memory = peak_memory_mb([*validate, "--no-cache"])
+    return rows, paired, startup
 
+
+def print_report(
+    files: list[Path],
+    record_files: int,
+    reps: int,
+    rows: list[Row],
+    paired: dict[str, float],
+    memory: float,
+) -> None:
+    """The table of medians and ratios to the floor, then the ratios between commands."""
     print(
-        f"\n{len(files)} sessions ({len(all_yaml)} record files), {os.cpu_count()} cores, "
-        f"Python {sys.version.split()[0]}, {args.reps} rounds\n"
+        f"\n{len(files)} sessions ({record_files} record files), {os.cpu_count()} cores, "
+        f"Python {sys.version.split()[0]}, {reps} rounds\n"
     )
     print(f"| {'what':<45} | {'median s':>9} | {'µs/session':>10} | {'x floor':>8} |")
     print(f"|{'-' * 47}|{'-' * 11}|{'-' * 12}|{'-' * 10}|")
@@ -298,7 +304,7 @@ def main() -> int:
             f"| {name:<45} | {seconds:9.3f} | {seconds / len(files) * 1e6:10.0f} | {ratio:8.3f} |"
         )
     print(f"\npeak memory of a cold validate: {memory:.0f} MB")
-    if reference:
+    if "check-jsonschema" in paired:
         print(
             f"medmassage validate is {paired['check-jsonschema']:.1f}x faster than "
             "check-jsonschema (timed one after the other)"
@@ -307,24 +313,60 @@ def main() -> int:
         f"--help, --version vs python -c pass: {paired['medmassage --help']:.1f}x, "
         f"{paired['medmassage --version']:.1f}x"
     )
+
+
+def print_render_ratios(measured: dict[str, list[float]]) -> None:
+    """render against validate, cold and warm, and the file system's share of a cold render."""
+
+    def within(a: str, b: str) -> float:
+        return statistics.median(x / y for x, y in zip(measured[a], measured[b], strict=True))
+
+    print(
+        "render cold vs validate cold: "
+        f"{within('render soap --all md, cold (no caches)', COLD):.2f}x; "
+        "creating the output files alone, in one process, costs "
+        f"{within('write as many files, no rendering', COLD):.2f}x validate cold on this "
+        "machine in this run; render warm vs validate warm: "
+        f"{within('render soap --all md, warm, nothing changed', WARM):.2f}x"
+    )
+    print("(ratios are medians of the ratios within each round)")
+
+
+def main() -> int:
+    """Build the store, time every row in rounds, print the table and save the timings."""
+    args = parse_args()
+    compile_bytecode()
+    store = args.out / f"store-{args.sessions}"
+    print(f"building a store of {args.sessions} sessions in {store} ...", file=sys.stderr)
+    files = build_store(store, args.sessions)
+    all_yaml = sorted(store.rglob("*.yaml"))
+    time.sleep(1.2)  # let the files age past the cache's racy-timestamp window
+    has_render = (
+        not args.skip_render
+        and subprocess.run([*MEDMASSAGE, "render", "--help"], capture_output=True).returncode == 0
+    )
+    # One round times everything once, in this order; each ratio is taken within a round
+    # (then the median over the rounds), so a machine whose speed drifts during the run
+    # moves a measurement and the floor it is divided by together.
+    measured = rounds(tasks_for(args, store, files, has_render), args.reps)
+    rows: list[Row] = [
+        (
+            name,
+            statistics.median(times),
+            statistics.median(t / f for t, f in zip(times, measured[FLOOR], strict=True)),
+        )
+        for name, times in measured.items()
+    ]
+    floor = statistics.median(measured[FLOOR])
+    validate = [*MEDMASSAGE, "--root", str(store), "validate"]
+    reference, paired = reference_row(args, files, validate, floor)
+    started, started_paired, startup = startup_rows(floor)
+    rows += reference + started
+    paired.update(started_paired)
+    memory = peak_memory_mb([*validate, "--no-cache"])
+    print_report(files, len(all_yaml), args.reps, rows, paired, memory)
     if has_render:
-
-        def within(a: str, b: str) -> float:
-            return statistics.median(x / y for x, y in zip(measured[a], measured[b], strict=True))
-
-        cold, warm = (
-            "medmassage validate, cold (--no-cache)",
-            "medmassage validate, warm, nothing changed",
-        )
-        print(
-            f"render cold vs validate cold: "
-            f"{within('render soap --all md, cold (no caches)', cold):.2f}x; "
-            f"creating the output files alone, in one process, costs "
-            f"{within('write as many files, no rendering', cold):.2f}x validate cold on this "
-            f"machine in this run; render warm vs validate warm: "
-            f"{within('render soap --all md, warm, nothing changed', warm):.2f}x"
-        )
-        print("(ratios are medians of the ratios within each round)")
+        print_render_ratios(measured)
     results = {
         "rows": rows,
         "rounds": measured,
