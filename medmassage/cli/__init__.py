@@ -1,0 +1,8 @@
+"""The command line: parse options, call the core, report, exit with a status.
+
+`main` is the `medmassage` group (cli/base.py); each module here adds its commands to it."""
+
+from medmassage.cli import charting, checking, rendering
+from medmassage.cli.base import main
+
+__all__ = ["charting", "checking", "main", "rendering"]
