@@ -16,6 +16,10 @@ from typing import Any
 
 from medmassage.errors import UsageError
 
+# How far a signing time may run ahead of this machine's clock: the clocks of a
+# clinic's computers drift by a few minutes, but a signature is never dated later.
+CLOCK_SKEW = dt.timedelta(minutes=5)
+
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})")
 
 
@@ -91,3 +95,10 @@ def instant(timestamp: str) -> dt.datetime:
 def days_between(day: str, timestamp: str) -> int:
     """Whole days from `day` (YYYY-MM-DD) to the local date written in `timestamp`."""
     return (dt.date.fromisoformat(timestamp[:10]) - dt.date.fromisoformat(day[:10])).days
+
+
+def future_by(timestamp: str, current: str) -> dt.timedelta | None:
+    """How far `timestamp` lies beyond `current` plus the allowed CLOCK_SKEW (None: it does
+    not): a signature falls between the visit and now."""
+    ahead = instant(timestamp) - instant(current)
+    return ahead if ahead > CLOCK_SKEW else None

@@ -23,9 +23,11 @@ from medmassage.errors import (
     WriteError,
 )
 from medmassage.signature import (
+    CLOCK_SKEW,
     checked_timestamp,
     days_between,
     fingerprint,
+    future_by,
     is_signed,
     now,
     signed_copy,
@@ -70,7 +72,14 @@ class SignOutcome:
 
 def sign(store: Store, request: SignRequest) -> SignOutcome:
     """Sign the notes asked for; each is judged on its own. Run it under the store lock."""
-    at = checked_timestamp(request.at) if request.at else now()
+    current = now()
+    at = checked_timestamp(request.at) if request.at else current
+    if future_by(at, current) is not None:
+        minutes = int(CLOCK_SKEW.total_seconds() // 60)
+        raise UsageError(
+            f"--at {at} is in the future (it is now {current}); a note is signed between "
+            f"its visit and now, with at most {minutes} minutes of clock difference allowed"
+        )
     if request.by is not None and not is_valid_id(request.by):
         raise UsageError(f"--by {request.by!r} is not a valid therapist id")
     notes = _targets(store, request)
@@ -81,10 +90,13 @@ def sign(store: Store, request: SignRequest) -> SignOutcome:
         )
         return outcome
     errors = _errors(store, notes, request.today)
-    cosigning = signing_settings(store).get("allow_cosigner") is True
+    settings = signing_settings(store)
+    cosigning = settings.get("allow_cosigner") is True
+    window = late_after_days(settings)
     for note in notes:
         try:
             _prepare(store, note, request, at, errors.get(note.entry.rel, []), cosigning)
+            _check_window(note, request, at, window)
             _write(note)
         except NotSignable as exc:
             outcome.refused.append((refs.display(note.entry), exc))
@@ -93,7 +105,6 @@ def sign(store: Store, request: SignRequest) -> SignOutcome:
             outcome.refused.append((refs.display(note.entry), NotSignable(str(exc))))
             continue
         outcome.signed.append(note)
-        outcome.notes.extend(_late_note(store, note, request))
     return outcome
 
 
@@ -164,6 +175,32 @@ def signing_settings(store: Store) -> dict[str, Any]:
         return {}
     signing = settings.get("signing")
     return signing if isinstance(signing, dict) else {}
+
+
+def late_after_days(settings: dict[str, Any]) -> int:
+    """`signing.late_after_days`: how many days after the visit a note may be signed
+    without being labelled late (1 when unset or not a whole number)."""
+    limit = settings.get("late_after_days", 1)
+    return limit if isinstance(limit, int) and not isinstance(limit, bool) else 1
+
+
+def _check_window(note: Note, request: SignRequest, at: str, window: int) -> None:
+    """Refuse, before anything is written, a session signed past the clinic's window
+    without --late: `validate` would flag it (integrity/late-signature) once signed."""
+    record = note.record or {}
+    if note.entry.kind != "session" or request.late or record.get("late") is True:
+        return
+    day = str(record.get("date") or "")[:10]
+    days = days_between(day, at) if day else 0
+    if days <= window:
+        return
+    past = days - window
+    raise NotSignable(
+        f"this note is {past} day{'s' if past != 1 else ''} past the clinic's signing window "
+        f"(signed {days} days after the visit on {day}; signing.late_after_days is {window}): "
+        "sign it with --late to label it late (late: true); a late entry may then say why: "
+        f"medmassage amend {refs.display(note.entry)} --kind late_entry --reason TEXT"
+    )
 
 
 def _prepare(
@@ -266,21 +303,3 @@ def _reads_as(text: str, signed: dict[str, Any]) -> bool:
         and list(parsed) == list(signed)
         and fingerprint(parsed) == signed["signature"]["sha256"]
     )
-
-
-def _late_note(store: Store, note: Note, request: SignRequest) -> list[str]:
-    """A reminder when a session was signed later than the clinic allows without a label."""
-    signed = note.signed or {}
-    if note.entry.kind != "session" or signed.get("late") is True:
-        return []
-    limit = signing_settings(store).get("late_after_days", 1)
-    limit = limit if isinstance(limit, int) and not isinstance(limit, bool) else 1
-    days = days_between(str(signed["date"]), signed["signature"]["at"])
-    if days <= limit:
-        return []
-    name = refs.display(note.entry)
-    return [
-        f"{name} was signed {days} days after the visit (more than {limit}); "
-        f"explain it with a late entry: medmassage amend {name} --kind late_entry "
-        "--reason TEXT (next time, sign with --late)"
-    ]
