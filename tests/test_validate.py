@@ -162,7 +162,6 @@ def test_bad_file_name_and_bad_patient_folder(store: Path) -> None:
 
 def test_stray_files_are_warnings_and_strict_fails_them(store: Path) -> None:
     (store / P1 / "sessions" / "notes.txt").write_text("call back\n")
-    (store / P1 / "sessions" / "2026-11-30.yml").write_text("id: x\n")
     (store / P1 / "sessions" / ".2026-11-30.ab12.tmp").write_text("id: 2026-11")
     (store / P1 / "visits").mkdir()
     code, problems = check(store)
@@ -170,7 +169,6 @@ def test_stray_files_are_warnings_and_strict_fails_them(store: Path) -> None:
     rules = {(p["file"], p["rule"], p["severity"]) for p in problems}
     assert rules == {
         (f"{P1}/sessions/notes.txt", "layout/stray-file", "warning"),
-        (f"{P1}/sessions/2026-11-30.yml", "layout/stray-file", "warning"),
         (f"{P1}/sessions/.2026-11-30.ab12.tmp", "layout/stray-temp-file", "warning"),
         (f"{P1}/visits", "layout/unknown-folder", "warning"),
     }

@@ -77,6 +77,8 @@ _LAYOUT = (
         ("bad-id", "a file or patient folder name that is not a valid id"),
         ("wrong-folder", "a record in the folder of another kind"),
         ("missing-patient", "a patient folder without patient.yaml"),
+        ("symlink", "a symbolic link in the store (never followed)"),
+        ("not-read", "a file or folder named like a record but not read (.yml, wrong case)"),
     ),
     *_rows(
         "warning",
