@@ -372,14 +372,12 @@ def _run_charts(
             found, records = check_chart(shared, charts[patient])
             yield patient, (found, records if keep else [])
         return
-    from concurrent.futures import ProcessPoolExecutor
+    from medmassage.workers import worker_pool
 
     names = sorted(charts)
     size = max(1, len(names) // (jobs * 8))
     batches = [[(p, charts[p]) for p in names[i : i + size]] for i in range(0, len(names), size)]
-    with ProcessPoolExecutor(
-        max_workers=jobs, initializer=_init_worker, initargs=(shared,)
-    ) as pool:
+    with worker_pool(jobs, _init_worker, (shared,)) as pool:
         for batch in pool.map(_check_batch, batches):
             for patient, found in batch:
                 yield patient, (found, [])

@@ -110,13 +110,13 @@ def run_jobs(
         for job in jobs:
             yield do_job(state, job)
         return
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import as_completed
+
+    from medmassage.workers import worker_pool
 
     size = max(1, len(jobs) // (workers * 32))  # small batches: no worker idles long at the end
     batches = [jobs[i : i + size] for i in range(0, len(jobs), size)]
-    with ProcessPoolExecutor(
-        max_workers=workers, initializer=_init_worker, initargs=(state,)
-    ) as pool:
+    with worker_pool(workers, _init_worker, (state,)) as pool:
         futures = [pool.submit(_do_jobs, batch) for batch in batches]
         try:
             for future in as_completed(futures):

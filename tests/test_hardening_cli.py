@@ -1,0 +1,144 @@
+"""Hardening of processes, messages and the command line (issue 12, and issue 11's GitHub
+paths), each through the real CLI: workers die with the command, messages carry no chart
+values, echoed text is escaped, annotations are placed from the repository root, a full or
+closed stdout is a plain I/O error, and `--root` works after the subcommand too."""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DEMO, PROJECT, TODAY
+
+MEDMASSAGE = [sys.executable, "-m", "medmassage"]
+linux_only = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+
+
+# 1. Workers die with the command that started them -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def big_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo clinic cloned until a run is long enough to catch its workers at work."""
+    target = tmp_path_factory.mktemp("big") / "store"
+    shutil.copytree(DEMO, target, ignore=shutil.ignore_patterns("rendered", ".medmassage-cache"))
+    sources = sorted(p for p in (target / "patients").iterdir() if p.is_dir())
+    files = sum(1 for _ in (target / "patients").rglob("*.yaml"))
+    clone = 0
+    while files < 3000:
+        for source in sources:
+            clone += 1
+            new_id = f"p-{9000 + clone:04d}"
+            folder = target / "patients" / new_id
+            shutil.copytree(source, folder)
+            patient = folder / "patient.yaml"
+            patient.write_text(patient.read_text().replace(source.name, new_id))
+            files += sum(1 for _ in folder.rglob("*.yaml"))
+    return target
+
+
+def _children(pid: int) -> set[int]:
+    """Live processes whose parent is `pid`."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.add(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _start_and_catch_workers(
+    args: list[str], cwd: Path
+) -> tuple[subprocess.Popen[bytes], set[int]]:
+    """Start a command writing into a pipe and wait until its worker processes exist."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDMASSAGE_")}
+    proc = subprocess.Popen([*MEDMASSAGE, *args], cwd=cwd, env=env, stdout=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    workers: set[int] = set()
+    while len(workers) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        workers |= _children(proc.pid)
+        select.select([], [], [], 0.005)  # a short wait between looks at /proc
+    if not workers:
+        proc.kill()
+        pytest.fail("the command started no worker processes")
+    return proc, workers
+
+
+def _reaches_eof(stream: object, seconds: float) -> bool:
+    """Whether the pipe's every writer is gone within `seconds` (read to its end)."""
+    fd = stream.fileno()  # type: ignore[attr-defined]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], deadline - time.monotonic())
+        if ready and not os.read(fd, 65536):
+            return True
+    return False
+
+
+def _assert_workers_gone(proc: subprocess.Popen[bytes], workers: set[int]) -> None:
+    try:
+        assert _reaches_eof(proc.stdout, 10), "a worker still holds the command's stdout"
+        deadline = time.monotonic() + 5
+        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+            select.select([], [], [], 0.05)
+        assert not [w for w in workers if _alive(w)], "workers outlived their command"
+    finally:
+        for worker in workers:
+            if _alive(worker):
+                os.kill(worker, signal.SIGKILL)
+        proc.wait(timeout=10)
+        assert proc.stdout is not None
+        proc.stdout.close()
+
+
+VALIDATE = ["validate", "--no-cache", "-j", "2", "--today", TODAY]
+
+
+@linux_only
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "term"])
+def test_killing_validate_ends_its_workers_and_its_output(big_store: Path, sig: int) -> None:
+    proc, workers = _start_and_catch_workers(["--root", str(big_store), *VALIDATE], PROJECT)
+    os.kill(proc.pid, sig)
+    _assert_workers_gone(proc, workers)
+    assert proc.returncode == -sig or proc.returncode == 128 + sig
+
+
+@linux_only
+def test_killing_render_all_ends_its_workers(big_store: Path, tmp_path: Path) -> None:
+    args = ["--root", str(big_store), "render", "soap", "--all", "--format", "md"]
+    proc, workers = _start_and_catch_workers([*args, "--out", str(tmp_path / "out")], PROJECT)
+    os.kill(proc.pid, signal.SIGKILL)
+    _assert_workers_gone(proc, workers)
+
+
+def test_a_worker_whose_parent_changes_exits_without_the_kernel(tmp_path: Path) -> None:
+    """The portable fallback: the watch thread ends a process whose parent is not the one
+    it was started under (here a made-up parent id, as after an adoption)."""
+    code = (
+        "import os, threading; from medmassage.workers import watch_parent; "
+        "watch_parent(os.getppid() + 1, every=0.01); threading.Event().wait(30); print('alive')"
+    )
+    started = time.monotonic()
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1 and "alive" not in run.stdout
+    assert time.monotonic() - started < 25
