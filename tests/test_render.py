@@ -635,7 +635,8 @@ def test_a_symlinked_output_file_or_an_output_that_is_not_a_folder_is_a_clean_er
         clinic, "soap", "p-0001/2026-04-02", "--format", "md", "--out", str(not_a_folder)
     )
     assert_clean_failure(result)
-    assert "cannot write" in result.err and not_a_folder.read_text() == ""
+    assert result.code == 2 and f"--out {not_a_folder} is a file, not a folder" in result.err
+    assert not_a_folder.read_text() == ""
     leftovers = [p.name for p in out.rglob(".*.tmp")]
     assert leftovers == []
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from medmassage.errors import MedmassageError, RecordError, WriteError
 from medmassage.store import Store
-from medmassage.store.files import write_new
+from medmassage.store.files import check_folders, write_new
 from medmassage.yamlio import decode, dump, read_file
 
 DRAFTS = "drafts"  # in the store's cache folder
@@ -36,8 +36,11 @@ def editor_command() -> list[str]:
 
 
 def new_draft(root: Path, kind: str, text: str) -> Path:
-    """A fresh 0600 draft file in the store's cache (or the system temp folder) holding `text`."""
+    """A fresh 0600 draft file in the store's cache (or the system temp folder) holding `text`.
+    A cache folder that is a symbolic link is refused (WriteError naming it): the draft
+    holds a patient's details, so it goes neither through the link nor elsewhere."""
     folders = [Store(root).cache_dir / DRAFTS, Path(tempfile.gettempdir())]
+    check_folders(folders[0], root)
     for folder in folders:
         path = folder / f"{kind}-{secrets.token_hex(4)}.yaml"
         try:

@@ -14,7 +14,7 @@ from typing import Any
 from medmassage import kinds as registry
 from medmassage.charting.form import Form
 from medmassage.charting.prompts import Asker
-from medmassage.errors import MedmassageError
+from medmassage.errors import MedmassageError, UsageError
 from medmassage.store import CACHE_DIR, RENDERED_DIR, SETTINGS_FILE, Store
 from medmassage.store import git as vcs
 from medmassage.store.files import make_folders, remove_folders, write_new
@@ -27,22 +27,27 @@ GITIGNORE = f"""\
 {IGNORED[1]}
 """
 PRE_COMMIT = """\
-# pre-commit (https://pre-commit.com) runs `medmassage validate` on the records in
-# each commit, so a bad chart never lands. Turn it on with: pre-commit install
+# pre-commit (https://pre-commit.com) runs `medmassage validate --gate` before each
+# commit: the whole store is judged, and a commit that leaves it with an error it did
+# not have before is refused, so a bad chart never lands. Turn it on with:
+#   pre-commit install
+# (`medmassage` must be installed where git runs, e.g. in the active virtualenv).
 repos:
   - repo: local
     hooks:
       - id: medmassage-validate
         name: medmassage validate
-        entry: medmassage validate
+        entry: medmassage validate --gate
         language: system
-        files: ^(.*/)?(medmassage\\.yaml|(therapists|providers)/[^/]+|patients/.+)$
-        pass_filenames: true
+        pass_filenames: false
+        always_run: true
         require_serial: true
-# Alternative: let pre-commit install medmassage by itself from its repository
-# (replace the local repo above with this, and pin rev to a released tag):
-#  - repo: https://github.com/<owner>/medmassage
-#    rev: v0.1.0
+# Alternative: let pre-commit install medmassage by itself from its git repository.
+# Replace the local repo above with this; `repo` is the URL you install medmassage
+# from, and `rev` the tag or commit of the release you installed (run
+# `medmassage --version`; `pre-commit autoupdate` moves it to the newest tag).
+#  - repo: <URL of the medmassage repository>
+#    rev: <tag or commit of your release>
 #    hooks:
 #      - id: medmassage-validate
 """
@@ -69,7 +74,7 @@ def settings_problems(settings: dict[str, Any]) -> list[str]:
     return [
         f"{f.message}{_OPTION_HINTS.get(f.path, '')}"
         for error in found
-        for f in explain(SETTINGS_FILE, error)
+        for f in explain(SETTINGS_FILE, error, show_values=True)
     ]
 
 
@@ -96,13 +101,21 @@ def ask_settings(settings: dict[str, Any], asker: Asker) -> None:
 
 
 def refuse_store(target: Path) -> None:
-    """MedmassageError (exit 1) when `target` already holds a store or is not a folder."""
+    """MedmassageError (exit 1) when `target` already holds a store or is not a folder;
+    UsageError (exit 2) when it lies inside a store."""
     if os.path.lexists(Store(target).settings_path):
         raise MedmassageError(
             f"{target} already holds a medmassage store ({SETTINGS_FILE}); nothing was changed"
         )
     if target.exists() and not target.is_dir():
         raise MedmassageError(f"{target} exists and is not a folder; nothing was changed")
+    for folder in target.resolve().parents:
+        if (folder / SETTINGS_FILE).is_file():
+            # Its records would be read as the outer store's (a stray folder there).
+            raise UsageError(
+                f"{target} is inside the medmassage store at {folder}; a store inside a "
+                "store is refused: choose a folder outside it; nothing was changed"
+            )
 
 
 def init_store(target: Path, settings: dict[str, Any], git: bool = True) -> Started:
@@ -112,7 +125,8 @@ def init_store(target: Path, settings: dict[str, Any], git: bool = True) -> Star
     problems = settings_problems(settings)
     if problems:
         raise MedmassageError("the store settings are not valid: " + "; ".join(problems))
-    started = Started(target.resolve() if target.exists() else target.absolute())
+    # Resolved, so that the folders made below it are checked against links, not above.
+    started = Started(target.resolve())
     folders: list[Path] = []
     try:
         folders += make_folders(started.root, Path(started.root.anchor))

@@ -35,6 +35,7 @@ from medmassage.render.request import (
     Index,
     Request,
     Target,
+    check_out,
     choose,
     held_problems,
     selected,
@@ -151,6 +152,7 @@ class Batch:
         """Answer from the caches what they can; the rest becomes jobs, one per patient."""
         from medmassage.render import templates as template_files
 
+        check_out(out)
         options = (self.request.since, self.request.until, self.request.date)
         base = render_cache.base_digest(
             template_files.digest(self.store.root), self.request.document, options

@@ -292,6 +292,12 @@ def _relative_folder(folder: str, cwd: str) -> str | None:
     return real[len(prefix) :].replace(os.sep, "/") + "/" if real.startswith(prefix) else None
 
 
+def check_out(out: Path) -> None:
+    """UsageError (exit 2) when the output folder named is an existing file."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file, not a folder")
+
+
 def output_path(out: Path, document: Document, name: str, fmt: str) -> Path:
     """<out>/<patient>/<id>.<document>.<ext>; ids were checked, so nothing can climb out."""
     for part in (document.target.patient, document.id):

@@ -80,7 +80,10 @@ def code_digest() -> str:
 
 def load_checked(path: Path, fmt: int, **expected: str) -> Any:
     """The body of a checksummed JSON cache file, or None when it is missing, of another
-    format, has a header value other than `expected`, or is damaged in any way."""
+    format, has a header value other than `expected`, or is damaged in any way; also when
+    it or its folder is a symbolic link (a cache is never read from outside the store)."""
+    if _linked(path):
+        return None
     try:
         header, _, body = path.read_bytes().partition(b"\n")
         meta = json.loads(header)
@@ -101,16 +104,26 @@ def save_checked(path: Path, fmt: int, content: Any, **header: str) -> None:
     body = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     data = body.encode()
     meta = {"format": fmt, **header, "checksum": hashlib.sha256(data).hexdigest()}
+    if _linked(path):
+        return  # never written through a link: `validate` reports it (layout/symlink)
     try:
         folder = path.parent
         folder.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         ignore = folder / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("*\n")
+        if not os.path.lexists(ignore):
+            replace_atomically(ignore, b"*\n", sync=False)
         # No fsync: a cache lost in a crash is rebuilt; a damaged one fails its checksum.
         replace_atomically(path, json.dumps(meta).encode() + b"\n" + data, sync=False)
     except OSError:
         pass
+
+
+def _linked(path: Path) -> bool:
+    """True when the cache file or its folder is a symbolic link (or cannot be checked)."""
+    try:
+        return any(os.path.islink(item) for item in (path, path.parent))
+    except OSError:
+        return True
 
 
 def shared_digest(root: Path, entries: list[Entry], today: str, rules: tuple[Any, ...]) -> str:

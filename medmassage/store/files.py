@@ -26,28 +26,76 @@ _NO_LINKS = frozenset((errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV
 
 def make_folders(folder: Path, stop: Path) -> list[Path]:
     """Create `folder` and its missing parents up to `stop` (mode 0700); return those
-    created, top first."""
+    created, top first. Every folder between `stop` and `folder` must be a real folder:
+    a symbolic link among them is refused (WriteError naming it), as writing through it
+    would put records, drafts or the lock outside the store."""
     missing: list[Path] = []
     current = folder
-    while not current.is_dir() and current not in (stop, current.parent):
-        missing.append(current)
+    inside = folder.is_relative_to(stop)  # outside the store, only what is made is checked
+    while current not in (stop, current.parent):
+        if not _real_folder(current):
+            missing.append(current)
+        elif not inside:
+            break
         current = current.parent
     created: list[Path] = []
-    try:
-        for item in reversed(missing):
-            try:
-                os.mkdir(item, DIR_MODE)
-            except FileExistsError:
+    for item in reversed(missing):
+        try:
+            os.mkdir(item, DIR_MODE)
+        except FileExistsError:
+            if _real_folder(item):
                 continue  # a concurrent creator made it; it is not ours to remove
-            created.append(item)
+            remove_folders(created)
+            raise _refused(item) from None
+        except OSError as exc:
+            remove_folders(created)
+            raise WriteError(
+                f"cannot create the folder {item}: {_reason(exc, item.parent)}; nothing was written"
+            ) from None
+        created.append(item)
+        with contextlib.suppress(OSError):
             os.chmod(item, DIR_MODE)  # an unusual umask must not leave it wider or narrower
-            fsync_folder(item.parent)
-    except OSError as exc:
-        remove_folders(created)
-        raise WriteError(
-            f"cannot create the folder {current}: {exc.strerror or exc}; nothing was written"
-        ) from None
+        fsync_folder(item.parent)
     return created
+
+
+def check_folders(folder: Path, stop: Path) -> None:
+    """WriteError naming the first of the folders between `stop` and `folder` that
+    exists but is a symbolic link or not a folder (missing ones are fine)."""
+    current = folder
+    while current not in (stop, current.parent):
+        _real_folder(current)
+        current = current.parent
+
+
+def _real_folder(path: Path) -> bool:
+    """True for a real folder, False when missing; WriteError for a link or a file."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise WriteError(f"cannot use the folder {path}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(mode):
+        return True
+    raise _refused(path)
+
+
+def _refused(path: Path) -> WriteError:
+    if os.path.islink(path):
+        return WriteError(
+            f"{path} is a symbolic link; medmassage never writes through a link, so nothing "
+            "was written (make it a real folder inside the store)"
+        )
+    return WriteError(f"{path} is a file, not a folder; nothing was written")
+
+
+def _reason(exc: OSError, folder: Path) -> str:
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"no permission to write in the folder {folder}"
+    if exc.errno == errno.ENOSPC:
+        return "the disk is full"
+    return exc.strerror or str(exc)
 
 
 def remove_folders(created: list[Path]) -> None:
@@ -115,12 +163,10 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _failure(path: Path, exc: OSError) -> WriteError:
-    if exc.errno == errno.ENOSPC:
-        reason = "the disk is full"
-    elif exc.errno in _NO_LINKS and exc.filename2 is not None:
+    if exc.errno in _NO_LINKS and exc.filename2 is not None:
         reason = "this file system does not support hard links, which safe exclusive writes need"
     else:
-        reason = exc.strerror or str(exc)
+        reason = _reason(exc, path.parent)
     return WriteError(f"could not write {path}: {reason}; nothing was written")
 
 
@@ -203,11 +249,15 @@ def write_output(path: str, data: bytes, out: Path, ready: set[str] | None = Non
     folder = os.path.dirname(path)
     try:
         if ready is None or folder not in ready:
+            if os.path.exists(out) and not os.path.isdir(out):
+                raise WriteError(f"--out {out} is a file, not a folder; nothing was written")
             out.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):  # made before, or by a run beside us
+                os.mkdir(folder, DIR_MODE)
             if os.path.islink(folder):
                 raise WriteError(outside)
             if not os.path.isdir(folder):
-                os.mkdir(folder, DIR_MODE)
+                raise WriteError(f"{folder} is a file, not a folder; nothing was written")
             if ready is not None:
                 ready.add(folder)
         try:

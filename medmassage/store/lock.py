@@ -9,6 +9,7 @@ when the process ends, however it ends, so a crash never leaves the store locked
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 import time
@@ -29,10 +30,14 @@ def store_lock(root: Path, waiting: Callable[[], None] | None = None) -> Iterato
     path = Store(root).cache_dir / LOCK_FILE
     try:
         make_folders(path.parent, root)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
-    except (OSError, WriteError) as exc:
+        # O_NOFOLLOW: a link named `lock` must not make or open a file outside the store.
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), FILE_MODE)
+    except WriteError as exc:
+        raise MedmassageError(f"cannot lock the store: {exc}") from None
+    except OSError as exc:
+        why = "it is a symbolic link" if exc.errno == errno.ELOOP else exc.strerror or exc
         raise MedmassageError(
-            f"cannot open the store's lock file {path}: {exc}; nothing was changed"
+            f"cannot open the store's lock file {path}: {why}; nothing was changed"
         ) from None
     try:
         _acquire(fd, waiting)
