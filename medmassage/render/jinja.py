@@ -14,11 +14,26 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import jinja2
+import jinja2.debug  # loaded now, not while a template's exception is being reported
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
+from jinja2.nodes import Concat
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from medmassage.errors import TemplateProblem
+from medmassage.render.limits import (
+    BoundedRange,
+    Budget,
+    LimitExceeded,
+    bounded_output,
+    check_arguments,
+    check_binop,
+    check_format,
+    check_result,
+    timer,
+)
 from medmassage.render.templates import (
     STORE_FOLDER,
     Folders,
@@ -137,11 +152,69 @@ def _plain(value: Any) -> Any:
 _DICT_NAMES = frozenset(dir(dict))
 
 
+class _Generator(CodeGenerator):
+    """Jinja's code generator, with the result of `~` checked against the size limit
+    (Jinja joins `a ~ b` inline, with no sandbox hook)."""
+
+    def visit_Concat(self, node: Concat, frame: Frame) -> None:
+        """`environment.joined(<the join Jinja writes>)`."""
+        self.write("environment.joined(")
+        super().visit_Concat(node, frame)
+        self.write(")")
+
+
+def _bounded_filter(func: Callable[..., Any], name: str) -> Callable[..., Any]:
+    """A filter that refuses numbers and format widths past the limits, and results past
+    the size limit (functools.wraps keeps how Jinja passes it the context)."""
+
+    @functools.wraps(func)
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        check_arguments(args, kwargs)
+        if name == "format" and args and isinstance(args[0], str):
+            check_format(args[0])
+        return check_result(func(*args, **kwargs))
+
+    return bounded
+
+
 class Sandbox(ImmutableSandboxedEnvironment):
     """The sandbox, with `record.field` on the plain dicts records are made of answered as
     the item directly. Jinja would first try (and fail) a Python attribute of that name,
     which costs an exception per lookup; names a dict has as attributes (items, keys, ...)
-    still go that way, so what a template gets is exactly what Jinja would give it."""
+    still go that way, so what a template gets is exactly what Jinja would give it.
+
+    It also keeps a template within render.limits: `*`, `+`, `**` and `%` are checked
+    before they are computed, calls and `~` after, range() is bounded and timed."""
+
+    code_generator_class = _Generator
+    intercepted_binops = frozenset({"*", "+", "**", "%"})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.budget = Budget()
+        self.globals["range"] = functools.partial(BoundedRange, self.budget)
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        """The operator, unless its result would pass the limits (checked beforehand)."""
+        check_binop(operator, left, right)
+        if operator == "%" and isinstance(left, str):
+            check_format(left)
+        return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        """A call from a template, refused when given a number or format width past the
+        limits, and its result checked against the size limit."""
+        check_arguments(args, kwargs)
+        method = getattr(__obj, "__wrapped__", __obj)  # the sandbox wraps str.format
+        if getattr(method, "__name__", "") in ("format", "format_map"):
+            owner = getattr(method, "__self__", None)
+            if isinstance(owner, str):
+                check_format(owner)
+        return check_result(super().call(__context, __obj, *args, **kwargs))
+
+    def joined(self, value: Any) -> Any:
+        """The result of `a ~ b`, unless it passes the size limit."""
+        return check_result(value)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         """`obj.attribute` as Jinja answers it, straight from the item for a plain dict."""
@@ -166,6 +239,7 @@ def environment(loader: Loader, fmt: str) -> ImmutableSandboxedEnvironment:
         auto_reload=False,
     )
     env.filters.update(wrap=wrap, oneline=oneline, field=field)
+    env.filters = {name: _bounded_filter(f, name) for name, f in env.filters.items()}
     return env
 
 
@@ -198,8 +272,18 @@ def load(env: ImmutableSandboxedEnvironment, name: str) -> jinja2.Template:
 
 
 def render(env: ImmutableSandboxedEnvironment, name: str, context: dict[str, Any]) -> str:
-    """Render one template; any failure becomes a TemplateProblem without record data."""
-    return _guarded(env, name, lambda: env.get_template(name).render(context))
+    """Render one template; any failure becomes a TemplateProblem without record data.
+    The text is gathered as it comes out, so a template is stopped once it passes the
+    size or time limit (render.limits), never after."""
+
+    def run() -> str:
+        template = env.get_template(name)
+        budget: Budget = getattr(env, "budget", None) or Budget()
+        budget.start()
+        with timer(budget):
+            return bounded_output(template.generate(context), budget)
+
+    return _guarded(env, name, run)
 
 
 def _guarded(env: ImmutableSandboxedEnvironment, name: str, action: Callable[[], T]) -> T:
@@ -237,6 +321,8 @@ def _runtime_message(env: jinja2.Environment, name: str, exc: Exception) -> str:
     text = read(known[frames[-1].filename]) if frames else ""
     if isinstance(exc, jinja2.UndefinedError):
         return f"{where}: undefined variable: {_redact(exc.message or '', text)}"
+    if isinstance(exc, LimitExceeded):
+        return f"{where}: stopped: {exc}"
     if isinstance(exc, SecurityError):
         return f"{where}: refused by the sandbox: {_redact(str(exc), text)}"
     return (
