@@ -19,7 +19,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         "care",
         "rules",
         "validate explain checks",
-        "documents render charting query export",
+        "documents render charting query export gate",
         "report",
         "cli __main__",
     )

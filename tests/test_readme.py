@@ -48,7 +48,7 @@ def test_readme_yaml_snippets_parse_and_the_hook_matches_the_project() -> None:
     for block in blocks:
         yaml.safe_load(block)
     hooks = yaml.safe_load((PROJECT / ".pre-commit-hooks.yaml").read_text())
-    assert f"id: {hooks[0]['id']}" in README and hooks[0]["files"] in README
+    assert f"id: {hooks[0]['id']}" in README and f"entry: {hooks[0]['entry']}" in README
 
 
 def test_readme_session_example_is_a_valid_record(tmp_path: Path) -> None:

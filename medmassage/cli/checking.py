@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -17,7 +17,7 @@ from medmassage.cli.base import (
 )
 
 if TYPE_CHECKING:
-    pass
+    from pathlib import Path
 
 
 @main.command()
@@ -36,6 +36,18 @@ if TYPE_CHECKING:
 @click.option(
     "--jobs", "-j", type=click.IntRange(min=1), help="Processes to use (default: one per core)."
 )
+@click.option(
+    "--gate",
+    is_flag=True,
+    help="For pre-commit and CI: check the whole store and fail only on problems the last "
+    "commit's store did not have (a PATH then names the store's folder).",
+)
+@click.option(
+    "--show-values",
+    is_flag=True,
+    help="Add each offending value to its message (for your own screen: messages otherwise "
+    "never quote chart values, so CI logs carry none).",
+)
 @click.pass_obj
 def validate(
     opts: Options,
@@ -45,26 +57,67 @@ def validate(
     today: str | None,
     no_cache: bool,
     jobs: int | None,
+    gate: bool,
+    show_values: bool,
 ) -> None:
     """Check records: syntax, schema, layout, references and clinical rules.
 
-    PATHS are record files or folders inside the store (default: the whole store).
-    Exit status: 0 no errors (warnings allowed), 1 errors found, 2 usage error."""
+    PATHS are record files or folders inside the store (default: the whole store); the
+    records that depend on them (the rest of a chart, the charts naming a therapist or
+    provider) are checked and reported too. Exit status: 0 no errors (warnings allowed),
+    1 errors found (with --gate: new ones), 2 usage error."""
     from pathlib import Path
 
-    from medmassage.report import REPORTERS
+    from medmassage.report import REPORTERS, for_display
     from medmassage.validate import validate_store
 
     chosen = [Path(path) for path in paths]
+    if gate:
+        _gate(opts, chosen, fmt, strict, today, not no_cache, jobs)
     store = opts.store(chosen[0].resolve().parent if chosen and opts.root_arg is None else None)
+    if chosen:
+        from medmassage.gate import with_dependents
+
+        chosen = with_dependents(store, chosen)
     report = validate_store(
         store, chosen or None, today=today, jobs=jobs, use_cache=not no_cache, keep_view=False
     )
+    report = for_display(report, store.root, show_values, opts.root_arg)
     stream = sys.stdout
     REPORTERS[fmt](
         report, store.root, stream, _styler(stream) if fmt == "text" else (lambda t, s: t)
     )
     sys.exit(1 if report.failed(strict) else 0)
+
+
+def _gate(
+    opts: Options,
+    paths: list[Path],
+    fmt: str,
+    strict: bool,
+    today: str | None,
+    use_cache: bool,
+    jobs: int | None,
+) -> NoReturn:
+    """`validate --gate`: the whole store against the last commit's; exits."""
+    from medmassage.errors import UsageError
+    from medmassage.gate import gate
+    from medmassage.report import REPORTERS
+
+    if len(paths) > 1:
+        raise UsageError("--gate checks one whole store: name at most one folder of it")
+    near = None
+    if paths and opts.root_arg is None:
+        near = paths[0].resolve() if paths[0].is_dir() else paths[0].resolve().parent
+    store = opts.store(near)
+    verdict = gate(store, today, jobs=jobs, use_cache=use_cache)
+    stream = sys.stdout
+    style = _styler(stream) if fmt == "text" else (lambda t, s: t)
+    REPORTERS[fmt](verdict.report, store.root, stream, style)
+    failed = verdict.failed(strict)
+    if fmt == "text":
+        stream.write(style(verdict.summary(), "error" if failed else "ok") + "\n")
+    sys.exit(1 if failed else 0)
 
 
 @main.command()

@@ -5,6 +5,7 @@ warning, never a failure — unless the person asked for a commit or a history."
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -167,3 +168,105 @@ def show_file(root: Path, commit: str, name: str) -> bytes | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return proc.stdout if proc.returncode == 0 else None
+
+
+# The gate (SPEC §6 "A bad chart never lands") compares the store as it is in the work
+# tree with the store at a commit; these read the commit's side without touching the
+# index or the work tree, so they are safe inside a pre-commit hook.
+
+
+def _git_bytes(folder: Path, *args: str, stdin: bytes | None = None) -> bytes | None:
+    """git's raw standard output (paths may be any bytes), or None when git failed."""
+    git = shutil.which("git")
+    if git is None:
+        return None
+    try:
+        proc = subprocess.run(
+            [git, "-C", str(folder), *args],
+            input=stdin,
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def store_prefix(root: Path) -> tuple[Path, str] | None:
+    """(top of the work tree, the store's folder from there in posix form, "" at the
+    top), or None when the store is not in a git work tree."""
+    top = work_tree(root)
+    if top is None:
+        return None
+    try:
+        prefix = root.resolve().relative_to(top.resolve()).as_posix()
+    except ValueError:
+        return None
+    return top, "" if prefix == "." else prefix
+
+
+def tree_id(top: Path, rev: str, prefix: str) -> str | None:
+    """The id of the tree `prefix` holds in commit `rev`; None when there is no such
+    commit (a repository with no commit yet) or the folder is not in it."""
+    proc = _git(top, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    if proc is None or proc.returncode != 0:
+        return None
+    proc = _git(top, "rev-parse", "--verify", "--quiet", f"{rev}:{prefix}")
+    if proc is None or proc.returncode != 0:
+        return None
+    return proc.stdout.strip() or None
+
+
+def _names(raw: bytes) -> list[str]:
+    return [os.fsdecode(name) for name in raw.split(b"\0") if name]
+
+
+def changed_paths(top: Path, rev: str, prefix: str) -> list[str] | None:
+    """The files under `prefix` whose work-tree content differs from commit `rev`
+    (changed, added, deleted) or that git does not track yet, relative to `prefix`;
+    None when git cannot tell."""
+    spec = prefix or "."
+    diff = _git_bytes(
+        top, "diff", "--no-ext-diff", "--no-renames", "--name-only", "-z", rev, "--", spec
+    )
+    untracked = _git_bytes(top, "ls-files", "-z", "--others", "--exclude-standard", "--", spec)
+    if diff is None or untracked is None:
+        return None
+    cut = len(prefix) + 1 if prefix else 0
+    # diff names files from the top; ls-files from the folder it ran in (the top here)
+    return sorted({name[cut:] for name in _names(diff) + _names(untracked)})
+
+
+def tree_files(top: Path, tree: str) -> list[tuple[str, str, str]] | None:
+    """(mode, blob id, path inside the tree) of every file of `tree`, or None."""
+    raw = _git_bytes(top, "ls-tree", "-r", "-z", "--full-tree", tree)
+    if raw is None:
+        return None
+    rows = []
+    for item in raw.split(b"\0"):
+        if item:
+            meta, _, name = item.partition(b"\t")
+            mode, kind, blob = meta.decode().split()
+            if kind == "blob":  # submodules (commits) hold nothing of the store's
+                rows.append((mode, blob, os.fsdecode(name)))
+    return rows
+
+
+def read_blobs(top: Path, blobs: list[str]) -> list[bytes] | None:
+    """The contents of `blobs`, in order, read by one `git cat-file --batch`."""
+    if not blobs:
+        return []
+    raw = _git_bytes(top, "cat-file", "--batch", stdin="".join(f"{b}\n" for b in blobs).encode())
+    if raw is None:
+        return None
+    found, at = [], 0
+    for _ in blobs:
+        end = raw.index(b"\n", at)
+        header = raw[at:end].split()
+        if len(header) != 3:  # "<id> missing"
+            return None
+        size = int(header[2])
+        found.append(raw[end + 1 : end + 1 + size])
+        at = end + 2 + size  # the content is followed by a newline
+    return found
