@@ -41,6 +41,7 @@ from medmassage.render.request import (
     selected,
 )
 from medmassage.store import PATIENTS, Store
+from medmassage.store.cache import stat_identity
 from medmassage.store.files import write_output
 from medmassage.validate import open_store
 
@@ -274,9 +275,9 @@ def _write(out: Path, result: Result, ready: set[str]) -> Result:
     """Write a result's rendered files and note each in what the cache remembers."""
     for path, fmt, text in result.pending:
         data = text.encode("utf-8")
-        written = write_output(path, data, out, ready)
-        if isinstance(result.drawn, Drawn):
-            result.drawn.outputs[fmt] = output_record(data, written)
+        write_output(path, data, out, ready)
+        if isinstance(result.drawn, Drawn):  # as left: its ctime and inode are new
+            result.drawn.outputs[fmt] = output_record(data, stat_identity(path))
     return result._replace(pending=())
 
 

@@ -4,13 +4,15 @@ For each document (a SOAP note, a physician update) it remembers what the docume
 drawn from: every input file with its identity (size, mtime, ctime, inode, as in the
 validation cache) when it was read, the files whose errors would hold it back, the facts
 that decide whether it is rendered at all (a session's date, a patient's consent), and
-each output file with its size, sha256 and mtime. A document is skipped only when
+each output file with its size, sha256 and identity. A document is skipped only when
 
 - the run's base is the same: cache format, tool version and code, schemas, every
   template in effect (store overrides included), the document, --since/--until/--date;
 - every input file still has its identity, and the folders it is drawn from list no
   new file (an addendum, for a note; anything in the patient folder, for an update);
-- each output file is still there with its size, and its mtime or else its sha256.
+- each output file is still there with its size, and its mtime, ctime and inode (any
+  write or `touch` changes the ctime, so an output edited in place with its size and
+  mtime restored is seen) or else its sha256.
 
 Nothing is remembered about a document whose inputs changed within the last second.
 The cache lives in `.medmassage-cache/render.json` (git-ignored), one section per
@@ -39,7 +41,7 @@ from medmassage.store.cache import (
 )
 
 CACHE_FILE = "render.json"
-FORMAT = 2
+FORMAT = 3
 
 
 class Identities:
@@ -73,7 +75,7 @@ class Drawn(NamedTuple):
     deps: list[tuple[str, Identity]]  # every input file, with its identity when read
     holds: list[str]  # the files whose errors hold the document back
     facts: dict[str, Any]  # what decides whether it is rendered at all
-    outputs: dict[str, list[Any]]  # format -> [size, sha256, mtime_ns] of the file written
+    outputs: dict[str, list[Any]]  # format -> OUTPUT_FIELDS of the file written
 
 
 def base_digest(templates: str, document: str, options: Iterable[str | None]) -> str:
@@ -85,22 +87,30 @@ def base_digest(templates: str, document: str, options: Iterable[str | None]) ->
     return hashlib.sha256(json.dumps(key).encode()).hexdigest()
 
 
-def output_record(data: bytes, mtime_ns: int) -> list[Any]:
-    """How a written output file is remembered: size, sha256, mtime."""
-    return [len(data), hashlib.sha256(data).hexdigest(), mtime_ns]
+# How a written output file is remembered.
+OUTPUT_FIELDS = ("size", "sha256", "mtime_ns", "ctime_ns", "inode")
+
+
+def output_record(data: bytes, identity: Identity) -> list[Any]:
+    """How a written output file is remembered: size, sha256, mtime, ctime, inode
+    (`identity` is the file's stat_identity just after it was written; None: never trusted
+    without its sha256)."""
+    size, mtime_ns, ctime_ns, inode = identity if identity is not None else (len(data), 0, 0, 0)
+    return [size, hashlib.sha256(data).hexdigest(), mtime_ns, ctime_ns, inode]
 
 
 def intact(path: str, record: Any) -> bool:
-    """True when the output file at `path` is still as `record` says it was written."""
+    """True when the output file at `path` is still as `record` says it was written: the
+    same size and stat identity, or else the same sha256. The mtime alone is not enough:
+    `touch -r` puts it back after an edit, but the ctime of an edited file always moves."""
     try:
-        size, sha256, mtime_ns = record
+        size, sha256, mtime_ns, ctime_ns, inode = record
         info = os.stat(path)
         if info.st_size != size:
             return False
-        return bool(
-            info.st_mtime_ns == mtime_ns
-            or hashlib.sha256(Path(path).read_bytes()).hexdigest() == sha256
-        )
+        if (info.st_mtime_ns, info.st_ctime_ns, info.st_ino) == (mtime_ns, ctime_ns, inode):
+            return True
+        return bool(hashlib.sha256(Path(path).read_bytes()).hexdigest() == sha256)
     except (OSError, TypeError, ValueError):
         return False
 
@@ -108,7 +118,7 @@ def intact(path: str, record: Any) -> bool:
 # How a chart is stored, flat because parsing JSON costs per list and dict, not per byte:
 #   files:     [rel, size, mtime_ns, ctime_ns, inode, rel, ...]  (size null: no such file)
 #   documents: {name: [id, rows drawn from, rows holding it back (0: the same),
-#                      *facts (in the order of `keys`), *(format, size, sha256, mtime_ns)...]}
+#                      *facts (in the order of `keys`), *(format, *OUTPUT_FIELDS)...]}
 _ROW = 5
 
 
@@ -189,8 +199,8 @@ class Stored:
 
     @property
     def outputs(self) -> dict[str, list[Any]]:
-        item, start = self.item, 3 + len(self.record.keys)
-        return {item[k]: item[k + 1 : k + 4] for k in range(start, len(item), 4)}
+        item, start, step = self.item, 3 + len(self.record.keys), 1 + len(OUTPUT_FIELDS)
+        return {item[k]: item[k + 1 : k + step] for k in range(start, len(item), step)}
 
 
 MALFORMED = (

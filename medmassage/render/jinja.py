@@ -305,7 +305,10 @@ def _guarded(env: ImmutableSandboxedEnvironment, name: str, action: Callable[[],
 
 def _describe(env: jinja2.Environment, filename: str | None, name: str) -> str:
     loader = env.loader
-    source = loader.loaded.get(filename or "") if isinstance(loader, Loader) else None
+    loaded = loader.loaded if isinstance(loader, Loader) else {}
+    source = loaded.get(filename or "") or next(
+        (found for found in loaded.values() if found.name == name), None
+    )
     return f"template {source.name} ({source.origin})" if source else f"template {name}"
 
 
@@ -316,7 +319,7 @@ def _runtime_message(env: jinja2.Environment, name: str, exc: Exception) -> str:
     where = (
         f"{_describe(env, frames[-1].filename, name)}, line {frames[-1].lineno}"
         if frames
-        else f"template {name}"
+        else _describe(env, None, name)
     )
     text = read(known[frames[-1].filename]) if frames else ""
     if isinstance(exc, jinja2.UndefinedError):

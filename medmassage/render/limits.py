@@ -99,7 +99,7 @@ def check_binop(operator: str, left: Any, right: Any) -> None:
     elif operator == "**":
         whole = _whole(left) and _whole(right)
         if whole and right * abs(left).bit_length() > MAX_POWER_BITS and abs(left) > 1:
-            raise LimitExceeded(f"a power would have more than {MAX_POWER_BITS} bits")
+            raise LimitExceeded(f"a power would have more than {MAX_POWER_BITS} bits (the limit)")
 
 
 def check_arguments(args: Sequence[Any], kwargs: dict[str, Any]) -> None:
@@ -107,7 +107,9 @@ def check_arguments(args: Sequence[Any], kwargs: dict[str, Any]) -> None:
     or a format string asking for such a width."""
     for value in (*args, *kwargs.values()):
         if _whole(value) and abs(value) > MAX_OUTPUT_CHARS:
-            raise LimitExceeded(f"a number past {MAX_OUTPUT_CHARS} was passed to a call")
+            raise LimitExceeded(
+                f"a number past {MAX_OUTPUT_CHARS} (the size limit) was passed to a call"
+            )
 
 
 def check_format(text: str) -> None:
@@ -129,7 +131,7 @@ class BoundedRange(Sequence[int]):
     def __init__(self, budget: Budget, *args: int) -> None:
         self.items = range(*args)
         if len(self.items) > MAX_RANGE:
-            raise LimitExceeded(f"a range of more than {MAX_RANGE} items")
+            raise LimitExceeded(f"a range of more than {MAX_RANGE} items (the limit)")
         self.budget = budget
 
     def __len__(self) -> int:

