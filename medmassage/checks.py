@@ -12,6 +12,7 @@ from medmassage import kinds
 from medmassage import schema_loader as schemas
 from medmassage.errors import Finding, Problem, RecordError
 from medmassage.store import Entry
+from medmassage.store.ids import is_valid_id
 
 
 @dataclass
@@ -66,7 +67,9 @@ def check_data(
                 ("id",),
                 "layout/id-mismatch",
                 "error",
-                f"id {record_id!r} does not match the file name; it must be {entry.id!r}",
+                # Quote the id only when it is id-shaped: anything else may be free text.
+                f"id {repr(record_id) if is_valid_id(record_id) else '(not an id)'} does not "
+                f"match the file name; it must be {entry.id!r}",
             )
         )
     return result

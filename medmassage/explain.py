@@ -1,7 +1,8 @@
 """Turn jsonschema's errors into plain-English findings with stable rule codes.
 
-Messages name fields and vocabulary terms but do not echo free text from the
-record, so CI logs carry no clinical narrative."""
+Messages name the field, the rule and what is expected, never the value written: a
+misplaced allergy note, an email or a birth date must not land in a CI log. (`validate
+--show-values` adds the value on a local screen; see report.py.)"""
 
 from __future__ import annotations
 
@@ -56,23 +57,25 @@ def _found(value: Any) -> str:
 
 
 def _short(value: Any) -> str:
-    """A value safe and short enough to quote: terms, numbers, dates; never narrative."""
+    """The value as quoted back to whoever just typed it (interactive prompts, --email)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
-    if isinstance(value, str) and len(value) <= 40 and "\n" not in value:
+    if isinstance(value, str) and len(value) <= 40 and value.isprintable():
         return repr(value)
     return "the value"
 
 
 def _suggest(word: Any, options: Any) -> str:
+    """A close allowed term; it quotes the vocabulary, never what was written."""
     if not isinstance(word, str):
         return ""
     close = difflib.get_close_matches(word, [str(o) for o in options], n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def explain(rel: str, error: Any) -> Iterator[Finding]:
-    """Findings for one jsonschema ValidationError (one error may name several fields)."""
+def explain(rel: str, error: Any, show_values: bool = False) -> Iterator[Finding]:
+    """Findings for one jsonschema ValidationError (one error may name several fields).
+    The value is never quoted, unless `show_values` (a prompt answering its own typist)."""
     path = tuple(error.absolute_path)
     keyword = error.validator
     schema = error.schema if isinstance(error.schema, dict) else {}
@@ -99,16 +102,18 @@ def explain(rel: str, error: Any) -> Iterator[Finding]:
                     rel, (*path, name), rule, "error", f"unknown field '{name}'{hint}", at_key=True
                 )
         return
-    yield Finding(rel, path, rule, "error", _message(keyword, schema, value, error))
+    subject = _short(value) if show_values else "the value"
+    yield Finding(rel, path, rule, "error", _message(keyword, schema, value, error, subject))
 
 
-def _message(keyword: str, schema: dict[str, Any], value: Any, error: Any) -> str:
+def _message(keyword: str, schema: dict[str, Any], value: Any, error: Any, subject: str) -> str:
+    """What is wrong, in words; `subject` stands for the value ("the value" in records)."""
     title = schema.get("title", "")
     if keyword == "enum":
         options = schema.get("enum", [])
         what = f"a known {title.replace('_', ' ')}" if title else "one of the allowed values"
         listing = f" ({', '.join(map(str, options))})" if len(options) <= 8 else ""
-        return f"{_short(value)} is not {what}{listing}{_suggest(value, options)}"
+        return f"{subject} is not {what}{listing}{_suggest(value, options)}"
     if keyword == "type":
         expected = error.validator_value
         names = [
@@ -124,20 +129,18 @@ def _message(keyword: str, schema: dict[str, Any], value: Any, error: Any) -> st
             "email": "an email address",
         }
         wanted = form.get(error.validator_value, f"in the {error.validator_value} format")
-        return f"{_short(value)} is not {wanted}"
+        return f"{subject} is not {wanted}"
     if keyword == "pattern":
         expected = _FORMS.get(title, schema.get("description", "see the schema"))
-        return f"{_short(value)} does not have the expected form: {expected}"
+        return f"{subject} does not have the expected form: {expected}"
     if keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         words = {
-            "minimum": "below the minimum of",
-            "maximum": "above the maximum of",
+            "minimum": "is below the minimum of",
+            "maximum": "is above the maximum of",
             "exclusiveMinimum": "must be more than",
             "exclusiveMaximum": "must be less than",
         }
-        if keyword.startswith("exclusive"):
-            return f"{_short(value)} {words[keyword]} {error.validator_value}"
-        return f"{_short(value)} is {words[keyword]} {error.validator_value}"
+        return f"{subject} {words[keyword]} {error.validator_value}"
     if keyword == "minLength":
         return (
             "must not be empty"
@@ -155,4 +158,5 @@ def _message(keyword: str, schema: dict[str, Any], value: Any, error: Any) -> st
         return f"must be {error.validator_value!r}"
     if keyword == "uniqueItems":
         return "lists the same item twice"
-    return str(error.message)[:200]
+    # jsonschema's own wording quotes the value: say only that the schema refuses it.
+    return f"{subject} is refused by the schema ({keyword})"

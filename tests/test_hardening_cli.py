@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO, PROJECT, TODAY
+from tests.conftest import DEMO, PROJECT, TODAY, run_cli
 
 MEDMASSAGE = [sys.executable, "-m", "medmassage"]
 linux_only = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
@@ -142,3 +142,71 @@ def test_a_worker_whose_parent_changes_exits_without_the_kernel(tmp_path: Path) 
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert run.returncode == 1 and "alive" not in run.stdout
     assert time.monotonic() - started < 25
+
+
+# 2. No chart values in messages (unless --show-values) ----------------------------------
+
+TEXT_MARK = "Zq7Marker anaphylaxis, carries EpiPen"
+NUMBER_MARK = 987654321
+# (record, field path, bad value, rule): one per schema keyword the shipped schemas use
+# on a value (required and unknown fields name only fields).
+VALUE_CASES = [
+    ("patients/p-0001/patient.yaml", ("allergies", 0, "severity"), TEXT_MARK, "schema/enum"),
+    ("patients/p-0001/patient.yaml", ("contact", "email"), TEXT_MARK, "schema/format"),
+    ("patients/p-0001/patient.yaml", ("date_of_birth",), TEXT_MARK, "schema/format"),
+    ("providers/dr-lena-hartwell.yaml", ("npi",), TEXT_MARK, "schema/pattern"),
+    ("patients/p-0001/sessions/2026-10-29.yaml", ("duration_minutes",), TEXT_MARK, "schema/type"),
+    (
+        "patients/p-0001/sessions/2026-10-29.yaml",
+        ("duration_minutes",),
+        NUMBER_MARK,
+        "schema/maximum",
+    ),
+    (
+        "patients/p-0001/sessions/2026-10-29.yaml",
+        ("duration_minutes",),
+        -NUMBER_MARK,
+        "schema/exclusive-minimum",
+    ),
+    ("medmassage.yaml", ("format",), NUMBER_MARK, "schema/const"),
+]
+
+
+def _set_field(root: Path, rel: str, path: tuple[str | int, ...], value: object) -> None:
+    from medmassage.yamlio import dump, load_file
+
+    data = load_file(root / rel, rel)
+    node: object = data
+    for part in path[:-1]:
+        node = node[part]  # type: ignore[index]
+    node[path[-1]] = value  # type: ignore[index]
+    (root / rel).write_text(dump(data), encoding="utf-8")
+
+
+def _rounds() -> list[list[tuple[str, tuple[str | int, ...], object, str]]]:
+    """The cases split into as few stores as can hold them (one value per field each)."""
+    rounds: list[list[tuple[str, tuple[str | int, ...], object, str]]] = []
+    for case in VALUE_CASES:
+        for batch in rounds:
+            if all(other[:2] != case[:2] for other in batch):
+                batch.append(case)
+                break
+        else:
+            rounds.append([case])
+    return rounds
+
+
+@pytest.mark.parametrize("cases", _rounds(), ids=lambda cases: "+".join(c[3] for c in cases))
+def test_messages_never_quote_the_value_unless_asked(
+    store: Path, cases: list[tuple[str, tuple[str | int, ...], object, str]]
+) -> None:
+    for rel, path, value, _ in cases:
+        _set_field(store, rel, path, value)
+    marks = [str(value).split()[0] for _, _, value, _ in cases]
+    base = ["--root", str(store), "validate", "--today", TODAY]
+    for fmt in ("text", "json", "github"):
+        run = run_cli(*base, "--format", fmt)
+        assert run.code == 1 and all(c[3] in run.out for c in cases), run
+        assert not [m for m in marks if m in run.out + run.err], (fmt, run)
+        shown = run_cli(*base, "--format", fmt, "--show-values")
+        assert shown.code == 1 and all(m in shown.out for m in marks), (fmt, shown)

@@ -184,7 +184,7 @@ def check_value(value: Any, question: Question) -> str | None:
     schema = {**question.schema, "$defs": question.defs}
     validator = Draft202012Validator(schema, format_checker=schema_loader.format_checker())
     for error in validator.iter_errors(value):
-        for finding in explain("", error):
+        for finding in explain("", error, show_values=True):
             return finding.message
     if question.check is not None:
         return question.check(value)

@@ -6,6 +6,8 @@ imported inside the command that needs it, so `--help` and `--version` stay inst
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import sys
 from collections.abc import Callable
@@ -29,15 +31,38 @@ _COMMIT_HELP = (
 _TODAY_HELP = "Judge the notes as `validate --today` would (default: today)."
 
 
+# Writing the output failed: a reader gone (EPIPE), a full disk (ENOSPC), a closed stdout.
+_OUTPUT_ERRORS = frozenset({errno.EPIPE, errno.ENOSPC, errno.EBADF, errno.EDQUOT, errno.EIO})
+
+
+class _ClosedOutput(io.TextIOBase):
+    """Standard output when the shell closed it (`>&-`): writing fails as an I/O error
+    instead of vanishing (Python would have sys.stdout be None)."""
+
+    def writable(self) -> bool:
+        """Claims to be writable so that writers try, and fail."""
+        return True
+
+    def write(self, text: str) -> int:
+        """Always fails: there is nowhere to write."""
+        raise OSError(errno.EBADF, "standard output is closed")
+
+
 class Group(click.Group):
     """Turns every MedmassageError into one located message and its exit status."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        """Register a command, giving it `--root` too (accepted after the command's name)."""
+        if not any(param.name == "root" for param in cmd.params):
+            root_option(cmd)
+        super().add_command(cmd, name)
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; map its errors to a message and an exit status."""
         from medmassage.errors import MedmassageError
 
         try:
-            return super().invoke(ctx)
+            return _invoke_and_flush(super().invoke, ctx)
         except MedmassageError as exc:
             _fail(str(exc), exc.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
@@ -45,8 +70,16 @@ class Group(click.Group):
         except KeyboardInterrupt:
             _fail("interrupted", 130)
         except BrokenPipeError:
+            _silence_stdout()
             sys.stderr.close()
             sys.exit(1)
+        except OSError as exc:
+            if exc.errno not in _OUTPUT_ERRORS:
+                raise
+            _silence_stdout()
+            _fail(
+                f"cannot write the output: {exc.strerror or os.strerror(exc.errno or errno.EIO)}", 1
+            )
         except Exception as exc:
             if os.environ.get("MEDMASSAGE_DEBUG"):
                 import traceback
@@ -59,9 +92,55 @@ class Group(click.Group):
             )
 
 
+def _invoke_and_flush(invoke: Callable[[click.Context], Any], ctx: click.Context) -> Any:
+    """Run the command and flush its output here, where a failed write is still caught."""
+    if sys.stdout is None:
+        sys.stdout = _ClosedOutput()
+    try:
+        result = invoke(ctx)
+    except SystemExit:
+        sys.stdout.flush()
+        raise
+    sys.stdout.flush()
+    return result
+
+
+def _silence_stdout() -> None:
+    """Point standard output at the null device, so that the output still buffered is
+    not written again (and does not fail again) as Python exits."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        sys.stdout = _ClosedOutput()
+
+
 def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"medmassage: error: {message}", err=True)
+    """The one line of an error (file names in it escaped: it may quote the command line)."""
+    if not message.isprintable():
+        from medmassage.report import escape
+
+        message = escape(message)
+    click.echo(f"medmassage: error: {_with_root(message)}", err=True)
     sys.exit(code)
+
+
+def _given_root() -> str | None:
+    """The --root the user gave (before or after the command's name), if any."""
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_object(Options) if ctx is not None else None
+    return obj.root_arg if obj is not None else None
+
+
+def _with_root(text: str) -> str:
+    """`text` with the medmassage commands it suggests given the user's --root."""
+    root = _given_root()
+    if root is None or "medmassage " not in text:
+        return text
+    from medmassage.report import with_root
+
+    return with_root(text, root)
 
 
 def use_colour(stream: Any) -> bool:
@@ -109,6 +188,26 @@ def _date_param(ctx: click.Context, param: click.Parameter, value: str | None) -
     return _checked_date(value, f"--{param.name}")
 
 
+def _root_param(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """Click callback: `--root` given after the command overrides the group's."""
+    opts = ctx.find_object(Options)
+    if value is not None and opts is not None:
+        opts.root_arg = value
+
+
+_ROOT_HELP = (
+    "The store's folder (default: $MEDMASSAGE_ROOT, else the nearest folder up holding "
+    "medmassage.yaml)."
+)
+
+
+def root_option(command: F) -> F:
+    """--root DIR on a command, so it is accepted after the command's name as well."""
+    return click.option(
+        "--root", metavar="DIR", expose_value=False, callback=_root_param, help=_ROOT_HELP
+    )(command)
+
+
 def today_option(help: str = _TODAY_HELP) -> Callable[[F], F]:
     """--today YYYY-MM-DD: the day dates are judged against (checked as a date)."""
     return click.option("--today", metavar=DATE, callback=_date_param, help=help)
@@ -137,14 +236,7 @@ def format_option(choices: tuple[str, ...], help: str, multiple: bool = False) -
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--root",
-    metavar="DIR",
-    help=(
-        "The store's folder (default: $MEDMASSAGE_ROOT, else the nearest folder up holding "
-        "medmassage.yaml)."
-    ),
-)
+@click.option("--root", metavar="DIR", help=_ROOT_HELP)
 @click.version_option(
     __version__, "--version", prog_name="medmassage", message="%(prog)s %(version)s"
 )
@@ -175,10 +267,10 @@ def _bad_date(option: str, value: str) -> NoReturn:
 
 
 def _print_problems(root: Path, problems: list[Any]) -> None:
-    """Located problems on stderr, as `validate` prints them."""
-    from medmassage.report import report_problems
+    """Located problems on stderr, as `validate` prints them (fix commands with --root)."""
+    from medmassage.report import report_problems, with_root_all
 
-    report_problems(problems, root, sys.stderr)
+    report_problems(with_root_all(problems, _given_root()), root, sys.stderr)
 
 
 def _waiting() -> None:

@@ -12,6 +12,7 @@ from medmassage import kinds
 from medmassage.chart import Record, StoreView
 from medmassage.errors import Finding
 from medmassage.store import record_rel
+from medmassage.store.ids import is_valid_id
 
 
 def _values(
@@ -47,13 +48,15 @@ def check_references(view: StoreView, records: list[Record]) -> Iterator[Finding
                     continue
                 close = difflib.get_close_matches(value, _known(view, target, patient), n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
+                # A reference that is not id-shaped may be free text: do not quote it.
+                where = f"{value!r} (no {record_rel(target, value, patient)})"
+                shown = where if is_valid_id(value) else "written here"
                 yield Finding(
                     record.rel,
                     path,
                     f"ref/unknown-{target}",
                     "error",
-                    f"{target} {value!r} does not exist "
-                    f"(no {record_rel(target, value, patient)}){hint}",
+                    f"{target} {shown} does not exist{hint}",
                 )
 
 
