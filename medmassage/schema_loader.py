@@ -9,12 +9,11 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime
 from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
-from medmassage import kinds
+from medmassage import ecma, kinds
 
 VOCABULARY_ID = "urn:medmassage:schema:vocabulary"
 _REF_PREFIX = VOCABULARY_ID + "#/$defs/"
@@ -101,28 +100,63 @@ def _ref_holders(node: Any) -> list[dict[str, Any]]:
     return found
 
 
-def _is_datetime(instance: object) -> bool:
-    if not isinstance(instance, str):
-        return True
-    return datetime.fromisoformat(instance.replace("Z", "+00:00")).tzinfo is not None
-
-
 @cache
 def format_checker() -> Any:
-    """jsonschema's format checker with a date-time check that needs no extra package."""
+    """jsonschema's format checker, with `date`, `date-time`, `time` and `email` read as
+    JSON Schema means them (RFC 3339, a routable address) and no extra package."""
     from jsonschema import Draft202012Validator
 
     checker = copy.deepcopy(Draft202012Validator.FORMAT_CHECKER)
-    checker.checks("date-time", raises=ValueError)(_is_datetime)
+    for name, check in FORMATS.items():
+        checker.checks(name)(check)
     return checker
+
+
+FORMATS = {
+    "date": ecma.is_date,
+    "date-time": ecma.is_datetime,
+    "time": ecma.is_time,
+    "email": ecma.is_email,
+}
+
+
+def ecma_schema(node: Any) -> Any:
+    """`node` with every `pattern` (and `patternProperties` name) rewritten so Python's
+    `re` matches what ECMA-262 does; values (enum, const, default) are left alone."""
+    if isinstance(node, list):
+        return [ecma_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    translated: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "pattern" and isinstance(value, str):
+            translated[key] = _python_pattern(value)
+        elif key == "patternProperties" and isinstance(value, dict):
+            translated[key] = {_python_pattern(k): ecma_schema(v) for k, v in value.items()}
+        elif key in ("enum", "const", "default", "examples"):
+            translated[key] = value
+        else:
+            translated[key] = ecma_schema(value)
+    return translated
+
+
+@cache
+def _python_pattern(pattern: str) -> str:
+    return ecma.python_pattern(pattern)
+
+
+def checker(schema: dict[str, Any]) -> Any:
+    """A jsonschema validator for any schema or fragment of ours, with JSON Schema's
+    meaning of patterns and formats (what `validator` gives a whole kind)."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(ecma_schema(schema), format_checker=format_checker())
 
 
 @lru_cache(maxsize=64)
 def validator(kind: str, extensions: Extensions = ()) -> Any:
     """A ready jsonschema validator for `kind`, built once per vocabulary."""
-    from jsonschema import Draft202012Validator
-
-    return Draft202012Validator(bundled(kind, extensions), format_checker=format_checker())
+    return checker(bundled(kind, extensions))
 
 
 # Records of one kind to check before compiling its fast path pays: compiling a kind's
@@ -164,27 +198,6 @@ def _inline(node: Any, definitions: dict[str, Any]) -> Any:
     return node
 
 
-def _is_date(instance: object) -> bool:
-    from datetime import date
-
-    try:
-        return not isinstance(instance, str) or bool(
-            _DATE.fullmatch(instance) and date.fromisoformat(instance)
-        )
-    except ValueError:
-        return False
-
-
-def _is_datetime_quiet(instance: object) -> bool:
-    try:
-        return _is_datetime(instance)
-    except ValueError:
-        return False
-
-
-_DATE = __import__("re").compile(r"\d{4}-\d{2}-\d{2}")
-
-
 @lru_cache(maxsize=64)
 def fast_validator(kind: str, extensions: Extensions = ()) -> Any:
     """A compiled yes/no validator for the common valid case (about 30x faster than
@@ -192,11 +205,8 @@ def fast_validator(kind: str, extensions: Extensions = ()) -> Any:
     Failures are explained by `validator()`, never by this one."""
     import fastjsonschema
 
-    schema = bundled(kind, extensions)
-    compiled = fastjsonschema.compile(
-        _inline(schema, schema.get("$defs", {})),
-        formats={"date": _is_date, "date-time": _is_datetime_quiet, "email": lambda s: "@" in s},
-    )
+    schema = ecma_schema(bundled(kind, extensions))
+    compiled = fastjsonschema.compile(_inline(schema, schema.get("$defs", {})), formats=FORMATS)
 
     def is_valid(data: Any) -> bool:
         try:

@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "medmassage"
 LAYERS: tuple[frozenset[str], ...] = tuple(
     frozenset(names.split())
     for names in (
-        "__init__ errors kinds codesets yamlio schema_loader schemas signature store workers",
+        "__init__ errors kinds codesets yamlio ecma schema_loader schemas signature store workers",
         "chart",
         "care",
         "rules",

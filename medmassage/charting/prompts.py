@@ -176,13 +176,11 @@ def _typed(text: str, shape: dict[str, Any]) -> Any:
 
 def check_value(value: Any, question: Question) -> str | None:
     """Why `value` does not fit the field's schema or the store, or None when it fits."""
-    from jsonschema import Draft202012Validator
-
     from medmassage import schema_loader
     from medmassage.explain import explain
 
-    schema = {**question.schema, "$defs": question.defs}
-    validator = Draft202012Validator(schema, format_checker=schema_loader.format_checker())
+    # The loader's checker: patterns and formats mean what they mean in JSON Schema.
+    validator = schema_loader.checker({**question.schema, "$defs": question.defs})
     for error in validator.iter_errors(value):
         for finding in explain("", error, show_values=True):
             return finding.message
