@@ -5,7 +5,9 @@ closed stdout is a plain I/O error, and `--root` works after the subcommand too.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -210,3 +212,186 @@ def test_messages_never_quote_the_value_unless_asked(
         assert not [m for m in marks if m in run.out + run.err], (fmt, run)
         shown = run_cli(*base, "--format", fmt, "--show-values")
         assert shown.code == 1 and all(m in shown.out for m in marks), (fmt, shown)
+
+
+# 3. Echoed text is escaped ------------------------------------------------------------
+
+ODD = "notes-\udce9\x1b[2J\n::error file=x::forged\u202e.txt"  # a byte not UTF-8, ESC, newline
+
+
+def _raw(text: str) -> list[str]:
+    """Characters that would act on a terminal or a log: controls, bidi, stray bytes."""
+    return [c for c in text if not c.isprintable() and c != "\n"]
+
+
+@linux_only
+@pytest.mark.parametrize("fmt", ["text", "json", "github"])
+def test_odd_file_names_are_escaped_in_every_format(store: Path, fmt: str) -> None:
+    folder = store / "patients" / "p-0001" / "sessions"
+    (folder / ODD).write_bytes(b"")
+    run = run_cli("--root", str(store), "validate", "--today", TODAY, "--format", fmt)
+    assert run.code in (0, 1) and "Traceback" not in run.err, run
+    assert not _raw(run.out + run.err), run
+    lines = run.out.splitlines()
+    # The name's newline forges no line: no line starts with what followed it.
+    assert not [line for line in lines if line.startswith("::error file=x")], run
+    named = [line for line in lines if "notes-" in line]
+    assert named and all("\\x1b" in line and "\\xe9" in line for line in named), run
+
+
+def test_a_path_given_on_the_command_line_is_escaped_in_errors(store: Path) -> None:
+    odd = store / "patients" / "zz\x1b]0;title\x07\n::error file=x::forged"
+    run = run_cli("--root", str(store), "validate", str(odd))
+    assert run.code == 2 and "Traceback" not in run.err, run
+    assert not _raw(run.err) and len(run.err.splitlines()) == 1, run
+    assert "\\x1b]0;title\\x07\\n::error" in run.err, run
+
+
+def test_reporters_escape_what_they_echo(tmp_path: Path) -> None:
+    """Whatever reaches a reporter (a key or a file name not escaped upstream) leaves it
+    inert: no control character, no extra line, in text, json and github alike."""
+    import io
+
+    from medmassage.errors import Problem
+    from medmassage.report import REPORTERS
+    from medmassage.validate import Report
+
+    key = "k\x1b[2J\n::error file=a::forged\u202e"
+    problem = Problem(f"patients/{key}.yaml", 1, 1, f"$.{key}", "schema/invalid", "error", key)
+    for fmt, reporter in REPORTERS.items():
+        out = io.StringIO()
+        reporter(Report(1, [problem], None), tmp_path, out, lambda t, s: t)  # type: ignore[arg-type]
+        text = out.getvalue()
+        assert not _raw(text) and "\\x1b" in text and "\\u202e" in text, (fmt, text)
+        if fmt == "json":
+            assert (
+                json.loads(text)["problems"][0]["path"]
+                == "$.k\\x1b[2J\\n::error file=a::forged\\u202e"
+            )
+        else:  # the problem, then the summary: the newline forged no line
+            assert len(text.splitlines()) == 2 and "::error file=a" not in text.splitlines()[1]
+
+
+# 4. GitHub annotations from the repository root -----------------------------------------
+
+
+def _annotated_files(out: str) -> set[str]:
+    return {m.group(1) for m in re.finditer(r"^::(?:error|warning) file=([^,]+),", out, re.M)}
+
+
+@pytest.fixture
+def repo_with_store(tmp_path: Path) -> Path:
+    """A git repository holding the store in records/, with one error in it."""
+    repo = tmp_path / "repo"
+    shutil.copytree(DEMO, repo / "records", ignore=shutil.ignore_patterns("rendered", ".*"))
+    _set_field(repo / "records", "patients/p-0001/patient.yaml", ("contact", "email"), "x@")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    return repo
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_github_paths_are_relative_to_the_git_top_from_a_working_directory(
+    repo_with_store: Path,
+) -> None:
+    store = repo_with_store / "records"
+    expected = {
+        f"records/{p['file']}"
+        for p in run_cli(
+            "--root", str(store), "validate", "--today", TODAY, "--format", "json"
+        ).json()["problems"]
+    }
+    run = run_cli(
+        "validate",
+        "--today",
+        TODAY,
+        "--format",
+        "github",
+        cwd=store / "patients",
+        env={"GITHUB_WORKSPACE": ""},
+    )
+    assert run.code == 1 and _annotated_files(run.out) == expected, run
+
+
+def test_github_paths_are_relative_to_github_workspace(tmp_path: Path, store: Path) -> None:
+    _set_field(store, "patients/p-0001/patient.yaml", ("contact", "email"), "x@")
+    workspace = store.parent
+    expected = {
+        f"{store.name}/{p['file']}"
+        for p in run_cli(
+            "--root", str(store), "validate", "--today", TODAY, "--format", "json"
+        ).json()["problems"]
+    }
+    run = run_cli(
+        "validate",
+        "--today",
+        TODAY,
+        "--format",
+        "github",
+        cwd=store / "patients",
+        env={"GITHUB_WORKSPACE": str(workspace)},
+    )
+    assert run.code == 1 and _annotated_files(run.out) == expected, run
+
+
+# 5. Output errors, --root after the command, fix commands with --root -----------------
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_stdout_is_a_plain_io_error() -> None:
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [*MEDMASSAGE, "--root", str(DEMO), "validate", "--today", TODAY, "--format", "json"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    assert proc.returncode not in (0, 3) and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.startswith("medmassage: error: ") and "internal" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_a_closed_stdout_is_a_plain_io_error() -> None:
+    code = (
+        "import os, runpy, sys; os.close(1); sys.argv = ['medmassage'] + sys.argv[1:]; "
+        "runpy.run_module('medmassage', run_name='__main__')"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "--root", str(DEMO), "validate", "--today", TODAY],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        close_fds=True,
+    )
+    assert proc.returncode not in (0, 3) and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.startswith("medmassage: error: ") and "internal" not in proc.stderr
+
+
+def test_root_is_accepted_after_the_command_and_wins(store: Path, tmp_path: Path) -> None:
+    _set_field(store, "patients/p-0001/patient.yaml", ("contact", "email"), "x@")
+    before = run_cli("--root", str(store), "validate", "--today", TODAY, "--format", "json")
+    after = run_cli(
+        "--root",
+        str(tmp_path),
+        "validate",
+        "--root",
+        str(store),
+        "--today",
+        TODAY,
+        "--format",
+        "json",
+    )
+    assert after.code == before.code == 1 and after.json() == before.json(), after
+
+
+def test_fix_commands_in_messages_carry_the_root_given(store: Path) -> None:
+    """The demo's unsigned notes, judged weeks later, are told to be signed late: the
+    command printed must work as pasted, so it names the store the user named."""
+    late = "2027-01-31"
+    run = run_cli("validate", "--root", str(store), "--today", late)
+    fixes = [line for line in run.out.splitlines() if "integrity/unsigned" in line]
+    assert fixes, run
+    assert all(f"medmassage --root {store} sign " in line for line in fixes), run
+    plain = run_cli("validate", "--today", late, cwd=store)
+    assert "medmassage --root" not in plain.out and "medmassage sign " in plain.out, plain
