@@ -45,7 +45,7 @@ DOCUMENTED = frozenset(
         "syntax/complex-key",  # a key that is a list or mapping, or split over lines
         "syntax/empty-key",  # an empty or null key
         "syntax/directive",  # %YAML, %TAG and other directives
-        "syntax/tab",  # a tab outside quoted text
+        "syntax/tab",  # a tab as indentation or separation, or first in a block of text
         "syntax/flow-form",  # '?'/':' starting text inside [ ] or { }, 'key:,' there
     }
 )
@@ -191,6 +191,16 @@ def refused(text: str | bytes) -> tuple[str, int, int]:
         ("a: [b,\n  c]\n", {"a": ["b", "c"]}),
         ("a: 'it''s ok' # c\nb: what?\n", {"a": "it's ok", "b": "what?"}),
         ("? a\n: b\n", {"a": "b"}),
+        # tabs pasted into notes: text inside plain text and inside a block's lines
+        ("note: pain\tworse at night\n", {"note": "pain\tworse at night"}),
+        ("a: b\n  c\td\n", {"a": "b c\td"}),
+        ("key\twith tab: v\n", {"key\twith tab": "v"}),
+        ("a: [b\tc]\n", {"a": ["b\tc"]}),
+        ("a: |\n  x\n  \ty\n", {"a": "x\n\ty\n"}),
+        ("a: |\n  x\ty\t\n", {"a": "x\ty\t\n"}),
+        ("a: >\n  x\ty\n  \tz\n  w\n", {"a": "x\ty\n\tz\nw\n"}),
+        ("a: |\n  x\n  \t\n  y\n", {"a": "x\n\t\ny\n"}),  # a line holding a tab is text
+        ("a: |2\n  \tx\n", {"a": "\tx\n"}),  # the indentation given: the tab is text
         ("a: 0o17\nb: 0x1F\nc: .inf\nd: .nan\ne: 1e400\n", {
             "a": "0o17", "b": "0x1F", "c": ".inf", "d": ".nan", "e": "1e400"
         }),
@@ -233,7 +243,13 @@ def test_read_as_yaml_says(text: str, expected: dict[str, Any]) -> None:
         ("{ multi\n  line: value }", "syntax/complex-key", 2, 7),
         ('a: { "k"\n  : v }', "syntax/complex-key", 2, 3),
         ("a:\tb\n", "syntax/tab", 1, 3),
-        ("a: |\n  x\n  \ty\n", "syntax/tab", 3, 3),
+        ("a: - \tb\n", "syntax/tab", 1, 6),
+        ("a: [b,\tc]\n", "syntax/tab", 1, 7),
+        ("a: |\n  \tx\n", "syntax/tab", 2, 3),  # libyaml takes it for indentation
+        ("a: |\n  \t\n  x\n", "syntax/tab", 2, 3),
+        ("a: |\n    x\n  \t\n    y\n", "syntax/tab", 3, 3),
+        ("a: |\t# c\n  x\n", "syntax/tab", 1, 5),
+        ("a: b\n  \tc\n", "syntax/invalid-yaml", 2, 3),  # a tab in the indentation
         ("a:\n\tb: 1\n", "syntax/invalid-yaml", 2, 1),
         ("a: 1\n...\nb: 2\n", "syntax/multiple-documents", 3, 1),
         ("--- |\n  text\n", "syntax/not-a-mapping", 1, 5),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import TODAY, first_file
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -99,6 +102,97 @@ def test_directory_and_missing_file_are_located_errors(tmp_path: Path) -> None:
         with pytest.raises(RecordError) as caught:
             load_file(target, "x.yaml")
         assert caught.value.problem.rule == "syntax/unreadable"
+
+
+def test_a_symbolic_link_is_refused_not_followed(tmp_path: Path) -> None:
+    # A committed link could pull a file from outside the store into a chart.
+    outside = tmp_path / "outside.yaml"
+    outside.write_bytes(b"a: 1\n")
+    for target in (outside, tmp_path / "gone.yaml"):
+        link = tmp_path / f"link-to-{target.name}"
+        link.symlink_to(target)
+        with pytest.raises(RecordError) as caught:
+            load_file(link, "x.yaml")
+        found = caught.value.problem
+        assert (found.rule, found.file, found.line, found.column) == (
+            "syntax/unreadable",
+            "x.yaml",
+            1,
+            1,
+        )
+        assert "symbolic link" in found.message
+
+
+def test_a_socket_is_refused(tmp_path: Path) -> None:
+    import socket
+
+    path = tmp_path / "s.yaml"
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(path))
+        with pytest.raises(RecordError) as caught:
+            load_file(path, "s.yaml")
+    assert caught.value.problem.rule == "syntax/unreadable"
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    # Opening a FIFO for reading waits for a writer; the loader must not. It runs in a
+    # process of its own so that a regression fails on the timeout instead of hanging.
+    fifo = tmp_path / "f.yaml"
+    os.mkfifo(fifo)
+    code = (
+        "import sys, pathlib\nfrom medmassage.yamlio import load_file\n"
+        "from medmassage.errors import RecordError\n"
+        "try:\n    load_file(pathlib.Path(sys.argv[1]), 'f.yaml')\n"
+        "except RecordError as e:\n    p = e.problem\n    print(p.rule, p.line, p.column)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(fifo)], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["syntax/unreadable", "1", "1"]
+
+
+def _validate_json(root: Path) -> tuple[int, dict[str, Any]]:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "medmassage",
+            "--root",
+            str(root),
+            "validate",
+            "--format",
+            "json",
+            "--today",
+            TODAY,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,  # a FIFO read without a writer would block for ever
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert "Traceback" not in proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink"])
+def test_validate_refuses_a_session_that_is_not_a_regular_file(
+    store: Path, tmp_path: Path, kind: str
+) -> None:
+    session = first_file(store, "patients/*/sessions/*.yaml")
+    rel = session.relative_to(store).as_posix()
+    outside = tmp_path / "outside.yaml"
+    outside.write_bytes(session.read_bytes())
+    session.unlink()
+    if kind == "fifo":
+        os.mkfifo(session)
+    else:
+        session.symlink_to(outside)
+    code, report = _validate_json(store)
+    assert code == 1 and not report["ok"]
+    about = [p for p in report["problems"] if p["file"] == rel]
+    assert about and all(p["severity"] == "error" for p in about)
+    assert (about[0]["line"], about[0]["column"]) == (1, 1)
 
 
 def test_deep_flow_nesting_does_not_crash_the_process(tmp_path: Path) -> None:
@@ -199,3 +293,15 @@ def test_writer_keeps_key_order_and_quotes_risky_text() -> None:
         {"z": "no", "a": "12:30", "m": "012", "d": "2026-03-14", "note": "line one\nline two\n"}
     )
     assert text == 'z: "no"\na: "12:30"\nm: "012"\nd: 2026-03-14\nnote: |\n  line one\n  line two\n'
+
+
+def test_a_note_with_pasted_tabs_is_written_as_a_block_and_reads_back() -> None:
+    note = "Pain\tworse at night\nSleep\t5 h\n\tfrom the intake form\n"
+    text = dump({"note": note})
+    assert text.startswith("note: |\n") and "\t" in text  # readable, not "\t" escapes
+    assert load_bytes(text.encode(), "r.yaml") == {"note": note}
+    # a tab as the very first character would read as indentation: quoted instead
+    first = dump({"note": "\tindented\nsecond\n"})
+    assert first.startswith('note: "') and load_bytes(first.encode(), "r.yaml") == {
+        "note": "\tindented\nsecond\n"
+    }
