@@ -19,7 +19,7 @@ from medmassage import kinds
 from medmassage import schema_loader as schemas
 from medmassage.chart import Record, StoreView
 from medmassage.checks import FileResult, check_data, check_file, locate, locate_in
-from medmassage.errors import Finding, Problem
+from medmassage.errors import Finding, MedmassageError, Problem
 from medmassage.rules import RULES, Rule
 from medmassage.store import Entry, Store
 
@@ -272,9 +272,32 @@ class Validation:
                 for record in records:
                     view.add(record)
         problems.extend(self.shared_problems())
+        problems.extend(self.duplicate_patients())
         self.save()
         problems = sorted({p for p in problems if p.file in target_rels})
         return Report(sum(1 for e in targets if e.kind is not None), problems, view)
+
+    def duplicate_patients(self) -> list[Problem]:
+        """ref/duplicate-patient, judged on every run across charts (one small file read per
+        patient): no chart's cache can know that another chart came or went."""
+        from medmassage.rules.references import check_duplicate_patients
+        from medmassage.yamlio import load_file
+
+        found = []
+        for patient, entries in self.charts.items():
+            for entry in entries:
+                if entry.kind != "patient":
+                    continue
+                try:
+                    found.append(
+                        (entry.rel, patient, load_file(self.store.root / entry.rel, entry.rel))
+                    )
+                except MedmassageError:
+                    continue  # its own chart reports why it cannot be read
+        return [
+            Problem(f.rel, 1, 1, "$", f.rule, f.severity, f.message)
+            for f in check_duplicate_patients(found)
+        ]
 
     def check_candidate(
         self, entry: Entry, data: dict[str, Any], text: str | None = None, name: str | None = None

@@ -13,7 +13,7 @@ import pytest
 from conftest import TODAY, Result, run_cli
 
 from medmassage.signature import CLOCK_SKEW
-from medmassage.yamlio import load_file
+from medmassage.yamlio import dump, load_file
 
 REF = "p-0001/2026-11-19"  # unsigned in the demo clinic
 
@@ -101,3 +101,52 @@ def test_signing_an_old_note_now_asks_for_late(store: Path) -> None:
     labelled = mm(store, "sign", REF, "--late", "--today", TODAY)
     assert labelled.code == 0, labelled
     assert load_file(note_path(store), "note")["late"] is True
+
+
+# --------------------------------------------- a copied note, a twice-imported intake
+
+
+def test_a_note_copied_from_the_previous_visit_is_a_cloned_note_warning(store: Path) -> None:
+    sessions = sorted((store / "patients" / "p-0001" / "sessions").glob("*.yaml"))
+    previous = load_file(sessions[-1], "note")
+    day = dt.date.fromisoformat(str(previous["date"])) + dt.timedelta(days=1)
+    copy = {k: v for k, v in previous.items() if k not in ("signature", "late")}
+    copy["id"] = copy["date"] = day.isoformat()
+    target = sessions[-1].with_name(f"{day}.yaml")
+    target.write_text(dump(copy), encoding="utf-8")
+    today = (day + dt.timedelta(days=1)).isoformat()
+    result = mm(store, "validate", "--format", "json", "--today", today)
+    assert result.code == 0, result
+    found = [p for p in result.json()["problems"] if p["rule"] == "integrity/cloned-note"]
+    rel = target.relative_to(store).as_posix()
+    assert [(p["file"], p["severity"]) for p in found] == [(rel, "warning")]
+    assert str(previous["id"]) in found[0]["message"]
+    assert str(previous["subjective"]["report"])[:20] not in found[0]["message"]
+    # One changed word in the visit's own findings: it is a note of its own again.
+    copy["subjective"] = {**copy["subjective"], "pain": (copy["subjective"]["pain"] + 1) % 10}
+    target.write_text(dump(copy), encoding="utf-8")
+    again = mm(store, "validate", "--format", "json", "--today", today)
+    assert "integrity/cloned-note" not in {p["rule"] for p in again.json()["problems"]}
+
+
+def test_the_same_intake_imported_twice_is_a_duplicate_patient_warning(
+    store: Path, tmp_path: Path
+) -> None:
+    existing = load_file(store / "patients" / "p-0002" / "patient.yaml", "patient")
+    intake = {k: v for k, v in existing.items() if k != "id"}
+    intake["name"] = {**intake["name"], "family": f"  {intake['name']['family'].upper()} "}
+    source = tmp_path / "intake.yaml"
+    source.write_text(dump(intake), encoding="utf-8")
+    created = mm(store, "create", "patient", "--from", str(source))
+    assert created.code == 0, created
+    new_id = Path(created.out.strip()).parent.name
+    assert new_id != "p-0002"
+    warned = [line for line in created.err.splitlines() if "ref/duplicate-patient" in line]
+    assert len(warned) == 1 and "p-0002" in warned[0] and new_id in warned[0], created
+    family = str(existing["name"]["family"])
+    assert family.casefold() not in created.err.casefold(), "names are never echoed"
+    result = mm(store, "validate", "--format", "json", "--today", TODAY)
+    found = [p for p in result.json()["problems"] if p["rule"] == "ref/duplicate-patient"]
+    assert [p["file"] for p in found] == [f"patients/{new_id}/patient.yaml"], result
+    assert "p-0002" in found[0]["message"] and family not in found[0]["message"]
+    assert str(existing["date_of_birth"]) not in found[0]["message"]

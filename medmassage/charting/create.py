@@ -19,7 +19,15 @@ from medmassage.errors import MedmassageError, Problem, RecordError, RecordExist
 from medmassage.store import PATIENTS, Entry, Store, newid, record_rel
 from medmassage.store.files import write_new
 from medmassage.store.ids import describe_id_rule, is_valid_id
-from medmassage.yamlio import MAX_BYTES, decode, dump, parse_text, read_file, resolve_plain
+from medmassage.yamlio import (
+    MAX_BYTES,
+    decode,
+    dump,
+    load_file,
+    parse_text,
+    read_file,
+    resolve_plain,
+)
 
 _INDEX = re.compile(r"[0-9]+")
 
@@ -93,6 +101,8 @@ def create(
         outcome.record.pop("id", None)
         insert_ordered(outcome.record, "id", record_id, ["id"])
     outcome.problems = validate(store, request, outcome.record, source)
+    if request.kind == "patient":
+        outcome.problems += duplicates(store, outcome.record)
     outcome.text = dump(outcome.record) if outcome.record else ""
     if outcome.failed:
         return outcome
@@ -237,6 +247,31 @@ def _entry(store: Store, request: Request, record: dict[str, Any]) -> Entry:
         )
     owner = _owner(request, record_id)
     return Entry(store.rel_of(request.kind, record_id, owner), request.kind, record_id, owner)
+
+
+def duplicates(store: Store, record: dict[str, Any]) -> list[Problem]:
+    """ref/duplicate-patient warnings for a new patient: every patient already in the store
+    with the same name and date of birth (the same intake imported twice)."""
+    from medmassage.rules.references import duplicate_patient, patient_key
+
+    key, patient = patient_key(record), str(record.get("id", ""))
+    folder = store.root / PATIENTS
+    if key is None or not is_valid_id(patient) or not folder.is_dir():
+        return []
+    rel = record_rel("patient", patient)
+    found = []
+    for other in sorted(p.name for p in folder.iterdir() if not p.is_symlink()):
+        if other == patient or not is_valid_id(other):
+            continue
+        other_rel = record_rel("patient", other)
+        try:
+            existing = load_file(store.root / other_rel, other_rel)
+        except RecordError:
+            continue  # validate reports it
+        if patient_key(existing) == key:
+            finding = duplicate_patient(rel, patient, other)
+            found.append(Problem(rel, 1, 1, "$", finding.rule, finding.severity, finding.message))
+    return found
 
 
 def _unplaced(kind: str) -> str:

@@ -19,6 +19,7 @@ from medmassage.rules.clinical import (
 from medmassage.rules.codes import check_diagnosis_codes, check_npis
 from medmassage.rules.integrity import (
     check_addendum_targets,
+    check_cloned_notes,
     check_late_signatures,
     check_signatures,
     check_unsigned,
@@ -46,5 +47,6 @@ INTEGRITY_CHECKS: tuple[Rule, ...] = (
     check_addendum_targets,
     check_late_signatures,
     check_unsigned,
+    check_cloned_notes,
 )
 RULES: tuple[Rule, ...] = (*REFERENCE_CHECKS, *CLINICAL_RULES, *INTEGRITY_CHECKS)

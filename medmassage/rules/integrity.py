@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -147,3 +148,37 @@ def check_unsigned(view: StoreView, records: list[Record]) -> Iterator[Finding]:
             f"{_name(record)} from {day} is still unsigned, {age} days later (the clinic signs "
             f"within {window}); review it and sign it: medmassage sign {_ref(record)} --late",
         )
+
+
+# What a visit's note says about that visit; a note whose every one of these equals the
+# previous visit's (dates, times, ids, billing and signature aside) was copied forward.
+CLINICAL_FIELDS = ("subjective", "objective", "treatment", "response", "assessment", "plan")
+
+
+def check_cloned_notes(view: StoreView, records: list[Record]) -> Iterator[Finding]:
+    """integrity/cloned-note: a session whose subjective, objective, treatment, response,
+    assessment and plan are word for word those of the patient's previous session."""
+    charts: dict[str, list[Record]] = {}
+    for record in records:
+        if record.kind == "session" and record.valid and record.entry.patient:
+            charts.setdefault(record.entry.patient, []).append(record)
+    for sessions in charts.values():
+        sessions.sort(key=lambda r: (str(r.data["date"]), str(r.data.get("time", "")), r.id))
+        for earlier, later in itertools.pairwise(sessions):
+            if _clinical(later) is None or _clinical(later) != _clinical(earlier):
+                continue
+            yield Finding(
+                later.rel,
+                (),
+                "integrity/cloned-note",
+                "warning",
+                f"{_name(later)} repeats {_name(earlier)} word for word (subjective, objective, "
+                "treatment, response, assessment and plan); a note copied from the last visit "
+                "is an audit red flag: record what was found and done at this visit",
+            )
+
+
+def _clinical(session: Record) -> list[Any] | None:
+    """The clinical content of a session (None: it has none to compare)."""
+    content = [session.data.get(name) for name in CLINICAL_FIELDS]
+    return content if any(content) else None

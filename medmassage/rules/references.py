@@ -5,7 +5,7 @@ requires the note to be signed.)"""
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from medmassage import kinds
@@ -96,3 +96,44 @@ def check_goal_references(view: StoreView, records: list[Record]) -> Iterator[Fi
                     "error",
                     f"goal {entry['goal']!r} is not a goal of plan {plan.id!r}{hint}",
                 )
+
+
+def patient_key(record: dict[str, Any]) -> tuple[str, str, str] | None:
+    """What makes two intakes the same person: given and family name (case and spacing
+    aside) and date of birth; None when the record lacks them."""
+    name, born = record.get("name"), record.get("date_of_birth")
+    if not isinstance(name, dict) or born is None:
+        return None
+    given, family = name.get("given"), name.get("family")
+    if not isinstance(given, str) or not isinstance(family, str):
+        return None
+    return (" ".join(given.split()).casefold(), " ".join(family.split()).casefold(), str(born))
+
+
+def duplicate_patient(rel: str, patient: str, other: str) -> Finding:
+    """ref/duplicate-patient: the finding for `patient`, which matches `other` (ids only:
+    the name and birth date they share are never repeated in a message)."""
+    return Finding(
+        rel,
+        (),
+        "ref/duplicate-patient",
+        "warning",
+        f"patient {patient} has the same name and date of birth as patient {other}: the same "
+        "intake imported twice? Keep one chart and move the other's records into it",
+    )
+
+
+def check_duplicate_patients(
+    patients: Iterable[tuple[str, str, dict[str, Any]]],
+) -> Iterator[Finding]:
+    """ref/duplicate-patient across the store, from (file, id, record) of every patient:
+    each patient with the name and birth date of one before it (by id) is warned, naming it."""
+    first: dict[tuple[str, str, str], str] = {}
+    for rel, patient, data in sorted(patients, key=lambda found: found[1]):
+        key = patient_key(data)
+        if key is None:
+            continue
+        if key in first:
+            yield duplicate_patient(rel, patient, first[key])
+        else:
+            first[key] = patient

@@ -101,6 +101,11 @@ _REFERENCES = _rows(
     ("unknown-goal", "a session's goal that is not a goal of its plan"),
     ("duplicate-goal", "a goal id used twice in one plan"),
 )
+_REFERENCE_WARNINGS = _rows(
+    "warning",
+    "ref",
+    ("duplicate-patient", "a patient with the same name and birth date as another (both ids)"),
+)
 
 _CLINICAL = (
     *_rows(
@@ -140,11 +145,25 @@ _INTEGRITY = (
         "integrity",
         ("late-signature", "a note signed late without `late: true` or a late-entry addendum"),
         ("unsigned", "a note still unsigned after the clinic's signing window"),
+        (
+            "cloned-note",
+            "a session whose subjective, objective, treatment, response, assessment and plan "
+            "equal the previous session's word for word",
+        ),
     ),
 )
 
 REGISTRY: dict[str, RuleInfo] = {
-    row.code: row for row in (*_SYNTAX, *_SCHEMA, *_LAYOUT, *_REFERENCES, *_CLINICAL, *_INTEGRITY)
+    row.code: row
+    for row in (
+        *_SYNTAX,
+        *_SCHEMA,
+        *_LAYOUT,
+        *_REFERENCES,
+        *_REFERENCE_WARNINGS,
+        *_CLINICAL,
+        *_INTEGRITY,
+    )
 }
 """Every reportable rule by code, in the order validation reaches them."""
 
