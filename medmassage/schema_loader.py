@@ -11,9 +11,11 @@ from collections import Counter
 from collections.abc import Iterable
 from functools import cache, lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from medmassage import ecma, kinds
+from medmassage.errors import Problem
 
 VOCABULARY_ID = "urn:medmassage:schema:vocabulary"
 _REF_PREFIX = VOCABULARY_ID + "#/$defs/"
@@ -216,3 +218,100 @@ def fast_validator(kind: str, extensions: Extensions = ()) -> Any:
         return True
 
     return is_valid
+
+
+# The store's folder of editor schemas: what `medmassage schema KIND` prints, one file per
+# kind, so a `# yaml-language-server: $schema=...` line or an editor mapping finds them.
+EDITOR_FOLDER = "schemas"
+STALE_RULE = "layout/stale-schema"
+_EDITOR_MEMO = "editor-schemas.json"
+
+
+def schema_text(kind: str, extensions: Extensions = ()) -> str:
+    """The self-contained schema of `kind` as `medmassage schema KIND` prints it."""
+    return json.dumps(bundled(kind, extensions), indent=2, ensure_ascii=False) + "\n"
+
+
+def editor_files(extensions: Extensions = ()) -> dict[str, bytes]:
+    """File name -> bytes of every kind's editor schema, for the store's schemas/ folder."""
+    return {f"{kind}.schema.json": schema_text(kind, extensions).encode() for kind in kinds.names()}
+
+
+def write_editor_schemas(root: Path, extensions: Extensions) -> list[str]:
+    """Write the editor schemas that are missing or differ into `root`/schemas/ (each
+    atomically; nothing else is touched) and return their store paths."""
+    from medmassage.store.files import make_folders, replace_atomically
+
+    folder = root / EDITOR_FOLDER
+    make_folders(folder, root)  # refuses a link or a file in the way
+    written = []
+    for name, data in editor_files(extensions).items():
+        path = folder / name
+        if _read(path) != data:
+            replace_atomically(path, data, mode=0o644)  # nothing private: editors read it
+            written.append(f"{EDITOR_FOLDER}/{name}")
+    return written
+
+
+def stale_editor_schemas(root: Path, use_cache: bool = True) -> list[Problem]:
+    """A warning for each editor schema in `root`/schemas/ that is missing or differs from
+    what `medmassage schema --write` writes now (the vocabulary or medmassage changed).
+    None for a store without that folder. Read without YAML while the settings are
+    unchanged: the expected digests are remembered in the store's cache."""
+    folder = root / EDITOR_FOLDER
+    if folder.is_symlink() or not folder.is_dir():
+        return []
+    expected = _expected_digests(root, use_cache)
+    problems = []
+    for name, digest in sorted((expected or {}).items()):
+        data = _read(folder / name)
+        if data is None or hashlib.sha256(data).hexdigest() != digest:
+            what = "is missing" if data is None else "is out of date"
+            problems.append(
+                Problem(
+                    f"{EDITOR_FOLDER}/{name}",
+                    1,
+                    1,
+                    "$",
+                    STALE_RULE,
+                    "warning",
+                    f"this editor schema {what} (the store's vocabulary or medmassage "
+                    "changed), so editors check records against old lists; "
+                    "refresh it: medmassage schema --write",
+                )
+            )
+    return problems
+
+
+def _expected_digests(root: Path, use_cache: bool) -> dict[str, str] | None:
+    """File name -> sha256 of each editor schema as it should be; None when the
+    settings cannot be read (validate reports that)."""
+    from medmassage.errors import MedmassageError
+    from medmassage.store import SETTINGS_FILE, Store
+    from medmassage.store.cache import code_digest, load_checked, save_checked
+
+    settings = _read(root / SETTINGS_FILE)
+    if settings is None:
+        return None
+    key = hashlib.sha256(f"{code_digest()}|{schemas_digest()}|".encode() + settings).hexdigest()
+    memo = Store(root).cache_dir / _EDITOR_MEMO
+    found = load_checked(memo, 1, key=key) if use_cache else None
+    if isinstance(found, dict):
+        return found
+    from medmassage.yamlio import load_bytes
+
+    try:
+        extensions = extensions_from(load_bytes(settings, SETTINGS_FILE))
+    except MedmassageError:
+        return None
+    digests = {n: hashlib.sha256(d).hexdigest() for n, d in editor_files(extensions).items()}
+    if use_cache:
+        save_checked(memo, 1, digests, key=key)
+    return digests
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None

@@ -275,6 +275,10 @@ class Validation:
         problems.extend(self.duplicate_patients())
         self.save()
         problems = sorted({p for p in problems if p.file in target_rels})
+        if not only or any(e.kind == "settings" for e in targets):
+            # schemas/ holds no records (the walk skips it): added after the filter.
+            stale = schemas.stale_editor_schemas(self.store.root, self.cache.enabled)
+            problems = sorted({*problems, *stale})
         return Report(sum(1 for e in targets if e.kind is not None), problems, view)
 
     def duplicate_patients(self) -> list[Problem]:

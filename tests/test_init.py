@@ -14,6 +14,7 @@ import pytest
 import yaml
 from conftest import Result, run_cli
 
+from medmassage import kinds
 from medmassage.charting import init as initstore
 from medmassage.errors import WriteError
 
@@ -139,15 +140,19 @@ def test_git_keeps_the_empty_folders_and_ignores_caches(tmp_path: Path) -> None:
         check=True,
     ).stdout
     listed = sorted(line[3:] for line in status.splitlines())
-    assert listed == [
-        ".gitignore",
-        ".pre-commit-config.yaml",
-        "medmassage.yaml",
-        "patients/.gitkeep",
-        "providers/.gitkeep",
-        "templates/.gitkeep",
-        "therapists/.gitkeep",
-    ]
+    editor_schemas = [f"schemas/{kind}.schema.json" for kind in kinds.names()]
+    assert listed == sorted(
+        [
+            ".gitignore",
+            ".pre-commit-config.yaml",
+            "medmassage.yaml",
+            "patients/.gitkeep",
+            "providers/.gitkeep",
+            "templates/.gitkeep",
+            "therapists/.gitkeep",
+            *editor_schemas,
+        ]
+    )
 
 
 @pytest.mark.skipif(not HAS_GIT, reason="git is not installed")

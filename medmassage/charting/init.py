@@ -134,6 +134,7 @@ def init_store(target: Path, settings: dict[str, Any], git: bool = True) -> Star
         for folder in _folders(store):
             folders += make_folders(folder, started.root)
             _add(started, folder / ".gitkeep", "")
+        _add_editor_schemas(started, settings, folders)
         _add(started, started.root / ".gitignore", GITIGNORE, _gitignore_note)
         _add(started, started.root / ".pre-commit-config.yaml", PRE_COMMIT, _pre_commit_note)
         _add(started, store.settings_path, dump(settings))
@@ -149,6 +150,18 @@ def _folders(store: Store) -> list[Path]:
     """The folders of a new store: each store-wide kind's, the patients', the templates'."""
     kinds = [row.name for row in registry.with_folders("store")]
     return [*(store.folder_of(kind) for kind in (*kinds, "patient")), store.templates_dir]
+
+
+def _add_editor_schemas(started: Started, settings: dict[str, Any], folders: list[Path]) -> None:
+    """Every kind's self-contained schema in schemas/, for the editor line in the README
+    (`schema --write` refreshes them; `validate` warns when they fall out of date)."""
+    from medmassage import schema_loader
+
+    folder = started.root / schema_loader.EDITOR_FOLDER
+    folders += make_folders(folder, started.root)
+    extensions = schema_loader.extensions_from(settings)
+    for name, data in schema_loader.editor_files(extensions).items():
+        _add(started, folder / name, data.decode("utf-8"))
 
 
 def _add(started: Started, path: Path, text: str, when_present: Any = None) -> None:

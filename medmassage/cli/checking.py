@@ -121,21 +121,39 @@ def _gate(
 
 
 @main.command()
-@click.argument("kind", type=click.Choice(kinds.names()))
+@click.argument("kind", type=click.Choice(kinds.names()), required=False)
+@click.option(
+    "--write",
+    is_flag=True,
+    help="Write every kind's schema into the store's schemas/ folder (for editors), "
+    "replacing the ones that changed.",
+)
 @click.pass_obj
-def schema(opts: Options, kind: str) -> None:
+def schema(opts: Options, kind: str | None, write: bool) -> None:
     """Print the JSON Schema of one record KIND (self-contained, with the store's
-    vocabulary extensions when run inside a store), e.g. for an editor's YAML plugin."""
+    vocabulary extensions when run inside a store), e.g. for an editor's YAML plugin.
+
+    With --write, refresh the store's schemas/ folder instead (run it after changing the
+    vocabulary in medmassage.yaml); `validate` warns while those files are out of date."""
     import contextlib
-    import json
 
     from medmassage import schema_loader as schemas
-    from medmassage.errors import MedmassageError
+    from medmassage.errors import MedmassageError, UsageError
 
-    store = opts.store_if_any()
+    if write == (kind is not None):
+        raise UsageError("name one KIND to print, or use --write (every kind) without KIND")
+    store = opts.store() if write else opts.store_if_any()
     extensions: schemas.Extensions = ()
     if store is not None:
         # A broken medmassage.yaml is validate's to report; the schema is still useful.
         with contextlib.suppress(MedmassageError):
             extensions = schemas.extensions_from(store.load_settings())
-    click.echo(json.dumps(schemas.bundled(kind, extensions), indent=2, ensure_ascii=False))
+    if kind is not None:
+        click.echo(schemas.schema_text(kind, extensions), nl=False)
+        return
+    assert store is not None
+    written = schemas.write_editor_schemas(store.root, extensions)
+    for rel in written:
+        click.echo(f"wrote {rel}")
+    if not written:
+        click.echo(f"the editor schemas in {schemas.EDITOR_FOLDER}/ are up to date")

@@ -86,6 +86,7 @@ _LAYOUT = (
         ("unknown-folder", "a folder that is not one of a patient's record folders"),
         ("stray-file", "a file that is not a record (it is not read)"),
         ("stray-temp-file", "a temporary file left over from an interrupted write"),
+        ("stale-schema", "an editor schema in schemas/ missing or out of date (schema --write)"),
     ),
 )
 
