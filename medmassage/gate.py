@@ -15,8 +15,8 @@ the commit (and all of them when a shared record changed) are judged again, from
 commit's own bytes in a temporary folder; the rest are the work tree's own answers.
 
 `with_dependents` widens `validate FILE...` to the records that depend on the files
-named: a patient's record files to the whole chart, a therapist or provider to every
-chart that mentions them, medmassage.yaml to the whole store."""
+named: a plan to the notes following it, a patient's record to the whole chart, a
+therapist or provider to the records naming them, medmassage.yaml to the whole store."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from medmassage import kinds
 from medmassage.errors import GitError, Problem
 from medmassage.store import PATIENTS, Store
 from medmassage.validate import Report, validate_store
@@ -198,23 +199,40 @@ def _save(store: Store, tree: str, today: str, base: Baseline) -> None:
     save_checked(store.cache_dir / GATE_FILE, FORMAT, rows, tree=tree, **_stamp(today))
 
 
+def followers(kind: str) -> frozenset[str]:
+    """The kinds of a chart whose records may break when a record of `kind` changes:
+    itself (sessions count against their siblings), the kinds referring to it, and so
+    on (a referral's sessions through their plan); all of them for the patient record."""
+    chart = {name for name in kinds.names() if kinds.get(name).patient_scoped}
+    if kind == "patient":
+        return frozenset({"patient", *chart})
+    found = {kind}
+    grown = True
+    while grown:
+        more = {src for src, _, dst in kinds.references() if dst in found and src in chart}
+        grown = not more <= found
+        found |= more
+    return frozenset(found)
+
+
 def with_dependents(store: Store, paths: Sequence[Path]) -> list[Path]:
-    """`paths` and the records that depend on what they name: the chart of any record
-    in a patient's folder, every chart mentioning a therapist or provider named, and
-    the whole store for medmassage.yaml."""
+    """`paths` and the records that depend on what they name (SPEC §6): in a patient's
+    folder, the chart's records of the `followers` kinds; for a therapist or provider,
+    the records naming them and their followers; the whole store for medmassage.yaml."""
     named = store.walk(paths)
     if any(e.kind == "settings" for e in named):
         return [store.root]
-    patients = {e.patient for e in named if e.patient is not None}
+    everything = [e for e in store.walk() if e.kind is not None and e.patient is not None]
     ids = [e.id.encode() for e in named if e.kind is not None and e.patient is None]
-    if ids:
-        for entry in store.walk():
-            if entry.patient is None or entry.patient in patients or entry.kind is None:
-                continue
-            try:
-                data = (store.root / entry.rel).read_bytes()
-            except OSError:  # gone since the walk: validate reports what is there
-                continue
-            if any(record_id in data for record_id in ids):
-                patients.add(entry.patient)
-    return [*paths, *(store.patient_folder(p) for p in sorted(patients))]
+    starts: list[tuple[str | None, str | None]]
+    starts = [(e.patient, e.kind) for e in named if e.kind is not None and e.patient is not None]
+    for entry in everything if ids else []:
+        try:
+            data = (store.root / entry.rel).read_bytes()
+        except OSError:  # gone since the walk: validate reports what is there
+            continue
+        if any(record_id in data for record_id in ids):
+            starts.append((entry.patient, entry.kind))
+    wanted = {(patient, kind) for patient, start in starts for kind in followers(start or "")}
+    extra = [store.root / e.rel for e in everything if (e.patient, e.kind) in wanted]
+    return [*paths, *extra]

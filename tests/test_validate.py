@@ -345,7 +345,9 @@ def test_validating_some_files_still_resolves_references(store: Path) -> None:
     result = run_cli(
         "--root", str(store), "validate", "--format", "json", str(store / P1 / "plans")
     )
-    assert result.code == 1 and result.json()["files"] == 1
+    following = [*(store / P1).glob("sessions/*.yaml"), *(store / P1).glob("updates/*.yaml")]
+    # the plan, and the notes that follow it (SPEC §6: what depends on the files named)
+    assert result.code == 1 and result.json()["files"] == 1 + len(following)
 
 
 def test_root_from_environment_and_from_the_working_folder(store: Path) -> None:

@@ -63,7 +63,7 @@ def validate(
     """Check records: syntax, schema, layout, references and clinical rules.
 
     PATHS are record files or folders inside the store (default: the whole store); the
-    records that depend on them (the rest of a chart, the charts naming a therapist or
+    records that depend on them (a plan's notes, the records naming a therapist or
     provider) are checked and reported too. Exit status: 0 no errors (warnings allowed),
     1 errors found (with --gate: new ones), 2 usage error."""
     from pathlib import Path
