@@ -5,8 +5,7 @@ where Python's `re` reads a pattern differently from ECMA-262 (a trailing newlin
 of other scripts). The pattern translation and the format checks are also compared with
 ECMA-262 itself, pattern by pattern and string by string.
 
-ajv is installed once into .cache/node (git-ignored) with npm; the tests skip, saying
-why, only on a machine without Node and npm."""
+ajv is installed once into .cache/node (git-ignored) with npm (see node_tools.py)."""
 
 from __future__ import annotations
 
@@ -15,21 +14,20 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
 from charts import BASE, PROVIDER, REFERRAL, SESSION, SETTINGS, THERAPIST, invoke, write_store
-from conftest import DEMO, PROJECT
+from conftest import DEMO
+from node_tools import node, node_modules
 
 from medmassage import ecma, kinds
 from medmassage import schema_loader as schemas
 from medmassage.store import Store
 from medmassage.yamlio import dump, json_path, load_file, parse_text
 
-NODE_DIR = PROJECT / ".cache" / "node"
 NODE_PACKAGES = ("ajv@8", "ajv-formats@3")
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 
@@ -220,31 +218,10 @@ def shipped_patterns() -> list[str]:
     return sorted(found)
 
 
-def install_ajv() -> Path:
-    """ajv and ajv-formats in .cache/node, installed with npm the first time (into a
-    temporary folder renamed into place, so a half-done install is never used)."""
-    modules = NODE_DIR / "node_modules"
-    if (modules / "ajv-formats" / "package.json").is_file():
-        return modules
-    npm, node = shutil.which("npm"), shutil.which("node")
-    if npm is None or node is None:
-        pytest.skip("Node.js and npm are needed to compare verdicts with ajv (not installed)")
-    NODE_DIR.parent.mkdir(exist_ok=True)
-    temporary = Path(tempfile.mkdtemp(prefix="node-", dir=NODE_DIR.parent))
-    command = [npm, "install", "--prefix", str(temporary), "--no-audit", "--no-fund"]
-    done = subprocess.run([*command, *NODE_PACKAGES], capture_output=True, text=True)
-    assert done.returncode == 0, f"npm could not install {NODE_PACKAGES}:\n{done.stderr}"
-    try:
-        os.replace(temporary, NODE_DIR)
-    except OSError:  # another run installed it meanwhile
-        shutil.rmtree(temporary, ignore_errors=True)
-    return modules
-
-
 @pytest.fixture(scope="module")
 def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Every case, and what ajv made of it (one Node process for all)."""
-    modules = install_ajv()
+    modules = node_modules("ajv", *NODE_PACKAGES)
     judged = catalogue(tmp_path_factory.mktemp("catalogue"))
     names = {(kind, ext): f"{kind}#{n}" for n, (_, kind, ext, *_) in enumerate(judged)}
     regex = [(p, t) for p in shipped_patterns() + EXTRA_PATTERNS for t in TEXTS]
@@ -257,7 +234,7 @@ def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "formats": formats,
     }
     done = subprocess.run(
-        [shutil.which("node") or "node", "-e", RUNNER],
+        [node(), "-e", RUNNER],
         input=json.dumps(payload),
         capture_output=True,
         text=True,
