@@ -133,3 +133,37 @@ def test_an_output_edited_in_place_with_its_mtime_restored_is_rendered_again(
     third = mm(store, *args)
     assert third.code == 0, third
     assert {p: p.read_bytes() for p in written} == originals, "every edited output restored"
+
+
+# ------------------------------------------------- --all and patient status (item 12)
+
+
+def test_render_all_says_whom_it_leaves_out_by_status_and_status_any_includes_them(
+    store: Path, tmp_path: Path
+) -> None:
+    statuses = {
+        p.parent.name: str(record(p).get("status"))
+        for p in (store / "patients").glob("*/patient.yaml")
+        if any((p.parent / "referrals").glob("*.yaml"))
+    }
+    inactive = sorted(p for p, status in statuses.items() if status != "active")
+    assert inactive, "the demo clinic has discharged and on-hold patients with referrals"
+    out = tmp_path / "out"
+    args = ("render", "physician-update", "--all", "--out", str(out))
+    for attempt in ("first", "from the render cache"):
+        default = mm(store, *args)
+        assert default.code == 0, (attempt, default)
+        assert not [p for p in inactive if (out / p).exists()]
+        notice = f"{len(inactive)} patients not rendered for their status"
+        assert notice in default.err and "--status any" in default.err, (attempt, default)
+    everyone = mm(store, *args, "--status", "any")
+    assert everyone.code == 0, everyone
+    assert all(any((out / p).glob("*.physician-update.md")) for p in statuses)
+    assert "not rendered for their status" not in everyone.err
+    chosen = mm(store, *args, "--status", "active", "--status", statuses[inactive[0]])
+    assert chosen.code == 0, chosen
+    left = sum(1 for p in inactive if statuses[p] != statuses[inactive[0]])
+    if left:
+        assert f"{left} patient{'s' if left != 1 else ''} not rendered" in chosen.err, chosen
+    else:
+        assert "not rendered for their status" not in chosen.err, chosen

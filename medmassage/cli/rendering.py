@@ -97,6 +97,16 @@ class _DocumentName(_StrParam):
     ),
 )
 @click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(["active", "on_hold", "discharged", "any"]),
+    help=(
+        "With --all: the patient statuses included; repeat for several (default: active; any: "
+        "every patient). A patient named is always rendered."
+    ),
+)
+@click.option(
     "--list-templates",
     is_flag=True,
     help=(
@@ -116,6 +126,7 @@ def render(
     formats: tuple[str, ...],
     out: str | None,
     date: str | None,
+    statuses: tuple[str, ...],
     list_templates: bool,
 ) -> None:
     """Render DOCUMENT (soap or physician-update) from records that validate.
@@ -126,7 +137,7 @@ def render(
     written are printed, one per line. Records with errors are not rendered: their
     errors are printed (as by validate) and the exit status is 1, but the rest are."""
     from medmassage.render.batch import Batch
-    from medmassage.render.request import Request
+    from medmassage.render.request import ACTIVE, Request
 
     if list_templates:
         _list_templates(opts)
@@ -142,7 +153,8 @@ def render(
         else tuple(dict.fromkeys(formats or ("md",)))
     )
     store = opts.store()
-    batch = Batch(store, Request(document, refs, all_, patient, since, until, chosen, date))
+    request = Request(document, refs, all_, patient, since, until, chosen, date, statuses or ACTIVE)
+    batch = Batch(store, request)
     held = _render_to_stdout(batch, chosen) if to_stdout else _render_to_folder(batch, out)
     _report_held(store.root, document, held)
     sys.exit(1 if any(held.values()) else 0)
@@ -183,6 +195,13 @@ def _render_to_folder(batch: Batch, out: str | None) -> dict[Any, list[Any]]:
                 bar.update(done)
     for notice in plan.outcome.skipped:
         click.echo(f"medmassage: {notice}", err=True)
+    left_out = len({target.patient for target in plan.outcome.excluded})
+    if left_out:  # --all never leaves anyone out silently
+        click.echo(
+            f"medmassage: {left_out} patient{'s' if left_out != 1 else ''} not rendered for "
+            "their status (discharged or on hold); include them with --status any",
+            err=True,
+        )
     if plan.outcome.written:
         click.echo("\n".join(shown(path) for path in plan.outcome.written))
     return plan.outcome.held

@@ -301,11 +301,13 @@ def update_context(view: StoreView, chart: Chart, c: Course, date: str | None) -
 
 
 def read_facts(view: StoreView, chart: Chart, target: Target) -> Facts:
-    """Whether --all lists the patient (active, with a referral) and may share the chart."""
+    """Whether --all lists the patient (with a referral), may share the chart, and the
+    patient's status (--all --status chooses by it; active by default)."""
     status = chart.patient.data.get("status") if chart.patient else None
     return {
-        "listed": status in ("active", None) and bool(chart.of("referral")),
+        "listed": bool(chart.of("referral")),
         "share": may_share(chart.patient),
+        "status": status if isinstance(status, str) else None,
     }
 
 
@@ -386,7 +388,7 @@ DOCUMENT = Document(
     title="physician update",
     per="patient",
     sources=(*SOURCES, "provider", "therapist"),
-    facts=("listed", "share"),
+    facts=("listed", "share", "status"),
     read_facts=read_facts,
     select=select,
     holds=holds,

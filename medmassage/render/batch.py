@@ -56,6 +56,7 @@ class Outcome:
     held: dict[Target, list[Problem]] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     rendered: list[Target] = field(default_factory=list)
+    excluded: list[Target] = field(default_factory=list)  # left out by --all for their status
 
 
 class Batch:
@@ -246,6 +247,8 @@ class Plan:
         for result in results:
             if result.notice:
                 self.outcome.skipped.append(result.notice)
+            if result.excluded:
+                self.outcome.excluded.append(result.candidate.target)
             if result.chosen:
                 self.outcome.held[result.candidate.target] = result.held
                 self.outcome.written.extend(result.paths)

@@ -19,6 +19,7 @@ from medmassage.render.request import (
     Renderer,
     Request,
     held_problems,
+    left_out_by_status,
     output_path,
     selected,
 )
@@ -57,6 +58,7 @@ class Result(NamedTuple):
     # (path, format, text) rendered but not yet written: this process writes every file,
     # as creating files from several processes at once only makes them wait on each other.
     pending: tuple[tuple[str, str, str], ...] = ()
+    excluded: bool = False  # --all left it out for the patient's status (counted, not named)
 
 
 @dataclass
@@ -157,7 +159,8 @@ def from_cache(
             return None  # a file that came since, e.g. a new addendum
         ok, notice = selected(request, candidate, drawn.facts)
         if not ok:
-            return Result(candidate, False, notice, [], [], drawn, False)
+            excluded = left_out_by_status(request, candidate, drawn.facts)
+            return Result(candidate, False, notice, [], [], drawn, False, (), excluded)
         held = held_problems(drawn.holds, errors) if errors else []
         if held:
             return Result(candidate, True, "", held, [], drawn, False)
@@ -247,4 +250,5 @@ def _render(
         drawn,
         bool(pending),
         tuple(pending),
+        not ok and left_out_by_status(request, candidate, facts),
     )

@@ -27,6 +27,11 @@ from medmassage.store.ids import describe_id_rule, is_valid_id
 __all__ = ["DOCUMENTS", "Target", "may_share"]  # re-exported for callers of the engine
 
 
+# Patient statuses `render --all` includes by default, and the word for all of them.
+ACTIVE = ("active",)
+ANY = "any"
+
+
 @dataclass(frozen=True)
 class Request:
     """What the user asked for (already parsed by the CLI)."""
@@ -39,6 +44,7 @@ class Request:
     until: str | None = None
     formats: tuple[str, ...] = FORMATS
     date: str | None = None
+    statuses: tuple[str, ...] = ACTIVE  # patient statuses --all includes; ANY: every one
 
     @property
     def kind(self) -> shape.Document:
@@ -184,9 +190,22 @@ def _from_ref(store: Store, request: Request, index: Index, ref: str) -> list[Ta
 def selected(request: Request, candidate: Candidate, facts: Mapping[str, Any]) -> tuple[bool, str]:
     """Whether a candidate is rendered, from its facts (see `Renderer.facts`), and the
     notice to print when --all leaves it out on purpose."""
+    if left_out_by_status(request, candidate, facts):
+        return False, ""
     choice = request.kind.select(dict(facts), candidate.named, request.period)
     notice = f"{candidate.target}: {request.kind.notice}" if choice == "withhold" else ""
     return choice == "render", notice
+
+
+def left_out_by_status(request: Request, candidate: Candidate, facts: Mapping[str, Any]) -> bool:
+    """True when --all leaves a patient out for their status alone (discharged or on hold,
+    unless --status includes it): one it would otherwise list. A patient named is never
+    left out, nor a document that does not choose by status."""
+    if candidate.named or "status" not in facts or ANY in request.statuses:
+        return False
+    if (facts["status"] or "active") in request.statuses:
+        return False
+    return request.kind.select(dict(facts), candidate.named, request.period) != "skip"
 
 
 def held_problems(holds: Iterable[str], errors: Mapping[str, list[Problem]]) -> list[Problem]:

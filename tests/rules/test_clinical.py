@@ -10,8 +10,10 @@ SECOND = "patients/p-0001/sessions/2026-10-07.yaml"
 
 
 def second_visit() -> dict[str, str | None]:
-    """Another visit the day after the first, under the same plan."""
-    return {SECOND: BASE[SESSION].replace("2026-10-06", "2026-10-07")}
+    """Another visit the day after the first, under the same plan (a note of its own: a
+    word-for-word copy would be integrity/cloned-note)."""
+    text = BASE[SESSION].replace("2026-10-06", "2026-10-07")
+    return {SECOND: text.replace("Stiff in the mornings.", "Less stiff this morning.")}
 
 
 def test_the_base_chart_is_clean(tmp_path: Path) -> None:

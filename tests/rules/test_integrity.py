@@ -7,12 +7,20 @@ from pathlib import Path
 
 from charts import BASE, SESSION, TODAY, invoke, problems, write_store
 
+from medmassage.signature import signed_copy
+from medmassage.yamlio import dump, load_file
+
 ADDENDUM = "patients/p-0001/addenda/2026-10-07.yaml"
 AT = "2026-10-06T17:00:00-07:00"  # the evening of the visit: on time
 
 
-def signed_store(tmp_path: Path, at: str = AT, today: str = TODAY) -> Path:
+def signed_store(tmp_path: Path, at: str = AT, today: str = TODAY, by_hand: bool = False) -> Path:
     root = write_store(tmp_path / "store")
+    if by_hand:  # as another tool might: `sign` refuses a late signature without --late
+        path = root / SESSION
+        record = load_file(path, SESSION)
+        path.write_text(dump(signed_copy(record, str(record["therapist"]), at)))
+        return root
     result = invoke("--root", str(root), "sign", "p-0001/2026-10-06", "--at", at, "--today", today)
     assert result.exit_code == 0, result.stderr
     return root
@@ -58,12 +66,12 @@ def test_addendum_to_an_unsigned_session(tmp_path: Path) -> None:
 
 
 def test_late_signature_is_a_warning(tmp_path: Path) -> None:
-    root = signed_store(tmp_path, at="2026-10-09T09:00:00-07:00", today="2026-10-09")
+    root = signed_store(tmp_path, at="2026-10-09T09:00:00-07:00", by_hand=True)
     assert rules(root, "2026-10-09") == {("integrity/late-signature", SESSION, "$.signature.at")}
 
 
 def test_a_late_entry_addendum_explains_a_late_signature(tmp_path: Path) -> None:
-    root = signed_store(tmp_path, at="2026-10-09T09:00:00-07:00", today="2026-10-09")
+    root = signed_store(tmp_path, at="2026-10-09T09:00:00-07:00", by_hand=True)
     (root / ADDENDUM).parent.mkdir()
     text = addendum("2026-10-06").replace("kind: correction", "kind: late_entry")
     (root / ADDENDUM).write_text(text.replace("2026-10-07T09", "2026-10-09T10"))
