@@ -24,14 +24,15 @@ def _plain(text: str, severity: str) -> str:
     return text
 
 
-def escape(text: str) -> str:
+def escape(text: str, keep: str = "") -> str:
     """Text echoed from a store (file names, keys, field paths, values) made inert: a
     control or format character (escape, newline, a bidi override) is shown as `\\x1b`,
     `\\n`, `\\u202e`, and a byte that is not UTF-8 (a lone surrogate from the OS) as
-    `\\xe9`, so no name can drive the terminal, forge a line of output or crash a report."""
+    `\\xe9`, so no name can drive the terminal, forge a line of output or crash a report.
+    Characters in `keep` are left for a format's own escaping (GitHub's %0A)."""
     if text.isprintable():
         return text
-    return "".join(char if char.isprintable() else _escaped(char) for char in text)
+    return "".join(char if char.isprintable() or char in keep else _escaped(char) for char in text)
 
 
 def _escaped(char: str) -> str:
@@ -55,10 +56,13 @@ def display_path(root: Path, rel: str) -> str:
     return escape(shown)
 
 
-def _escaped_problem(p: Problem) -> Problem:
+def _escaped_problem(p: Problem, keep: str = "") -> Problem:
     """Every echoed text of a problem escaped (the file name as it is relative to the store)."""
     return p._replace(
-        file=escape(p.file), path=escape(p.path), rule=escape(p.rule), message=escape(p.message)
+        file=escape(p.file, keep),
+        path=escape(p.path, keep),
+        rule=escape(p.rule, keep),
+        message=escape(p.message, keep),
     )
 
 
@@ -185,7 +189,7 @@ def github_line(problem: Problem, path: str) -> str:
     """One GitHub Actions workflow command for a problem (its texts escaped, so none can
     end the command or start another)."""
     level = "error" if problem.severity == "error" else "warning"
-    e = _escaped_problem(problem)
+    e = _escaped_problem(problem, keep="\r\n")  # GitHub's %0D%0A: a line break, not a command
     props = (
         f"file={_escape_property(escape(path))},line={problem.line},col={problem.column},"
         f"title={_escape_property(e.rule)}"
