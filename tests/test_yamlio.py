@@ -305,3 +305,10 @@ def test_a_note_with_pasted_tabs_is_written_as_a_block_and_reads_back() -> None:
     assert first.startswith('note: "') and load_bytes(first.encode(), "r.yaml") == {
         "note": "\tindented\nsecond\n"
     }
+
+
+def test_a_block_after_quoted_keys_keeps_its_trailing_blanks() -> None:
+    # Found by the round-trip property: after a quoted field name with a plain value, the
+    # pre-scan once took the following fields for that value's next lines.
+    record = {"1": None, "00": [], "0": "0 \n0"}
+    assert load_bytes(dump(record).encode(), "r.yaml") == record

@@ -80,6 +80,7 @@ class LineScan:
         self.ended = False  # ... and was closed with '...'
         self.start = True  # a node may begin at this point of the line
         self.key_column = -1  # column of the last block field name or '-' on this line
+        self.quoted_column = -1  # column of the last quoted text, which may be a field name
 
     def fail(self, line: int, column: int, rule: str, message: str) -> RecordError:
         return problem(self.name, line, column, rule, message)
@@ -190,6 +191,7 @@ class LineScan:
         return j + 1
 
     def _quoted(self, number: int, line: str, j: int) -> int:
+        self.quoted_column = j
         end = scan_quoted(line, j + 1, line[j])
         if end < 0:
             self.quote, self.quote_line = line[j], number
@@ -225,6 +227,9 @@ class LineScan:
         flow, after = self.flow, self.after
         if line[j + 1 : j + 2] in (_FLOW_BREAKS if flow else _BREAKS) or (after and flow):
             if after:
+                if not flow and after == number:
+                    # a quoted field name: what follows on later lines is indented past it
+                    self.key_column = self.quoted_column
                 if flow and after != number:
                     raise self.fail(
                         number,
