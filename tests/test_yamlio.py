@@ -272,7 +272,7 @@ _values = st.recursive(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(st.dictionaries(_keys, _values, min_size=1, max_size=6))
 def test_what_is_written_reads_back_identically(record: dict[str, Any]) -> None:
     text = dump(record)
