@@ -199,6 +199,17 @@ def test_a_full_disk_leaves_no_temporary_file(store: Path) -> None:
     assert list(store.rglob("*.tmp")) == []
 
 
+def _skip_unless_runnable(as_user: dict[str, int]) -> None:
+    """Root ignores folder permissions, so the test runs the command as an unprivileged user;
+    skip when that user cannot reach this Python (e.g. a checkout in a private folder)."""
+    if not as_user:
+        return
+    try:
+        subprocess.run([sys.executable, "-c", "pass"], check=True, timeout=60, **as_user)  # type: ignore[call-overload]
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("an unprivileged user cannot run this checkout's Python")
+
+
 def test_create_in_a_read_only_store_names_the_folder(tmp_path: Path) -> None:
     with tempfile.TemporaryDirectory() as shared:  # reachable by an unprivileged user
         root = Path(shared) / "store"
@@ -209,6 +220,7 @@ def test_create_in_a_read_only_store_names_the_folder(tmp_path: Path) -> None:
         Path(new).write_text(record)
         os.chmod(root / "patients", 0o555)
         as_user = {"user": 65534} if os.geteuid() == 0 else {}
+        _skip_unless_runnable(as_user)
         proc = subprocess.run(
             [*CLI, "--root", str(root), "create", "patient", "--no-input", "--from", new],
             capture_output=True,
