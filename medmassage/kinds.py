@@ -104,6 +104,15 @@ KINDS: tuple[Kind, ...] = (
         ),
     ),
     Kind(
+        "attendance",
+        "patient",
+        "attendance",
+        dated=True,
+        date_field="date",
+        care=True,
+        references=(THERAPIST,),
+    ),
+    Kind(
         "addendum",
         "patient",
         "addenda",
