@@ -7,16 +7,23 @@ effect, the period a letter reports on). Pure functions over a loaded view; only
 schema-valid records count, so a link to a broken record is a missing link.
 
 An update's period defaults to the day after the last update sent (patients/<p>/updates/)
-or the referral date, until the last visit under the referral."""
+or the referral date, until the episode's last visit or assessment (a discharge
+re-evaluation after the last treatment visit ends the episode, and is read)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from medmassage import kinds
+from medmassage import signature as signing
 from medmassage.chart import Chart, Record, StoreView
 from medmassage.errors import UsageError
+
+# A plan in one of these states is over: nothing more is planned under it.
+CLOSED_PLAN = frozenset(("completed", "discontinued"))
 
 
 def plan_of(view: StoreView, chart: Chart, session: Record) -> Record | None:
@@ -112,7 +119,7 @@ def course(view: StoreView, chart: Chart, since: str | None, until: str | None) 
     if referral is None:
         raise UsageError(f"patient {chart.patient_id!r} has no valid referral to report on")
     everything = visits_under(view, chart, referral)
-    end = until or (everything[-1].data["date"] if everything else referral.data["date"])
+    end = until or episode_end(view, chart, referral)
     start = since or default_start(chart, referral, end)
     if start > end:
         raise UsageError(
@@ -121,7 +128,109 @@ def course(view: StoreView, chart: Chart, since: str | None, until: str | None) 
     visits = [s for s in everything if s.data["date"] <= end]
     period = [s for s in visits if s.data["date"] >= start]
     plan = active_plan(view, chart, referral, period or visits, end)
-    assessments = [
-        a for a in chart.sorted("assessment") if referral.data["date"] <= a.data["date"] <= end
+    return Course(referral, plan, visits, period, assessments_in(chart, referral, end), start, end)
+
+
+def is_signed(record: Record) -> bool:
+    """True unless `record` is a note of a signed kind (a visit) that carries no signature:
+    a figure taken from an unsigned note is shown marked "unsigned", never as fact."""
+    return not kinds.get(record.kind).signable or signing.is_signed(record.data)
+
+
+def assessments_in(chart: Chart, referral: Record, end: str) -> list[Record]:
+    """The referral's assessments from its date up to `end` (inclusive), oldest first,
+    a discharge re-evaluation after the last treatment visit included; an assessment
+    naming another referral is left out."""
+    return [
+        a
+        for a in chart.sorted("assessment")
+        if referral.data["date"] <= a.data["date"] <= end
+        and a.data.get("referral", referral.id) == referral.id
     ]
-    return Course(referral, plan, visits, period, assessments, start, end)
+
+
+def episode_end(view: StoreView, chart: Chart, referral: Record) -> str:
+    """The day of the episode's last visit or assessment (the referral date if none)."""
+    days = [s.data["date"] for s in visits_under(view, chart, referral)]
+    days += [a.data["date"] for a in assessments_in(chart, referral, "9999-12-31")]
+    return max([str(referral.data["date"]), *map(str, days)])
+
+
+@dataclass(frozen=True)
+class EpisodeStatus:
+    """Where the episode stands at a period's end: active, on_hold or discharged, and
+    why (plain words from the record's status fields and dates, never free text)."""
+
+    state: str
+    reasons: tuple[str, ...]
+
+    @property
+    def discharged(self) -> bool:
+        """True when care under the referral has ended: no further visits to ask for."""
+        return self.state == "discharged"
+
+
+def episode_status(view: StoreView, chart: Chart, c: Course) -> EpisodeStatus:
+    """The episode's status at `c.end`. A discharge assessment by then ends it; the
+    patient's and the plan's status (which say how things stand now) count only when the
+    period reaches the episode's last visit or assessment."""
+    reasons: list[str] = []
+    discharge = [a for a in c.assessments if a.data["kind"] == "discharge"]
+    if discharge:
+        reasons.append(f"discharge re-evaluation on {discharge[-1].data['date']}")
+    current = c.end >= episode_end(view, chart, c.referral)
+    patient = chart.patient.data.get("status") if chart.patient and chart.patient.valid else None
+    plan = c.plan.data["status"] if c.plan is not None else None
+    if current and plan in CLOSED_PLAN:
+        reasons.append(f"the treatment plan is {plan}")
+    if current and patient == "discharged":
+        reasons.append("the patient is discharged")
+    if reasons:
+        return EpisodeStatus("discharged", tuple(reasons))
+    if current and "on_hold" in (patient, plan):
+        return EpisodeStatus("on_hold", ("care is on hold",))
+    return EpisodeStatus("active", ())
+
+
+@dataclass(frozen=True)
+class Attendance:
+    """Visits planned by a plan's frequency up to a day, against what happened."""
+
+    planned: int  # visits the plan's frequency calls for by then (at most the plan's visits)
+    attended: int  # visits given under the plan by then
+    cancelled: int  # attendance records: cancelled (by patient or clinic)
+    no_shows: int  # attendance records: the patient did not come
+
+    @property
+    def missed(self) -> int:
+        """Planned visits neither given nor recorded as cancelled or missed (never below 0)."""
+        return max(self.planned - self.attended - self.cancelled - self.no_shows, 0)
+
+
+def planned_visits(plan: Record, end: str) -> int:
+    """Visits a plan calls for from its date through `end`: sessions_per_week for every
+    week begun (week 1 starts on the plan date), rounded up, at most the plan's `visits`;
+    0 before the plan starts. Unit: visits."""
+    days = (dt.date.fromisoformat(end) - dt.date.fromisoformat(str(plan.data["date"]))).days
+    if days < 0:
+        return 0
+    weeks = days // 7 + 1
+    return min(math.ceil(weeks * float(plan.data["sessions_per_week"])), int(plan.data["visits"]))
+
+
+def attendance_summary(view: StoreView, chart: Chart, plan: Record, end: str) -> Attendance:
+    """The plan's attendance through `end`: planned visits by its frequency, visits given
+    under it, and the cancellations and no-shows recorded from its date to `end`."""
+    start = str(plan.data["date"])
+    attended = [
+        s
+        for s in chart.sorted("session")
+        if s.data["treatment_plan"] == plan.id and s.data["date"] <= end
+    ]
+    missed = [a for a in chart.sorted("attendance") if start <= a.data["date"] <= end]
+    return Attendance(
+        planned_visits(plan, end),
+        len(attended),
+        sum(a.data["status"] == "cancelled" for a in missed),
+        sum(a.data["status"] == "no_show" for a in missed),
+    )

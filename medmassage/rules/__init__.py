@@ -17,6 +17,12 @@ from medmassage.rules.clinical import (
     check_treatment_minutes,
 )
 from medmassage.rules.codes import check_diagnosis_codes, check_npis
+from medmassage.rules.episode import (
+    check_intraoral_consent,
+    check_minor_consent,
+    check_plan_within_referral,
+    check_reassess_interval,
+)
 from medmassage.rules.integrity import (
     check_addendum_targets,
     check_cloned_notes,
@@ -41,6 +47,10 @@ CLINICAL_RULES: tuple[Rule, ...] = (
     check_referral_limits,
     check_diagnosis_codes,
     check_npis,
+    check_plan_within_referral,
+    check_reassess_interval,
+    check_minor_consent,
+    check_intraoral_consent,
 )
 INTEGRITY_CHECKS: tuple[Rule, ...] = (
     check_signatures,

@@ -122,6 +122,8 @@ _CLINICAL = (
         ("icd-unknown", "a diagnosis code that is not in the ICD-10-CM release"),
         ("icd-not-billable", "a diagnosis code that is a header or lacks its 7th character"),
         ("npi-check-digit", "an NPI whose check digit is wrong (Luhn over 80840 + 9 digits)"),
+        ("minor-consent", "a visit for a patient under 18 without a guardian's consent"),
+        ("intraoral-consent", "intraoral work without the patient's written intraoral consent"),
     ),
     *_rows(
         "warning",
@@ -131,6 +133,8 @@ _CLINICAL = (
         ("visits-exceeded", "more visits than the referral authorizes"),
         ("before-plan", "a visit dated before its treatment plan"),
         ("icd-description", "a diagnosis description that does not match the code's title"),
+        ("plan-outside-referral", "a planned technique or region the referral does not list"),
+        ("reassess-interval", "re-assessment planned less often than every 10 visits (CMS)"),
     ),
 )
 
