@@ -12,53 +12,12 @@ range varies with age, sex and measuring method.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from medmassage.care.instruments import INSTRUMENTS, Instrument
 
-
-class Instrument(NamedTuple):
-    """An outcome questionnaire: its score range, direction and MCID (in its own points)."""
-
-    name: str
-    low: float
-    high: float
-    lower_is_better: bool
-    mcid: float | None
-    source: str
+__all__ = ["INSTRUMENTS", "Instrument"]  # the one instrument table: care/instruments.py
 
 
 # fmt: off
-INSTRUMENTS: dict[str, Instrument] = {
-    # Numeric pain rating scale 0-10: 2 points (Farrar JT et al., Pain 2001;94:149-158,
-    # also ~30 %); the same threshold the IMMPACT recommendations use.
-    "NRS": Instrument("Pain (NRS 0-10)", 0, 10, True, 2, "Farrar et al. 2001"),
-    # Oswestry Disability Index 0-100 %: 10 points (Ostelo RW et al., Spine 2008;33:90-94).
-    "ODI": Instrument("Oswestry Disability Index", 0, 100, True, 10, "Ostelo et al. 2008"),
-    # Neck Disability Index scored 0-50 points: 7.5 points = 15 % (Young BA et al.,
-    # Spine J 2009;9:802-808; Cleland JA et al., Arch Phys Med Rehabil 2006).
-    "NDI": Instrument("Neck Disability Index", 0, 50, True, 7.5, "Young et al. 2009"),
-    # Patient-Specific Functional Scale, mean 0-10: 2 points for the mean score
-    # (Stratford P et al., Physiother Can 1995;47:258-263).
-    "PSFS": Instrument(
-        "Patient-Specific Functional Scale", 0, 10, False, 2, "Stratford et al. 1995"
-    ),
-    # Lower Extremity Functional Scale 0-80: 9 points
-    # (Binkley JM et al., Phys Ther 1999;79:371-383).
-    "LEFS": Instrument("Lower Extremity Functional Scale", 0, 80, False, 9, "Binkley et al. 1999"),
-    # QuickDASH 0-100: 15.9 points (Franchignoni F et al., JOSPT 2014;44:30-39); smaller
-    # estimates exist (8 points, Mintken 2009); we use the larger one.
-    "QuickDASH": Instrument("QuickDASH", 0, 100, True, 15.9, "Franchignoni et al. 2014"),
-    # Shoulder Pain and Disability Index 0-100: 8-13 points (Roy JS et al., Arthritis
-    # Rheum 2009;61:623-632); we use the upper end.
-    "SPADI": Instrument("Shoulder Pain and Disability Index", 0, 100, True, 13, "Roy et al. 2009"),
-    # The remaining instruments have MCIDs that differ widely by population and method,
-    # or are relative (FIQR: % change); the documents report their change without judging it.
-    "HIT-6": Instrument("Headache Impact Test", 36, 78, True, None, ""),
-    "FIQR": Instrument("Revised Fibromyalgia Impact Questionnaire", 0, 100, True, None, ""),
-    "KOOS-JR": Instrument("KOOS, JR.", 0, 100, False, None, ""),
-    "JFLS-8": Instrument("Jaw Functional Limitation Scale", 0, 10, True, None, ""),
-    "PSS-10": Instrument("Perceived Stress Scale", 0, 40, True, None, ""),
-}
-
 # Range of motion has no MCID. A change counts as "beyond measurement error" only when
 # it is at least this many degrees: a conservative margin over the roughly 5 degree
 # intra-rater error reported for goniometry (Gajdosik RL, Bohannon RW, Phys Ther
@@ -97,5 +56,6 @@ def normal_rom(joint: str, movement: str) -> str:
 
 
 def instrument(name: str) -> Instrument | None:
-    """Metadata of an outcome instrument (or of 'NRS' pain), None for one we do not know."""
+    """Metadata of an outcome instrument (or of 'NRS' pain), None for one we do not know;
+    read from the one table in care/instruments.py (CLINICAL.md §3)."""
     return INSTRUMENTS.get(name)
