@@ -139,6 +139,7 @@ def _pain(c: Course) -> list[Context]:
             "date": s.data["date"],
             "before": s.data["subjective"]["pain"],
             "after": num(s.data.get("response", {}).get("pain")),
+            "unsigned": not episode.is_signed(s),
         }
         for s in c.period
     ]
@@ -271,6 +272,10 @@ def update_context(view: StoreView, chart: Chart, c: Course, date: str | None) -
     advice = progress.recommend(
         goals, len(c.visits), referral["visits_authorized"], referral["expired"]
     )
+    status, unsigned = episode.episode_status(view, chart, c), episode.unsigned_days(c)
+    if status.discharged:  # a closed episode asks for no further visits (issue 13)
+        kept = advice.reasons if advice.action == "discharge" else ()
+        advice = progress.Recommendation("discharged", (*status.reasons, *kept))
     author = (
         (c.period or c.visits)[-1].data["therapist"]
         if c.visits
@@ -286,12 +291,16 @@ def update_context(view: StoreView, chart: Chart, c: Course, date: str | None) -
         "plan": _plan(c),
         "techniques": _techniques(c.period),
         "treatment_minutes": sum(t["minutes"] for s in c.period for t in s.data["treatment"]),
-        "goals": [_goal_row(g) for g in goals],
+        "goals": [
+            {**_goal_row(g), "unsigned": bool(g.latest and g.latest.date in unsigned)}
+            for g in goals
+        ],
         "pain": _pain(c),
         "outcomes": _outcome_rows(outcomes),
         "home_care": _home_care(c),
         "adverse": _adverse(c.period),
         "recommendation": {"action": advice.action, "reasons": list(advice.reasons)},
+        "episode": {"status": status.state, "reasons": list(status.reasons)},
         "therapist": therapist(view, author),
         "charts": _charts(c, outcomes),
     }
