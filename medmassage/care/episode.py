@@ -137,6 +137,12 @@ def is_signed(record: Record) -> bool:
     return not kinds.get(record.kind).signable or signing.is_signed(record.data)
 
 
+def unsigned_days(c: Course) -> frozenset[str]:
+    """The days of the course's visits whose notes are unsigned: a progress point on one of
+    these days (a visit's own figure wins its day) is shown marked "unsigned"."""
+    return frozenset(str(s.data["date"]) for s in c.visits if not is_signed(s))
+
+
 def assessments_in(chart: Chart, referral: Record, end: str) -> list[Record]:
     """The referral's assessments from its date up to `end` (inclusive), oldest first,
     a discharge re-evaluation after the last treatment visit included; an assessment
