@@ -98,7 +98,8 @@ def billing_settings(section: Mapping[str, Any] | None) -> BillingSettings:
     `cms` (CLINICAL.md §2)."""
     section = section or {}
     table = dict(DEFAULT_CODES)
-    table.update(section.get("codes") or {})
+    for entry in section.get("codes") or []:
+        table[str(entry["technique"])] = str(entry["code"])
     return BillingSettings(table, str(section.get("units") or "cms"))
 
 

@@ -72,7 +72,14 @@ def test_per_code_drops_a_code_under_eight_minutes() -> None:
 def test_techniques_map_to_their_default_codes_and_the_store_overrides() -> None:
     visit = session(("swedish", 8), ("myofascial_release", 20), ("stretching", 10))
     assert minutes_by_code(visit, DEFAULT_CODES) == {"97124": 8, "97140": 30}
-    taught = billing_settings({"codes": {"stretching": "97110", "swedish": "none"}})
+    taught = billing_settings(
+        {
+            "codes": [
+                {"technique": "stretching", "code": "97110"},
+                {"technique": "swedish", "code": "none"},
+            ]
+        }
+    )
     assert minutes_by_code(visit, taught.codes) == {"97140": 20, "97110": 10}
     assert billing_lines(visit, taught) == [Line("97110", 10, 1), Line("97140", 20, 1)]
 
