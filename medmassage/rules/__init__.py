@@ -30,6 +30,7 @@ from medmassage.rules.integrity import (
     check_signatures,
     check_unsigned,
 )
+from medmassage.rules.outcomes import check_outcome_scores
 from medmassage.rules.references import check_goal_references, check_references
 from medmassage.rules.registry import REGISTRY, RuleInfo, is_registered
 
@@ -51,6 +52,7 @@ CLINICAL_RULES: tuple[Rule, ...] = (
     check_reassess_interval,
     check_minor_consent,
     check_intraoral_consent,
+    check_outcome_scores,
 )
 INTEGRITY_CHECKS: tuple[Rule, ...] = (
     check_signatures,

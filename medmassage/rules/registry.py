@@ -124,6 +124,9 @@ _CLINICAL = (
         ("npi-check-digit", "an NPI whose check digit is wrong (Luhn over 80840 + 9 digits)"),
         ("minor-consent", "a visit for a patient under 18 without a guardian's consent"),
         ("intraoral-consent", "intraoral work without the patient's written intraoral consent"),
+        ("score-out-of-range", "an outcome score or item answer outside its instrument's range"),
+        ("score-mismatch", "an outcome total that disagrees with the score of its item answers"),
+        ("items-incomplete", "fewer item answers than the instrument's missing-item rule allows"),
     ),
     *_rows(
         "warning",
