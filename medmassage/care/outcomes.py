@@ -41,33 +41,83 @@ class GoalProgress:
         return None if self.latest is None else self.latest.value - float(self.goal["baseline"])
 
 
-def _rom_match(entry: Data, measure: Data) -> bool:
+PAIN_KINDS = ("current", "usual", "worst", "best")
+
+
+def pain_kind(goal: Data) -> str:
+    """Which pain a pain goal tracks (CLINICAL.md §3, NRS: "say which pain: current,
+    usual/average, worst, best"): the plan's `measure.pain`, current when not said."""
+    kind = goal["measure"].get("pain", "current")
+    return kind if kind in PAIN_KINDS else "current"
+
+
+def unit(goal: Data) -> str:
+    """The goal's unit in one word (CLINICAL.md §3): points for pain; degrees or mm for range
+    of motion; for a questionnaire the unit written on the goal if the instrument is scored
+    in it (points or percent), else the instrument's own."""
+    measure = goal["measure"]
+    written = str(measure.get("unit", ""))
+    if measure["kind"] == "range_of_motion":
+        return "mm" if norms.is_millimetres(written) else "degrees"
+    if measure["kind"] == "pain":
+        return "points"
+    if measure["kind"] == "outcome_measure":
+        known = norms.instrument(str(measure.get("instrument", "")))
+        said = "percent" if norms.is_percent(written) else "points"
+        if known is None:
+            return said
+        return said if said in known.units else known.unit
+    return written
+
+
+def _rom_match(entry: Data, measure: Data, wanted: str) -> bool:
+    entry_unit = "mm" if norms.is_millimetres(str(entry.get("unit", ""))) else "degrees"
     return (
         entry["joint"] == measure.get("joint")
         and entry["movement"] == measure.get("movement")
         and ("side" not in measure or entry["side"] == measure["side"])
+        and entry_unit == wanted
     )
 
 
+def _score(goal: Data, entry: Data) -> float:
+    """A recorded score in the goal's unit (`norms.in_unit`: a score typed in percent is
+    read in points for a goal kept in points, and the other way round)."""
+    score = float(entry["score"])
+    known = norms.instrument(str(entry["instrument"]))
+    if known is None:
+        return score
+    given = str(entry.get("unit") or known.unit)
+    wanted = unit(goal)
+    if given not in known.units or wanted not in known.units:
+        return score
+    return norms.in_unit(known.key, score, given, wanted)
+
+
 def _measured(goal: Data, record: Data, kind: str) -> float | None:
-    """The goal's measure as found in one session or assessment, if it is there."""
+    """The goal's measure as found in one session or assessment, if it is there: a session's
+    own value for the goal (in the goal's unit), else the pain the goal tracks, the range of
+    motion in the goal's unit or the questionnaire score."""
     measure = goal["measure"]
     if kind == "session":
         for entry in record.get("assessment", {}).get("goals", []):
             if entry["goal"] == goal["id"] and "value" in entry:
                 return float(entry["value"])
     if measure["kind"] == "pain":
-        pain = record["subjective"]["pain"] if kind == "session" else record["pain"]["current"]
-        return float(pain)
+        which = pain_kind(goal)
+        if kind == "session":  # a note's pain is the current pain, before treatment
+            return float(record["subjective"]["pain"]) if which == "current" else None
+        value = record["pain"].get(which)
+        return None if value is None else float(value)
     if measure["kind"] == "range_of_motion":
         rom = record.get("objective", {}) if kind == "session" else record
         for entry in rom.get("range_of_motion", []):
-            if _rom_match(entry, measure):
+            if _rom_match(entry, measure, unit(goal)):
                 return float(entry["degrees"])
-    if measure["kind"] == "outcome_measure" and kind == "assessment":
+    if measure["kind"] == "outcome_measure":  # an assessment's, or one re-scored at a visit
         for entry in record.get("outcome_measures", []):
             if entry["instrument"] == measure.get("instrument"):
-                return float(entry["score"])
+                return _score(goal, entry)
     return None
 
 
@@ -98,27 +148,78 @@ def lower_is_better(goal: Data) -> bool:
 
 
 def threshold(goal: Data) -> tuple[float | None, str]:
-    """The smallest change worth calling real, and its basis in words (None: not judged)."""
+    """The smallest change worth calling real, in the goal's own unit, and its basis in
+    words (None: not judged). CLINICAL.md §3: NRS 2 points (Farrar 2001); degrees beyond the
+    goniometer's ~10° error; millimetres beyond the 6-9 mm smallest detectable difference
+    (Kropmans 2000, upper end); questionnaires by their MCID in points, or in percent of the
+    range when the goal is kept in percent (NDI 7.5 of 50 points = 15 %)."""
     measure = goal["measure"]
     if measure["kind"] == "pain":
         nrs = norms.INSTRUMENTS["NRS"]
         return nrs.mcid, f"MCID {nrs.mcid:g} points, {nrs.source}"
     if measure["kind"] == "range_of_motion":
+        if unit(goal) == "mm":
+            return (
+                norms.LINEAR_SDD_MM,
+                f"{norms.LINEAR_SDD_MM:g} mm, smallest detectable difference, Kropmans et al. 2000",
+            )
         return (
             norms.ROM_MEASUREMENT_ERROR,
             f"{norms.ROM_MEASUREMENT_ERROR:g}°, goniometry error margin",
         )
-    known = (
-        norms.instrument(measure.get("instrument", ""))
-        if measure["kind"] == "outcome_measure"
-        else None
-    )
-    if known is None or known.mcid is None:
+    if measure["kind"] != "outcome_measure":
         return None, ""
-    mcid, unit = known.mcid, "points"
-    if "%" in str(measure.get("unit", "")) and known.high - known.low != 100:
-        mcid, unit = mcid / (known.high - known.low) * 100, "%"  # e.g. NDI scored as a percentage
-    return mcid, f"MCID {mcid:g} {unit}, {known.source}"
+    return mcid(str(measure.get("instrument", "")), unit(goal))
+
+
+def mcid(name: str, in_unit: str) -> tuple[float | None, str]:
+    """An instrument's MCID (CLINICAL.md §3, as the instrument table gives it with its unit
+    and source) in `in_unit` (`norms.change_in_unit`: NDI 7.5 points = 15 %), with its basis
+    in words; (None, '') when there is no absolute threshold to judge by."""
+    known = norms.instrument(name)
+    if known is None or known.mcid is None or known.mcid_unit not in known.units:
+        return None, ""
+    word = {"percent": "%", "points": "points"}
+    if in_unit not in known.units or in_unit == known.mcid_unit:
+        shown = word.get(known.mcid_unit, known.mcid_unit)
+        return known.mcid, f"MCID {known.mcid:g} {shown}, {known.source}"
+    value = round(norms.change_in_unit(name, known.mcid, known.mcid_unit, in_unit), 2)
+    span = known.units[known.mcid_unit][1] - known.units[known.mcid_unit][0]
+    basis = f"{known.mcid:g} of {span:g} {word.get(known.mcid_unit, known.mcid_unit)}"
+    return value, f"MCID {value:g} {word.get(in_unit, in_unit)} ({basis}), {known.source}"
+
+
+def outcome_scores(
+    goals: Iterable[Data], sessions: Iterable[Data], assessments: Iterable[Data]
+) -> dict[str, tuple[str, list[Point]]]:
+    """Every questionnaire score by instrument: (unit, points oldest first). Scores of the
+    assessments, those re-scored at a visit and those recorded in sessions against an outcome
+    goal, one per day, in the unit of the plan's goal for that instrument (else as typed)."""
+    sessions, assessments = list(sessions), list(assessments)
+    found: dict[str, tuple[str, list[Point]]] = {}
+    tracked = [g for g in goals if g["measure"]["kind"] == "outcome_measure"]
+    for goal in tracked:
+        name = str(goal["measure"].get("instrument", ""))
+        if name not in found:
+            found[name] = (unit(goal), goal_series(goal, sessions, assessments))
+    for record in [*assessments, *sessions]:
+        for entry in record.get("outcome_measures", []):
+            name = str(entry["instrument"])
+            if name in found:
+                continue
+            points = [
+                Point(a["date"], float(e["score"]))
+                for a in [*assessments, *sessions]
+                for e in a.get("outcome_measures", [])
+                if e["instrument"] == name
+            ]
+            given = "percent" if norms.is_percent(str(entry.get("unit", ""))) else "points"
+            found[name] = (given, sorted({p.date: p for p in points}.values(), key=_day))
+    return dict(sorted(found.items()))
+
+
+def _day(point: Point) -> str:
+    return point.date
 
 
 def _judge(goal: Data, change: float) -> tuple[bool, bool, str]:

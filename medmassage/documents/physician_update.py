@@ -63,31 +63,44 @@ def goal_progress(c: Course) -> list[progress.GoalProgress]:
     ]
 
 
+_JOINTS = {"tmj": "Jaw (TMJ)"}
+_UNIT_SIGN = {"percent": "%", "degrees": "°", "mm": "mm", "points": "points"}
+
+
 def _measure(goal: Mapping[str, Any]) -> str:
     measure = goal["measure"]
+    shown = _UNIT_SIGN.get(progress.unit(goal), progress.unit(goal))
     if measure["kind"] == "pain":
-        return "Pain (0–10 NRS)"
+        return f"{label(progress.pain_kind(goal))} pain (0–10 NRS)"
     if measure["kind"] == "range_of_motion":
         side = f", {measure['side']}" if measure.get("side") else ""
         movement = str(measure.get("movement", "")).replace("_", " ")
-        return f"{label(measure.get('joint', 'joint'))} {movement}{side} (°)"
+        joint = _JOINTS.get(str(measure.get("joint", "")), label(measure.get("joint", "joint")))
+        return f"{joint} {movement}{side} ({shown})"
     if measure["kind"] == "outcome_measure":
-        return str(measure.get("instrument", "score"))
+        return f"{measure.get('instrument', 'score')} ({shown})"
     return str(measure.get("unit", "other measure"))
 
 
-def _goal_row(g: progress.GoalProgress) -> Context:
+def _normal(goal: Mapping[str, Any], table: str) -> str:
+    """'0–60° (AAOS, Norkin & White)' for a degree goal of a listed joint, else ''."""
+    measure = goal["measure"]
+    if measure["kind"] != "range_of_motion" or progress.unit(goal) != "degrees":
+        return ""
+    shown = norms.normal_rom(measure.get("joint", ""), measure.get("movement", ""), table)
+    return f"{shown} ({norms.reference(table)})" if shown else ""
+
+
+def _goal_row(g: progress.GoalProgress, table: str) -> Context:
     goal = g.goal
-    unit = goal["measure"].get("unit", "")
     change = g.change
-    normal = norms.normal_rom(goal["measure"].get("joint", ""), goal["measure"].get("movement", ""))
     return {
         "id": goal["id"],
         "description": goal["description"],
         "term": goal["term"],
         "due": goal["due"],
         "measure": _measure(goal),
-        "unit": unit,
+        "unit": progress.unit(goal),
         "baseline": num(goal["baseline"]),
         "target": num(goal["target"]),
         "latest": num(g.latest.value) if g.latest else "—",
@@ -96,7 +109,7 @@ def _goal_row(g: progress.GoalProgress) -> Context:
         "status": g.status,
         "meaningful": g.meaningful,
         "judgement": g.judgement,
-        "normal": normal if goal["measure"]["kind"] == "range_of_motion" else "",
+        "normal": _normal(goal, table),
     }
 
 
@@ -145,33 +158,39 @@ def _pain(c: Course) -> list[Context]:
     ]
 
 
-def _outcomes(c: Course) -> dict[str, list[tuple[str, float]]]:
-    scores: dict[str, dict[str, float]] = {}
-    for record in c.assessments:
-        for entry in record.data.get("outcome_measures", []):
-            scores.setdefault(entry["instrument"], {})[record.data["date"]] = float(entry["score"])
-    return {name: sorted(points.items()) for name, points in sorted(scores.items())}
+Scores = dict[str, tuple[str, list[progress.Point]]]
 
 
-def _outcome_rows(outcomes: dict[str, list[tuple[str, float]]]) -> list[Context]:
+def _outcomes(c: Course) -> Scores:
+    goals = c.plan.data["goals"] if c.plan else []
+    return progress.outcome_scores(
+        goals, [s.data for s in c.visits], [a.data for a in c.assessments]
+    )
+
+
+def _with_unit(value: float, in_unit: str) -> str:
+    return f"{num(value)} %" if in_unit == "percent" else num(value)
+
+
+def _outcome_rows(outcomes: Scores) -> list[Context]:
     rows = []
-    for name, points in outcomes.items():
+    for name, (in_unit, points) in outcomes.items():
         known = norms.instrument(name)
+        limit, basis = progress.mcid(name, in_unit)
         rows.append(
             {
                 "instrument": name,
                 "name": known.name if known else name,
-                "scores": ", ".join(f"{num(v)} ({day})" for day, v in points),
-                "mcid": f"{known.mcid:g} points ({known.source})"
-                if known and known.mcid
-                else "not established",
+                "unit": _UNIT_SIGN.get(in_unit, in_unit),
+                "scores": ", ".join(f"{_with_unit(p.value, in_unit)} ({p.date})" for p in points),
+                "mcid": basis.removeprefix("MCID ") if limit is not None else "not established",
                 "better": ("lower" if known.lower_is_better else "higher") if known else "",
             }
         )
     return rows
 
 
-def _charts(c: Course, outcomes: dict[str, list[tuple[str, float]]]) -> Context:
+def _charts(c: Course, outcomes: Scores) -> Context:
     before = [(s.data["date"], float(s.data["subjective"]["pain"])) for s in c.visits]
     after = [
         (s.data["date"], float(s.data["response"]["pain"]))
@@ -179,24 +198,28 @@ def _charts(c: Course, outcomes: dict[str, list[tuple[str, float]]]) -> Context:
         if "pain" in s.data.get("response", {})
     ]
     pain = line_chart(
-        "Pain per visit (0–10)",
+        "Current pain per visit (0–10)",
         [Series("before treatment", before), Series("after treatment", after)],
         0,
         10,
         "NRS",
     )
     scores = []
-    for name, points in outcomes.items():
+    for name, (in_unit, points) in outcomes.items():
         known = norms.instrument(name)
-        low, high = (known.low, known.high) if known else (0.0, max(v for _, v in points))
+        values = [(p.date, p.value) for p in points]
+        if known is not None and in_unit in known.units:
+            low, high = known.units[in_unit]  # NDI kept in percent: 0–100, not 0–50
+        else:
+            low, high = 0.0, max(v for _, v in values)
         better = "lower" if not known or known.lower_is_better else "higher"
         scores.append(
             line_chart(
                 f"{name} score ({better} is better)",
-                [Series(name, points)],
+                [Series(name, values)],
                 low,
                 high,
-                "score",
+                "%" if in_unit == "percent" else "score",
             )
         )
     return {"pain": pain, "outcomes": scores}
@@ -282,6 +305,7 @@ def update_context(view: StoreView, chart: Chart, c: Course, date: str | None) -
         else (c.plan.data["therapist"] if c.plan else view.setting("default_therapist", default=""))
     )
     outcomes = _outcomes(c)
+    table = str(view.setting("norms", default=norms.DEFAULT_TABLE) or norms.DEFAULT_TABLE)
     return {
         "letter": {"id": c.end, "date": letter_date, "since": c.start, "until": c.end},
         "practice": practice(view),
@@ -292,9 +316,10 @@ def update_context(view: StoreView, chart: Chart, c: Course, date: str | None) -
         "techniques": _techniques(c.period),
         "treatment_minutes": sum(t["minutes"] for s in c.period for t in s.data["treatment"]),
         "goals": [
-            {**_goal_row(g), "unsigned": bool(g.latest and g.latest.date in unsigned)}
+            {**_goal_row(g, table), "unsigned": bool(g.latest and g.latest.date in unsigned)}
             for g in goals
         ],
+        "norms": norms.reference(table),
         "pain": _pain(c),
         "outcomes": _outcome_rows(outcomes),
         "home_care": _home_care(c),
