@@ -83,8 +83,9 @@ def check_minor_consent(view: StoreView, records: list[Record]) -> Iterator[Find
     for session in _valid(records, "session"):
         patient = view.get("patient", session.entry.patient)
         day = str(session.data["date"])
-        if patient is None or adult_on(str(patient.data["date_of_birth"]), day):
-            continue
+        born = str(patient.data["date_of_birth"]) if patient is not None else ""
+        if patient is None or day < born or adult_on(born, day):
+            continue  # a visit before birth is clinical/before-birth's
         guardian = _consent(patient).get("guardian")
         if guardian is None or str(guardian["date"]) > day:
             yield Finding(

@@ -41,6 +41,8 @@ def test_before_birth_applies_to_every_dated_record(tmp_path: Path) -> None:
         ("clinical/before-birth", REFERRAL, "$.date"),
         ("clinical/before-birth", ASSESSMENT, "$.date"),
         ("clinical/before-birth", PLAN, "$.date"),
+        # born three days before the visit: a minor without a guardian's consent
+        ("clinical/minor-consent", SESSION, "$.date"),
     }
 
 
