@@ -55,7 +55,7 @@ def _check_range(rel: str, at: Path, row: Instrument, entry: Mapping[str, Any]) 
         return [Finding(rel, (*at, "unit"), "clinical/score-out-of-range", "error", message)]
     low, high = row.units[unit]
     if not low <= float(entry["score"]) <= high:
-        message = f"a {row.key} score must lie within {_range_text(row, unit)}"
+        message = f"{row.key} scores lie within {_range_text(row, unit)}"
         return [Finding(rel, (*at, "score"), "clinical/score-out-of-range", "error", message)]
     return []
 
@@ -82,7 +82,7 @@ def _check_items(rel: str, at: Path, row: Instrument, entry: Mapping[str, Any]) 
     bad = instruments.invalid_items(row, answers)
     if bad:
         allowed = ", ".join(f"{v:g}" for v in row.item_values)
-        message = f"a {row.key} item is answered with one of: {allowed}"
+        message = f"each {row.key} item is answered with one of: {allowed}"
         where = (*at, "items", bad[0])
         return [Finding(rel, where, "clinical/score-out-of-range", "error", message)]
     unit = entry.get("unit", row.unit)

@@ -66,6 +66,7 @@ _SCHEMA = _rows(
     ("min-items", "a list with too few items"),
     ("max-items", "a list with too many items"),
     ("unique-items", "a list holding the same item twice"),
+    ("any-of", "a value in none of the forms the field allows (e.g. an item answer)"),
     ("invalid", "a value the schema refuses for any other reason"),
 )
 
@@ -141,6 +142,13 @@ _CLINICAL = (
     ),
 )
 
+_BILLING = _rows(
+    "error",
+    "billing",
+    ("unknown-code", "a billed code that is neither a known CPT code nor in the store's table"),
+    ("units-mismatch", "billed units that differ from the units the minutes support"),
+)
+
 _INTEGRITY = (
     *_rows(
         "error",
@@ -170,6 +178,7 @@ REGISTRY: dict[str, RuleInfo] = {
         *_REFERENCES,
         *_REFERENCE_WARNINGS,
         *_CLINICAL,
+        *_BILLING,
         *_INTEGRITY,
     )
 }
