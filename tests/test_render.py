@@ -15,6 +15,7 @@ from conftest import line_of, run_cli
 from hypothesis import given
 from hypothesis import strategies as st
 
+from medmassage.care import norms
 from medmassage.render import jinja as templating
 from medmassage.yamlio import load_file
 
@@ -182,24 +183,27 @@ def test_physician_update_reports_progress_since_the_last_update(
         line.split(":")[0].strip("| "): line for line in md.splitlines() if line.startswith("| g")
     }
     assert re.search(
-        r"\| 7 \| 3 \(2026-04-02\) \| 2 \| -4 \| improving \| clinically meaningful improvement",
+        r"\| 7 \| 3 (?:\(unsigned\) )?\(2026-04-02\) \| 2 \| -4 \| improving \| "
+        r"clinically meaningful improvement",
         rows["g1"],
     )
     assert re.search(
-        r"\| 45 \| 62 \(2026-04-02\) \| 70 \| \+17 \| improving \| "
+        r"\| 45 \| 62 (?:\(unsigned\) )?\(2026-04-02\) \| 70 \| \+17 \| improving \| "
         r"improvement beyond measurement error",
         rows["g2"],
     )
-    assert "normal 0–80°" in rows["g2"]
+    normal = norms.normal_rom("cervical_spine", "rotation")  # the default table, named
+    assert f"normal {normal} ({norms.reference()})" in rows["g2"]
     assert re.search(
-        r"\| 24 \| 14 \(2026-04-02\) \| 10 \| -10 \| improving \| clinically meaningful .*MCID 7.5",
+        r"\| 24 \| 14 (?:\(unsigned\) )?\(2026-04-02\) \| 10 \| -10 \| improving \| "
+        r"clinically meaningful .*MCID 7.5",
         rows["g3"],
     )
     txt = (out / "p-0001" / "2026-04-02.physician-update.txt").read_text(encoding="utf-8")
     assert "7 -> 3 (2026-04-02) -> 2; change -4" in txt and "CONTINUE" in txt
     html = (out / "p-0001" / "2026-04-02.physician-update.html").read_text(encoding="utf-8")
     pain_chart = html[html.index("<svg") : html.index("</svg>")]
-    assert 'aria-label="Pain per visit (0–10)"' in pain_chart
+    assert 'aria-label="Current pain per visit (0–10)"' in pain_chart
     assert pain_chart.count("<circle") == 2 * 5  # before and after, for each of the 5 visits
     assert 'aria-label="NDI score (lower is better)"' in html
 
@@ -212,7 +216,7 @@ def test_goals_met_recommend_discharge(clinic: Path) -> None:
     assert "Dear Marco Ruiz," not in md and "Dear Dr. Ruiz," in md
     assert "Visits used: 2 of 4 authorized (2 in this period); 2 remaining" in md
     assert re.search(
-        r"\| 30 \| 18 \(2026-05-18\) \| 20 \| -12 \| met \| "
+        r"\| 30 \| 18 (?:\(unsigned\) )?\(2026-05-18\) \| 20 \| -12 \| met \| "
         r"clinically meaningful improvement [^|\n]*MCID 10",
         md,
     )
