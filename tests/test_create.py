@@ -382,7 +382,7 @@ def test_set_paths_and_types(
     clinic: Path, assignment: str, path: tuple[Any, ...], value: Any
 ) -> None:
     extra = ("treatment.2.technique=stretching", "treatment.2.side=left", "treatment.2.minutes=5")
-    extra += ("billing.codes.0.units=2",) if "billing" in assignment else ()
+    extra += ("billing.codes.0.units=3",) if "billing" in assignment else ()  # 50 min
     extra += ("treatment.2.regions.0=hip",) if "treatment.2.regions" not in assignment else ()
     request = Request(
         "session",

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 
 from medmassage.chart import Record, StoreView
 from medmassage.errors import Finding
+from medmassage.rules.billing import check_billing
 from medmassage.rules.clinical import (
     check_dates,
     check_license,
@@ -54,6 +55,7 @@ CLINICAL_RULES: tuple[Rule, ...] = (
     check_intraoral_consent,
     check_outcome_scores,
 )
+BILLING_RULES: tuple[Rule, ...] = (check_billing,)
 INTEGRITY_CHECKS: tuple[Rule, ...] = (
     check_signatures,
     check_addendum_targets,
@@ -61,4 +63,4 @@ INTEGRITY_CHECKS: tuple[Rule, ...] = (
     check_unsigned,
     check_cloned_notes,
 )
-RULES: tuple[Rule, ...] = (*REFERENCE_CHECKS, *CLINICAL_RULES, *INTEGRITY_CHECKS)
+RULES: tuple[Rule, ...] = (*REFERENCE_CHECKS, *CLINICAL_RULES, *BILLING_RULES, *INTEGRITY_CHECKS)
