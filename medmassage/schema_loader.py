@@ -208,7 +208,11 @@ def fast_validator(kind: str, extensions: Extensions = ()) -> Any:
     import fastjsonschema
 
     schema = ecma_schema(bundled(kind, extensions))
-    compiled = fastjsonschema.compile(_inline(schema, schema.get("$defs", {})), formats=FORMATS)
+    # use_default=False: validating must never change a record (fastjsonschema would fill in
+    # a schema's `default`s, and a signed note's hash covers every field).
+    compiled = fastjsonschema.compile(
+        _inline(schema, schema.get("$defs", {})), formats=FORMATS, use_default=False
+    )
 
     def is_valid(data: Any) -> bool:
         try:

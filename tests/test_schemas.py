@@ -88,3 +88,25 @@ def test_schema_command_prints_the_bundled_schema(tmp_path: Path) -> None:
 def test_schema_command_rejects_an_unknown_kind(tmp_path: Path) -> None:
     result = run_cli("schema", "invoice", cwd=tmp_path)
     assert result.code == 2 and "invoice" in result.err and "Traceback" not in result.err
+
+
+def test_checking_a_record_never_changes_it() -> None:
+    """A schema `default` must not be written into the record being checked: a signed note's
+    hash covers every field, so a filled-in default would break its signature."""
+    import copy
+    import json
+
+    from medmassage.schema_loader import fast_validator
+    from medmassage.yamlio import load_file
+
+    demo = Path(__file__).resolve().parent.parent / "records"
+    for kind, pattern in (
+        ("plan", "patients/*/plans/*.yaml"),
+        ("session", "patients/*/sessions/*.yaml"),
+    ):
+        check = fast_validator(kind)
+        for path in sorted(demo.glob(pattern)):
+            record = load_file(path, path.name)
+            before = copy.deepcopy(record)
+            check(record)
+            assert json.dumps(record, sort_keys=True) == json.dumps(before, sort_keys=True), path
