@@ -14,7 +14,8 @@ from medmassage.rules import REGISTRY, RULES
 
 PACKAGE = Path(medmassage.__file__).resolve().parent
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
-CODE = re.compile(r"^(syntax|schema|layout|ref|clinical|billing|integrity)/[a-z][a-z0-9-]*[a-z0-9]$")
+FAMILIES = "syntax|schema|layout|ref|clinical|billing|integrity"
+CODE = re.compile(rf"^({FAMILIES})/[a-z][a-z0-9-]*[a-z0-9]$")
 # Codes built at run time from a prefix; each family is tested by behaviour elsewhere:
 # schema/<keyword> below, ref/unknown-<kind> in test_references (every reference broken).
 DYNAMIC = {"schema/", "ref/unknown-"}
