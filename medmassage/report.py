@@ -351,12 +351,11 @@ def _show_lines(data: dict[str, Any]) -> list[str]:
         lines.append(f"plan       {plan['id']} ({plan['status']}, {escape(plan['therapist'])})")
         lines += [_goal_line(g) for g in plan["goals"]]
     lines.append(f"last visit {_cell(data['last_visit'])}, next visit {_cell(data['next_visit'])}")
-    if data["due"] is None:
-        lines.append("due        (not available: `medmassage due` is not installed)")
-    else:
-        lines += [
-            f"due        {escape(json.dumps(item, ensure_ascii=False))}" for item in data["due"]
-        ]
+    lines += [
+        f"{item['severity'].upper():<10} {escape(item['what'])} (since {item['since']}): "
+        f"{escape(item['command'])}"
+        for item in data["due"]
+    ] or ["due        nothing"]
     import textwrap
 
     return [part for line in lines for part in textwrap.wrap(line, WIDTH, subsequent_indent="    ")]
@@ -404,6 +403,9 @@ def report_progress(
         lines.append(f"  {escape(measure['verdict'])}")
     if not data["goals"] and not data["outcomes"]:
         lines.append("no goals or outcome measures recorded")
+    import textwrap
+
     for line in lines:
-        stream.write(line + "\n")
+        for part in textwrap.wrap(line, WIDTH, subsequent_indent="    ", drop_whitespace=False):
+            stream.write(part.rstrip() + "\n")
     _error_notes({data["patient"]: data["errors"]} if data["errors"] else {}, stream)

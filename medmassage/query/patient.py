@@ -2,14 +2,13 @@
 
 Everything clinical comes from care/: the referral, its visits and the plan in effect from
 `care.episode.course`, each goal's series and verdict from `care.outcomes`; what is due
-from `care.due` when that module is present."""
+from `care.due`."""
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-from medmassage.care import episode, norms
+from medmassage.care import due, episode, norms
 from medmassage.care import outcomes as progress
 from medmassage.care.episode import Course
 from medmassage.chart import Chart, Record, StoreView
@@ -77,18 +76,12 @@ def _goal(c: Course, goal: dict[str, Any], with_series: bool) -> dict[str, Any]:
     return found
 
 
-def due_items(view: StoreView, chart: Chart, today: str) -> list[dict[str, Any]] | None:
-    """What is due for the patient, from `medmassage.care.due` (None: that module is not
-    there yet, or offers no `for_patient(view, chart, today)`)."""
-    try:
-        module = importlib.import_module("medmassage.care.due")
-    except ImportError:
-        return None
-    ask = getattr(module, "for_patient", None)
-    if ask is None:
-        return None
+def due_items(view: StoreView, chart: Chart, today: str) -> list[dict[str, Any]]:
+    """What is due for the patient, as `medmassage due` lists it (care.due): its own
+    rules, order and `due.within_days` horizon."""
+    items = due.chart_items(view, chart, today)
     return [
-        dict(item) if isinstance(item, dict) else vars(item) for item in ask(view, chart, today)
+        i.as_dict() for i in due.within(due.order(items), today, due.setting(view, "within_days"))
     ]
 
 
