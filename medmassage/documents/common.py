@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from medmassage.care import norms
+from medmassage.care import outcomes as progress
 from medmassage.chart import Chart, Record, StoreView
 
 Context = dict[str, Any]
@@ -98,3 +100,33 @@ def may_share(patient: Record | None) -> bool:
     """False only when the patient record says no to sharing with providers."""
     consent = patient.data.get("consent") if patient else None
     return not (isinstance(consent, dict) and consent.get("share_with_providers") is False)
+
+
+_JOINTS = {"tmj": "Jaw (TMJ)"}
+UNIT_SIGN = {"percent": "%", "degrees": "°", "mm": "mm", "points": "points"}
+
+
+def measure_label(goal: Mapping[str, Any]) -> str:
+    """A goal's measure in words with its unit: 'Usual pain (0–10 NRS)', 'NDI (%)',
+    'Jaw (TMJ) opening, midline (mm)' (which pain and which unit: CLINICAL.md §3)."""
+    measure = goal["measure"]
+    shown = UNIT_SIGN.get(progress.unit(goal), progress.unit(goal))
+    if measure["kind"] == "pain":
+        return f"{label(progress.pain_kind(goal))} pain (0–10 NRS)"
+    if measure["kind"] == "range_of_motion":
+        side = f", {measure['side']}" if measure.get("side") else ""
+        movement = str(measure.get("movement", "")).replace("_", " ")
+        joint = _JOINTS.get(str(measure.get("joint", "")), label(measure.get("joint", "joint")))
+        return f"{joint} {movement}{side} ({shown})"
+    if measure["kind"] == "outcome_measure":
+        return f"{measure.get('instrument', 'score')} ({shown})"
+    return str(measure.get("unit", "other measure"))
+
+
+def normal_label(goal: Mapping[str, Any], table: str) -> str:
+    """'0–60° (AAOS, Norkin & White)' for a degree goal of a listed joint, else ''."""
+    measure = goal["measure"]
+    if measure["kind"] != "range_of_motion" or progress.unit(goal) != "degrees":
+        return ""
+    shown = norms.normal_rom(measure.get("joint", ""), measure.get("movement", ""), table)
+    return f"{shown} ({norms.reference(table)})" if shown else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from medmassage import kinds
@@ -14,10 +14,13 @@ from medmassage.care import outcomes as progress
 from medmassage.care.episode import Course, course
 from medmassage.chart import Chart, Record, StoreView
 from medmassage.documents.common import (
+    UNIT_SIGN,
     Context,
     address_lines,
     label,
     may_share,
+    measure_label,
+    normal_label,
     num,
     patient,
     practice,
@@ -63,34 +66,6 @@ def goal_progress(c: Course) -> list[progress.GoalProgress]:
     ]
 
 
-_JOINTS = {"tmj": "Jaw (TMJ)"}
-_UNIT_SIGN = {"percent": "%", "degrees": "°", "mm": "mm", "points": "points"}
-
-
-def _measure(goal: Mapping[str, Any]) -> str:
-    measure = goal["measure"]
-    shown = _UNIT_SIGN.get(progress.unit(goal), progress.unit(goal))
-    if measure["kind"] == "pain":
-        return f"{label(progress.pain_kind(goal))} pain (0–10 NRS)"
-    if measure["kind"] == "range_of_motion":
-        side = f", {measure['side']}" if measure.get("side") else ""
-        movement = str(measure.get("movement", "")).replace("_", " ")
-        joint = _JOINTS.get(str(measure.get("joint", "")), label(measure.get("joint", "joint")))
-        return f"{joint} {movement}{side} ({shown})"
-    if measure["kind"] == "outcome_measure":
-        return f"{measure.get('instrument', 'score')} ({shown})"
-    return str(measure.get("unit", "other measure"))
-
-
-def _normal(goal: Mapping[str, Any], table: str) -> str:
-    """'0–60° (AAOS, Norkin & White)' for a degree goal of a listed joint, else ''."""
-    measure = goal["measure"]
-    if measure["kind"] != "range_of_motion" or progress.unit(goal) != "degrees":
-        return ""
-    shown = norms.normal_rom(measure.get("joint", ""), measure.get("movement", ""), table)
-    return f"{shown} ({norms.reference(table)})" if shown else ""
-
-
 def _goal_row(g: progress.GoalProgress, table: str) -> Context:
     goal = g.goal
     change = g.change
@@ -99,7 +74,7 @@ def _goal_row(g: progress.GoalProgress, table: str) -> Context:
         "description": goal["description"],
         "term": goal["term"],
         "due": goal["due"],
-        "measure": _measure(goal),
+        "measure": measure_label(goal),
         "unit": progress.unit(goal),
         "baseline": num(goal["baseline"]),
         "target": num(goal["target"]),
@@ -109,7 +84,7 @@ def _goal_row(g: progress.GoalProgress, table: str) -> Context:
         "status": g.status,
         "meaningful": g.meaningful,
         "judgement": g.judgement,
-        "normal": _normal(goal, table),
+        "normal": normal_label(goal, table),
     }
 
 
@@ -181,7 +156,7 @@ def _outcome_rows(outcomes: Scores) -> list[Context]:
             {
                 "instrument": name,
                 "name": known.name if known else name,
-                "unit": _UNIT_SIGN.get(in_unit, in_unit),
+                "unit": UNIT_SIGN.get(in_unit, in_unit),
                 "scores": ", ".join(f"{_with_unit(p.value, in_unit)} ({p.date})" for p in points),
                 "mcid": basis.removeprefix("MCID ") if limit is not None else "not established",
                 "better": ("lower" if known.lower_is_better else "higher") if known else "",
