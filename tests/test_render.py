@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from medmassage.care import norms
+from medmassage.care.billing import billing_lines, billing_settings
 from medmassage.render import jinja as templating
 from medmassage.yamlio import load_file
 
@@ -86,6 +87,8 @@ def test_soap_note_shows_the_session_in_every_format(clinic: Path, tmp_path: Pat
     session = record(clinic, "patients/p-0001/sessions/2026-04-02.yaml")
     total = sum(item["minutes"] for item in session["treatment"])
     assert total == 55
+    # the note bills what the 8-minute rule computes; each code shows its minutes
+    billed = [f"{c} × {u} ({m} min)" for c, m, u in billing_lines(session, billing_settings(None))]
     for ext in FORMATS:
         text = (out / "p-0001" / f"2026-04-02.soap.{ext}").read_text(encoding="utf-8")
         for expected in (
@@ -109,7 +112,7 @@ def test_soap_note_shows_the_session_in_every_format(clinic: Path, tmp_path: Pat
             "2026-04-09",
             "Chin tucks",
             "UNSIGNED",
-            "97140 × 2",
+            *billed,
         ):
             assert expected in text, (ext, expected)
         assert re.search(r"3 (→|->) 2", text), ext

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from medmassage.care import episode, norms
+from medmassage.care import billing, episode, norms
 from medmassage.chart import Chart, Record, StoreView
 from medmassage.documents.common import (
     Context,
@@ -125,18 +125,47 @@ def _addendum(view: StoreView, record: Record) -> Context:
     }
 
 
-def _billing(codes: list[Mapping[str, Any]]) -> list[Context]:
-    return [
-        {
-            "code": c["code"],
-            "units": c["units"],
-            "modifier": c.get("modifier", ""),
-            "label": c["code"]
-            + (f"-{c['modifier']}" if c.get("modifier") else "")
-            + f" × {c['units']}",
-        }
+METHOD_WORDS = {"cms": "CMS 8-minute rule", "per_code": "8-minute rule per code"}
+
+
+def _billing_line(code: str, units: int, minutes: int | None, modifier: str = "") -> Context:
+    """One billing line: code, units, minutes of that code at the visit (None: untimed)."""
+    spent = "untimed" if minutes is None else f"{minutes} min"
+    spent += "" if units or minutes is None else ", no unit"
+    billed = f" × {units}" if units else ""
+    return {
+        "code": code,
+        "units": units,
+        "modifier": modifier,
+        "minutes": minutes,
+        "label": f"{code}{f'-{modifier}' if modifier else ''}{billed} ({spent})",
+    }
+
+
+def _billing(view: StoreView, data: Mapping[str, Any]) -> Context:
+    """The note's billing lines with the minutes of each code (CLINICAL.md §2); when the
+    note bills nothing, the lines computed from its treatment, marked computed."""
+    settings = billing.billing_settings(view.setting("billing"))
+    computed = billing.billing_lines(data, settings)
+    minutes = {line.code: line.minutes for line in computed}
+    codes = (data.get("billing") or {}).get("codes") or []
+    lines = [
+        _billing_line(
+            c["code"],
+            c["units"],
+            minutes.get(c["code"], 0) if billing.is_timed(c["code"]) else None,
+            c.get("modifier", ""),
+        )
         for c in codes
     ]
+    if not codes:
+        lines = [_billing_line(line.code, line.units, line.minutes) for line in computed]
+    return {
+        "lines": lines,
+        "computed": not codes,
+        "method": METHOD_WORDS.get(settings.units, settings.units),
+        "timed_minutes": sum(line.minutes for line in computed),
+    }
 
 
 def soap_context(view: StoreView, chart: Chart, session: Record) -> Context:
@@ -185,7 +214,7 @@ def soap_context(view: StoreView, chart: Chart, session: Record) -> Context:
             "home_care": list(next_steps.get("home_care", [])),
             "notes": next_steps.get("notes", ""),
         },
-        "billing": _billing(data.get("billing", {}).get("codes", [])),
+        "billing": _billing(view, data),
         "signature": _signature(view, data),
         "addenda": [_addendum(view, r) for r in addenda(view, chart, session.id)],
         "pain_scale": PAIN_WORDS,
