@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from medmassage.store import Entry
@@ -56,6 +57,7 @@ class StoreView:
 
     today: str
     settings: Record | None = None
+    root: Path | None = None  # the store's folder, for rules that read files beside records
     therapists: dict[str, Record] = field(default_factory=dict)
     providers: dict[str, Record] = field(default_factory=dict)
     charts: dict[str, Chart] = field(default_factory=dict)

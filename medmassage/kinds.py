@@ -127,7 +127,12 @@ KINDS: tuple[Kind, ...] = (
         "updates",
         dated=True,
         date_field="date",
-        references=((("provider",), "provider"), (("sessions", "*"), "session")),
+        references=(
+            (("provider",), "provider"),
+            (("sessions", "*"), "session"),
+            (("cc", "*"), "provider"),
+            (("by",), "therapist"),
+        ),
     ),
 )
 NAMES = tuple(kind.name for kind in KINDS)

@@ -2,7 +2,7 @@
 
 `main` is the `medmassage` group (cli/base.py); each module here adds its commands to it."""
 
-from medmassage.cli import charting, checking, querying, rendering, worklist
+from medmassage.cli import charting, checking, querying, rendering, sending, worklist
 from medmassage.cli.base import main
 
-__all__ = ["charting", "checking", "main", "querying", "rendering", "worklist"]
+__all__ = ["charting", "checking", "main", "querying", "rendering", "sending", "worklist"]

@@ -155,7 +155,8 @@ class Batch:
         from medmassage.render import templates as template_files
 
         check_out(out)
-        options = (self.request.since, self.request.until, self.request.date)
+        request = self.request
+        options = (request.since, request.until, request.date, "ascii" if request.ascii else None)
         base = render_cache.base_digest(
             template_files.digest(self.store.root), self.request.document, options
         )

@@ -34,6 +34,7 @@ from medmassage.rules.integrity import (
 from medmassage.rules.outcomes import check_outcome_scores
 from medmassage.rules.references import check_goal_references, check_references
 from medmassage.rules.registry import REGISTRY, RuleInfo, is_registered
+from medmassage.rules.sent import check_sent
 
 __all__ = ["REGISTRY", "RULES", "Rule", "RuleInfo", "is_registered"]
 
@@ -62,5 +63,6 @@ INTEGRITY_CHECKS: tuple[Rule, ...] = (
     check_late_signatures,
     check_unsigned,
     check_cloned_notes,
+    check_sent,
 )
 RULES: tuple[Rule, ...] = (*REFERENCE_CHECKS, *CLINICAL_RULES, *BILLING_RULES, *INTEGRITY_CHECKS)

@@ -155,6 +155,8 @@ _INTEGRITY = (
         "integrity",
         ("signature-mismatch", "a signed note changed since it was signed"),
         ("addendum-target", "an addendum to a note that does not exist or is not signed"),
+        ("sent-changed", "a kept copy of a document sent whose bytes differ from the log's sha256"),
+        ("sent-missing", "a document sent whose kept copy is missing from the chart"),
     ),
     *_rows(
         "warning",

@@ -20,6 +20,7 @@ PATIENT_FILE = "patient.yaml"  # a patient's own record, in their folder
 CACHE_DIR = ".medmassage-cache"  # disposable and git-ignored: caches, the lock, drafts
 RENDERED_DIR = "rendered"  # the default output folder of `render`
 TEMPLATES_DIR = "templates"  # the store's own templates, overriding the packaged ones
+SENT_DIR = "sent"  # in a patient's folder: the exact files of documents sent (tracked)
 
 
 def record_rel(kind: str, record_id: str, patient: str | None = None) -> str:
@@ -136,6 +137,10 @@ class Store:
             raise UsageError(f"{patient!r} is not a valid id: {describe_id_rule()}")
         return self.root / PATIENTS / patient
 
+    def sent_path(self, patient: str, name: str) -> Path:
+        """Where a copy of a document sent is kept: patients/<p>/sent/<name>."""
+        return self.patient_folder(patient) / SENT_DIR / Path(name).name
+
     def rel(self, path: Path) -> str:
         """`path` relative to the root, in posix form; UsageError when outside the store."""
         try:
@@ -200,6 +205,8 @@ class Store:
                 yield Entry(item_rel, "patient", patient, patient)
             elif kind is not None:
                 yield from _kind_folder(item, item_rel, kind.name, patient)
+            elif item.name == SENT_DIR and item.is_dir(follow_symlinks=False):
+                yield from _sent_files(item.path, item_rel, patient)
             elif item.is_dir(follow_symlinks=False) and not item.is_symlink():
                 yield _unknown_folder(item_rel, item.name)
             elif _looks_like_record(item.name):
@@ -291,6 +298,17 @@ def _records_in(folder: str, rel: str, kind: str, patient: str | None) -> Iterat
             yield _not_read(f"{rel}/{printable(name)}", item, "records are files named <id>.yaml")
         else:
             yield _other(item, f"{rel}/{printable(name)}")
+
+
+def _sent_files(folder: str, rel: str, patient: str) -> Iterator[Entry]:
+    """The copies of documents sent (SPEC §4.1): tracked files of the chart, not records;
+    listed (kind None, no rule) so that a chart's caches see them change."""
+    for item in _listing(folder):
+        item_rel = f"{rel}/{printable(item.name)}"
+        if item.is_file(follow_symlinks=False):
+            yield Entry(item_rel, None, item.name, patient)
+        else:
+            yield _other(item, item_rel)
 
 
 def _looks_like_record(name: str) -> bool:
