@@ -88,7 +88,7 @@ class Shared:
 
     def view(self) -> StoreView:
         """A view holding the shared records, for charts to be added to."""
-        view = StoreView(today=self.today)
+        view = StoreView(today=self.today, root=self.root)
         view.existing = set(self.existing)
         for record in self.records:
             view.add(record)
@@ -345,8 +345,8 @@ def open_store(
     today = today or dt.date.today().isoformat()
     charts: dict[str, list[Entry]] = {}
     for entry in entries:
-        if entry.patient is not None and entry.kind is not None:
-            charts.setdefault(entry.patient, []).append(entry)
+        if entry.patient is not None and (entry.kind is not None or not entry.rule):
+            charts.setdefault(entry.patient, []).append(entry)  # records, and files sent
     shared_entries = [e for e in entries if e.kind is not None and e.patient is None]
     digest = shared_digest(store.root, shared_entries, today, rules) if use_cache else ""
     stray = [Finding(e.rel, (), e.rule, e.severity, e.message) for e in entries if e.kind is None]

@@ -107,6 +107,12 @@ class _DocumentName(_StrParam):
     ),
 )
 @click.option(
+    "--ascii",
+    "ascii_",
+    is_flag=True,
+    help="txt in 7-bit ASCII (degree signs, dashes, quotes spelled out) for fax gateways.",
+)
+@click.option(
     "--list-templates",
     is_flag=True,
     help=(
@@ -127,6 +133,7 @@ def render(
     out: str | None,
     date: str | None,
     statuses: tuple[str, ...],
+    ascii_: bool,
     list_templates: bool,
 ) -> None:
     """Render DOCUMENT (soap or physician-update) from records that validate.
@@ -153,7 +160,9 @@ def render(
         else tuple(dict.fromkeys(formats or ("md",)))
     )
     store = opts.store()
-    request = Request(document, refs, all_, patient, since, until, chosen, date, statuses or ACTIVE)
+    request = Request(
+        document, refs, all_, patient, since, until, chosen, date, statuses or ACTIVE, ascii_
+    )
     batch = Batch(store, request)
     held = _render_to_stdout(batch, chosen) if to_stdout else _render_to_folder(batch, out)
     _report_held(store.root, document, held)

@@ -45,6 +45,7 @@ class Request:
     formats: tuple[str, ...] = FORMATS
     date: str | None = None
     statuses: tuple[str, ...] = ACTIVE  # patient statuses --all includes; ANY: every one
+    ascii: bool = False  # txt output in 7-bit ASCII (render.ascii)
 
     @property
     def kind(self) -> shape.Document:
@@ -281,7 +282,12 @@ class Renderer:
         document = Document(target, doc_id)
         for fmt, env in self.envs.items():
             text = templating.render(env, self.template(fmt), dict(context, format=fmt))
-            document.texts[fmt] = templating.fit(text, fmt)
+            text = templating.fit(text, fmt)
+            if fmt == "txt" and self.request.ascii:
+                from medmassage.render.ascii import to_ascii
+
+                text = to_ascii(text)
+            document.texts[fmt] = text
         return document
 
 
