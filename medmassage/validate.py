@@ -232,9 +232,16 @@ class Validation:
         self.remember(patient, found)
         return found, records
 
-    def remember(self, patient: str, problems: list[Problem]) -> None:
-        """Remember a chart judged by `check_chart`."""
-        self.cache.store(patient, self.charts[patient], problems)
+    def remember(self, patient: str, problems: list[Problem], summary: Any = None) -> None:
+        """Remember a chart judged by `check_chart` (and what the queries keep of it)."""
+        self.cache.store(patient, self.charts[patient], problems, summary)
+
+    def summarized(self, patient: str) -> tuple[list[Problem], Any] | None:
+        """An unchanged chart's problems and what the queries keep of it, from the cache;
+        None: judge it (and summarize it) again."""
+        found = self.cached(patient)
+        summary = self.cache.summary(patient) if found is not None else None
+        return None if found is None or summary is None else (found, summary)
 
     def save(self) -> None:
         """Write the validation cache: charts reused or judged, the ones not looked at as

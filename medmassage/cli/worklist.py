@@ -96,25 +96,25 @@ def due(
 def _items(
     store: Store, today: str, within: int | None, patients: tuple[str, ...]
 ) -> tuple[list[Item], int]:
-    """Every item of the store (or of `patients`), read through the validation façade,
-    and the window in days."""
+    """Every item of the store (or of `patients`), read through the validation façade:
+    each unchanged chart's items from the validation cache (query.summary), the others
+    judged again; and the window in days."""
     from medmassage.care import due as rules
     from medmassage.errors import UsageError
+    from medmassage.query.summary import gather, items_of
     from medmassage.validate import open_store
 
     survey = open_store(store, today)
     unknown = sorted(set(patients) - set(survey.charts))
     if unknown:
         raise UsageError(f"no patient {unknown[0]!r} in this store")
-    view = survey.view()
-    chosen = list(patients) or sorted(survey.charts)
-    for patient in chosen:
-        for record in survey.chart(patient)[1]:
-            view.add(record)
+    chosen = list(dict.fromkeys(patients)) or sorted(survey.charts)
+    found = gather(survey, chosen)
     survey.save()
+    view = survey.view()
     items = [] if patients else rules.licenses(view, today)
     for patient in chosen:
-        items += rules.chart_items(view, view.chart(patient), today)
+        items += items_of(found[patient][1])
     days = within if within is not None else int(rules.setting(view, "within_days"))
     return items, days
 

@@ -65,6 +65,21 @@ class Clinic:
             view.add(record)
         return view, view.chart(patient)
 
+    def summaries(self, patients: list[str]) -> dict[str, Any]:
+        """What the cache keeps of each chart (query.summary): rows of every kind and due
+        items, judging (in parallel) only the charts changed since; error counts noted."""
+        from medmassage.query.summary import gather
+
+        found = gather(self.validation, patients)
+        for patient, (problems, _) in found.items():
+            self._note(patient, problems)
+        return {patient: summary for patient, (_, summary) in found.items()}
+
+    @property
+    def cached(self) -> bool:
+        """True when answers come from the validation cache (not --no-cache)."""
+        return bool(self.validation.cache.enabled)
+
     def shared(self) -> StoreView:
         """A view of the records outside patient folders (settings, therapists, providers)."""
         return self.validation.view()

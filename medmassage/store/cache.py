@@ -214,13 +214,25 @@ class ChartCache:
         self.new[patient] = cached
         return True
 
-    def store(self, patient: str, entries: list[Entry], problems: list[Problem]) -> None:
-        """Remember a freshly checked chart under the identity `reuse` looked up before it
-        was read (nothing is remembered of a chart not looked up first, or too new)."""
+    def summary(self, patient: str) -> Any:
+        """What the queries keep of a chart `reuse` just found unchanged (None: nothing)."""
+        cached = self.new.get(patient)
+        return cached.get("summary") if isinstance(cached, dict) else None
+
+    def store(
+        self, patient: str, entries: list[Entry], problems: list[Problem], summary: Any = None
+    ) -> None:
+        """Remember a freshly checked chart (and what the queries keep of it, JSON data)
+        under the identity `reuse` looked up before it was read (nothing is remembered of
+        a chart not looked up first, or too new)."""
         if self.enabled and all(e.rel in self.looked for e in entries):
             identity = self._identity(entries)
             if identity is not None:
-                self.new[patient] = {"identity": identity, "problems": [list(p) for p in problems]}
+                found: dict[str, Any] = {"identity": identity}
+                found["problems"] = [list(p) for p in problems]
+                if summary is not None:
+                    found["summary"] = summary
+                self.new[patient] = found
 
     def save(self) -> None:
         """Write the cache atomically; a store that cannot hold one just goes without."""

@@ -1,0 +1,104 @@
+"""`list` and `due` answer from the validation cache: the same answer as reading every chart
+again, no chart's YAML read when nothing changed, and exactly the changed chart judged again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from medmassage.care import due as rules
+from medmassage.cli.worklist import _items
+from medmassage.query import Clinic
+from medmassage.query import summary as summary_module
+from medmassage.query.lists import CHART_KINDS, Filters, list_rows
+from medmassage.store import Store
+from medmassage.validate import open_store
+from tests.conftest import TODAY
+
+pytestmark = pytest.mark.usefixtures("trusting")  # no waiting for timestamps to age
+
+
+def _table(store: Path, kind: str, cached: bool) -> dict[str, Any]:
+    clinic = Clinic(Store(store), TODAY, use_cache=cached)
+    table = list_rows(clinic, kind, Filters(), names=kind == "patients")
+    clinic.close()
+    return table.as_dict()
+
+
+def _due_from_cache(store: Path) -> list[dict[str, Any]]:
+    items, days = _items(Store(store), TODAY, None, ())
+    return [i.as_dict() for i in rules.order(rules.within(items, TODAY, days))]
+
+
+def _due_read_again(store: Path) -> list[dict[str, Any]]:
+    """`due` as it is worked out from every chart loaded into one view (no cache at all)."""
+    survey = open_store(Store(store), TODAY, use_cache=False)
+    view = survey.view()
+    for patient in sorted(survey.charts):
+        for record in survey.chart(patient)[1]:
+            view.add(record)
+    items = rules.licenses(view, TODAY)
+    for patient in sorted(survey.charts):
+        items += rules.chart_items(view, view.chart(patient), TODAY)
+    days = int(rules.setting(view, "within_days"))
+    return [i.as_dict() for i in rules.order(rules.within(items, TODAY, days))]
+
+
+def _every_answer(store: Path, cached: bool) -> dict[str, Any]:
+    answers: dict[str, Any] = {kind: _table(store, kind, cached) for kind in CHART_KINDS}
+    answers["due"] = _due_from_cache(store) if cached else _due_read_again(store)
+    return answers
+
+
+def _judged(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The patients whose charts are judged (their YAML read) from now on."""
+    seen: list[str] = []
+    real = summary_module.check_chart
+
+    def counting(shared: Any, entries: Any) -> Any:
+        seen.append(entries[0].patient)
+        return real(shared, entries)
+
+    monkeypatch.setattr(summary_module, "check_chart", counting)
+    return seen
+
+
+def test_cached_answers_are_the_answers_of_reading_every_chart(store: Path) -> None:
+    expected = _every_answer(store, cached=False)
+    assert any(expected[kind]["rows"] for kind in CHART_KINDS) and expected["due"]
+    assert _every_answer(store, cached=True) == expected  # cold: the cache is being filled
+    assert _every_answer(store, cached=True) == expected  # warm: answered from it
+
+
+def test_a_warm_query_reads_no_chart_and_a_changed_file_only_its_chart(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _every_answer(store, cached=True)  # fills the cache
+    judged = _judged(monkeypatch)
+    warm = _every_answer(store, cached=True)
+    assert judged == []
+    session = sorted(store.glob("patients/*/sessions/*.yaml"))[-1]
+    patient = session.parent.parent.name
+    session.write_text(session.read_text().replace("pain: ", "pain: 9 #", 1))
+    changed = _every_answer(store, cached=True)
+    assert judged == [patient]  # once, by the first query; the others reuse it
+    assert changed == _every_answer(store, cached=False)
+    mine = [r for r in changed["sessions"]["rows"] if r["patient"] == patient]
+    assert mine[-1]["pain"].startswith("9>") and changed != warm
+
+
+def test_a_validate_run_leaves_charts_for_the_queries_to_summarize(store: Path) -> None:
+    validation = open_store(Store(store), TODAY)
+    validation.validate(keep_view=False)  # keeps problems only, no summaries
+    expected = _every_answer(store, cached=False)
+    assert _every_answer(store, cached=True) == expected
+
+
+def test_a_changed_setting_is_never_answered_from_the_cache(store: Path) -> None:
+    before = _due_from_cache(store)
+    settings = store / "medmassage.yaml"
+    settings.write_text(settings.read_text() + "due:\n  reassess_max_visits: 2\n")
+    after = _due_from_cache(store)  # every chart's items were kept under the old setting
+    assert after == _due_read_again(store) and after != before
