@@ -5,9 +5,22 @@ and its templates `<name>.<fmt>.j2`."""
 
 from __future__ import annotations
 
-from medmassage.documents import physician_update, soap
+from medmassage.documents import (
+    discharge_summary,
+    physician_update,
+    plan_of_care,
+    progress_report,
+    soap,
+)
 from medmassage.documents.shape import Document
 
 DOCUMENTS: dict[str, Document] = {
-    document.name: document for document in (soap.DOCUMENT, physician_update.DOCUMENT)
+    document.name: document
+    for document in (
+        soap.DOCUMENT,
+        physician_update.DOCUMENT,
+        plan_of_care.DOCUMENT,
+        progress_report.DOCUMENT,
+        discharge_summary.DOCUMENT,
+    )
 }
