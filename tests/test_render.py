@@ -104,7 +104,8 @@ def test_soap_note_shows_the_session_in_every_format(clinic: Path, tmp_path: Pat
             "Headaches a little less often",
             "did some of it",
             "62°",
-            "0–80°",
+            "0–60°",  # cervical rotation, AAOS (the store sets no other table)
+            "AAOS",
             "levator scapulae",
             "trigger point",
             "Trigger point therapy",
@@ -123,7 +124,7 @@ def test_soap_note_shows_the_session_in_every_format(clinic: Path, tmp_path: Pat
             assert goal_value(text, ext, goal["goal"]) == f"{goal['value']:g}", (ext, goal)
     md = (out / "p-0001" / "2026-04-02.soap.md").read_text(encoding="utf-8")
     assert f"Total treatment time: {total} minutes of a 60-minute session" in md
-    assert "| Cervical spine | rotation | left | 62° | 0–80° | painful |" in md
+    assert "| Cervical spine | rotation | left | 62° | 0–60° | painful |" in md
     assert "| Myofascial release | shoulder | left | 10 | moderate |" in md
 
 
@@ -224,7 +225,9 @@ def test_goals_met_recommend_discharge(clinic: Path) -> None:
         r"clinically meaningful improvement [^|\n]*MCID 10",
         md,
     )
-    assert "**Recommendation: discharge.**" in md and "all 2 goals are met" in md
+    # The period ends at the discharge re-evaluation: the episode is closed, no visits asked for.
+    assert "**Recommendation: discharged.**" in md and "all 2 goals are met" in md
+    assert "more visits" not in md
 
 
 def test_a_measured_worsening_recommends_referral_back(clinic: Path) -> None:

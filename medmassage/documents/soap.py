@@ -29,19 +29,25 @@ HOME_CARE = {
 }
 
 
-def _rom(entries: list[Mapping[str, Any]]) -> list[Context]:
+def _rom(entries: list[Mapping[str, Any]], table: str) -> list[Context]:
+    """Range-of-motion rows, each with the normal range of the store's table (care/norms)."""
     return [
         {
             "joint": label(e["joint"]),
             "movement": e["movement"].replace("_", " "),
             "side": e["side"],
             "degrees": num(e["degrees"]),
-            "normal": norms.normal_rom(e["joint"], e["movement"]) or "not listed",
+            "normal": norms.normal_rom(e["joint"], e["movement"], table) or "not listed",
             "painful": "painful" if e.get("painful") else "",
             "notes": e.get("notes", ""),
         }
         for e in entries
     ]
+
+
+def _table(view: StoreView) -> str:
+    """The store's table of normal ranges (`norms:` in medmassage.yaml, default AAOS)."""
+    return str(view.setting("norms", default=norms.DEFAULT_TABLE) or norms.DEFAULT_TABLE)
 
 
 def _palpation(entries: list[Mapping[str, Any]]) -> list[Context]:
@@ -194,7 +200,8 @@ def soap_context(view: StoreView, chart: Chart, session: Record) -> Context:
         },
         "objective": {
             "findings": objective.get("findings", ""),
-            "rom": _rom(objective.get("range_of_motion", [])),
+            "rom": _rom(objective.get("range_of_motion", []), _table(view)),
+            "norms": norms.reference(_table(view)),
             "palpation": _palpation(objective.get("palpation", [])),
         },
         "treatment": _treatment(data["treatment"]),
