@@ -75,8 +75,9 @@ class _DocumentName(_StrParam):
     help="soap: sessions up to this day; physician-update: period end (default: the last visit).",
 )
 @format_option(
-    ("md", "html", "txt", "all"),
-    "Output format; repeat for several. Default: all three (md, html, txt); md with --out -.",
+    ("md", "html", "txt", "csv", "all"),
+    "Output format; repeat for several. Default: all three (md, html, txt); md with --out -. "
+    "csv: the superbill only, one row per billed code.",
     multiple=True,
 )
 @click.option(

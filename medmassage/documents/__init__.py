@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from medmassage.documents import (
     discharge_summary,
+    home_care,
     physician_update,
     plan_of_care,
     progress_report,
+    referral_form,
     soap,
+    superbill,
 )
 from medmassage.documents.shape import Document
 
@@ -22,5 +25,8 @@ DOCUMENTS: dict[str, Document] = {
         plan_of_care.DOCUMENT,
         progress_report.DOCUMENT,
         discharge_summary.DOCUMENT,
+        superbill.DOCUMENT,
+        home_care.DOCUMENT,
+        referral_form.DOCUMENT,
     )
 }

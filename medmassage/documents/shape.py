@@ -60,6 +60,9 @@ class Document:
     consent: bool = False  # leaves the practice: a patient named must consent to sharing
     requires: str = ""  # a record kind a patient must have for the document...
     requires_why: str = ""  # ...and why, for the refusal
+    # The formats it ships a template for; md, html and txt for every document, and any
+    # other (csv) only for a document listing it here.
+    formats: tuple[str, ...] = ("md", "html", "txt")
 
     def template(self, fmt: str) -> str:
         """The template of this document in one format."""

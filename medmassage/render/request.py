@@ -67,6 +67,12 @@ class Request:
             per = self.kind.per
             what = "PATIENT" if per == PATIENT else f"PATIENT/{per.upper()}"
             raise UsageError(f"name what to render: {what}, a record path, --patient ID or --all")
+        missing = [fmt for fmt in self.formats if fmt not in self.kind.formats]
+        if missing:
+            raise UsageError(
+                f"the {self.kind.title} is not made in {', '.join(missing)}; its formats are: "
+                f"{', '.join(self.kind.formats)}"
+            )
 
 
 class Candidate(NamedTuple):

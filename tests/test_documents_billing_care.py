@@ -1,0 +1,168 @@
+"""The superbill, the home-care handout and the referral form, through the real CLI on a
+copy of the demo store: every demo patient gets each, in every format, byte for byte the
+same twice; what they show is checked against the records they come from."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+from conftest import run_cli
+
+from medmassage.care.billing import billing_lines, billing_settings
+from medmassage.documents.home_care import PLAIN_WORDS
+from medmassage.yamlio import load_file
+
+FORMATS = ("md", "html", "txt")
+
+
+def _load(root: Path, rel: str) -> dict[str, Any]:
+    return load_file(root / rel, rel)
+
+
+def _render(root: Path, out: Path, *args: str) -> list[Path]:
+    result = run_cli("--root", str(root), "render", *args, "--out", str(out))
+    assert result.code == 0, result
+    return [Path(line) for line in result.out.splitlines()]
+
+
+def _patients(root: Path) -> list[str]:
+    return sorted(p.name for p in (root / "patients").iterdir() if p.is_dir())
+
+
+def _refs(root: Path, folder: str) -> list[str]:
+    return [
+        f"{p}/{f.stem}"
+        for p in _patients(root)
+        for f in sorted((root / "patients" / p / folder).glob("*.yaml"))
+    ]
+
+
+def _settings(root: Path) -> dict[str, Any]:
+    return _load(root, "medmassage.yaml")
+
+
+def _billed(root: Path, ref: str) -> tuple[list[tuple[str, int]], bool]:
+    """(code, units) of a visit: the note's billed codes, else care/billing's lines."""
+    patient, session = ref.split("/")
+    data = _load(root, f"patients/{patient}/sessions/{session}.yaml")
+    codes = (data.get("billing") or {}).get("codes") or []
+    if codes:
+        return [(str(c["code"]), int(c["units"])) for c in codes], False
+    settings = billing_settings(_settings(root).get("billing"))
+    return [(line.code, line.units) for line in billing_lines(data, settings) if line.units], True
+
+
+def _home_care_args(root: Path) -> list[str]:
+    return _refs(root, "plans")
+
+
+def test_each_document_renders_for_every_patient_in_every_format_deterministically(
+    store: Path, tmp_path: Path
+) -> None:
+    asks = {
+        "superbill": [*_refs(store, "sessions"), *(f"--format={f}" for f in (*FORMATS, "csv"))],
+        "home-care": [*_home_care_args(store), *(f"--format={f}" for f in FORMATS)],
+        "referral-form": ["--all", "--status", "any", *(f"--format={f}" for f in FORMATS)],
+    }
+    for document, args in asks.items():
+        first = _render(store, tmp_path / "one", document, *args)
+        second = _render(store, tmp_path / "two", document, *args)
+        assert {p.parent.name for p in first} == set(_patients(store)), document
+        for a, b in zip(sorted(first), sorted(second), strict=True):
+            assert a.read_bytes() == b.read_bytes(), a
+            assert b.read_text(encoding="utf-8").strip(), b
+            if a.suffix == ".txt":
+                assert max(len(line) for line in a.read_text().splitlines()) <= 80, a
+
+
+def test_superbill_lines_equal_the_billing_and_carry_the_cms_1500_elements(
+    store: Path, tmp_path: Path
+) -> None:
+    settings = _settings(store)
+    place = str(settings.get("billing", {}).get("place_of_service", "11"))
+    for ref in _refs(store, "sessions"):
+        patient_id, session_id = ref.split("/")
+        out = tmp_path / session_id / patient_id
+        paths = _render(store, out, "superbill", ref, "--format", "md", "--format", "csv")
+        text = next(p for p in paths if p.suffix == ".md").read_text(encoding="utf-8")
+        table = next(p for p in paths if p.suffix == ".csv").read_text(encoding="utf-8")
+        rows = list(csv.DictReader(io.StringIO(table)))
+        expected, computed = _billed(store, ref)
+        assert [(r["cpt"], int(r["units"])) for r in rows] == expected, ref
+        assert ("computed" in text) == computed, ref
+        patient = _load(store, f"patients/{patient_id}/patient.yaml")
+        session = _load(store, f"patients/{patient_id}/sessions/{session_id}.yaml")
+        plan = _load(store, f"patients/{patient_id}/plans/{session['treatment_plan']}.yaml")
+        referral = _load(store, f"patients/{patient_id}/referrals/{plan['referral']}.yaml")
+        provider = _load(store, f"providers/{referral['provider']}.yaml")
+        therapist = _load(store, f"therapists/{session['therapist']}.yaml")
+        cover = patient["insurance"]
+        wanted = [
+            patient["name"]["family"], str(patient["date_of_birth"]), str(session["date"]),
+            provider["npi"], therapist["npi"], settings["practice"]["npi"],
+            *(d["code"] for d in referral["diagnoses"][:12]),
+            *(str(cover[k]) for k in ("payer", "member_id") if k in cover),
+        ]  # fmt: skip
+        if cover["kind"] in ("auto_pip", "workers_comp"):
+            wanted += [str(cover["claim_number"]), str(cover["date_of_injury"])]
+        for element in wanted:
+            assert element in text, (ref, element)
+        for row in rows:
+            assert row["place_of_service"] == place and row["date_of_service"] == session["date"]
+            assert row["rendering_npi"] == therapist["npi"], ref
+            assert row["referring_npi"] == provider["npi"], ref
+            assert row["diagnosis_pointer"] == "ABCD"[: min(4, len(referral["diagnoses"]))]
+            assert row["note_signed"].startswith("yes" if session.get("signature") else "no")
+
+
+def test_csv_is_only_for_documents_that_ship_it(store: Path) -> None:
+    ref = _refs(store, "sessions")[0]
+    result = run_cli("--root", str(store), "render", "soap", ref, "--format", "csv")
+    assert result.code != 0 and "Traceback" not in result.err, result
+    assert "csv" in result.err
+
+
+def test_home_care_is_in_plain_words_and_names_the_practice_phone(
+    store: Path, tmp_path: Path
+) -> None:
+    phone = _settings(store)["practice"]["phone"]
+    jargon = re.compile(
+        r"\b(" + "|".join(re.escape(k) for k in PLAIN_WORDS) + r")\b", re.IGNORECASE
+    )
+    for ref in _refs(store, "plans"):
+        patient_id, plan_id = ref.split("/")
+        plan = _load(store, f"patients/{patient_id}/plans/{plan_id}.yaml")
+        paths = _render(store, tmp_path / "out", "home-care", ref)
+        for path in paths:
+            text = path.read_text(encoding="utf-8")
+            assert phone in text, path
+            if path.suffix != ".html":
+                assert not jargon.search(text), (path, jargon.search(text))
+            else:
+                assert "18pt" in text
+        text = next(p for p in paths if p.suffix == ".md").read_text(encoding="utf-8")
+        assert text.count("How often:") == text.count("For how long:") >= 1, ref
+        if not any(
+            (s := _load(store, f"patients/{patient_id}/sessions/{f.name}"))["treatment_plan"]
+            == plan_id
+            and s.get("plan", {}).get("home_care")
+            for f in (store / "patients" / patient_id / "sessions").glob("*.yaml")
+        ):
+            assert text.count("How often:") == len(plan.get("home_care", [])), ref
+
+
+def test_referral_form_is_prefilled_from_the_current_referral(store: Path, tmp_path: Path) -> None:
+    for patient_id in _patients(store):
+        paths = _render(store, tmp_path / "out", "referral-form", patient_id)
+        text = next(p for p in paths if p.suffix == ".txt").read_text(encoding="utf-8")
+        referrals = sorted((store / "patients" / patient_id / "referrals").glob("*.yaml"))
+        referral = _load(store, str(referrals[-1].relative_to(store)))
+        for diagnosis in referral["diagnoses"]:
+            assert diagnosis["code"] in text, (patient_id, diagnosis["code"])
+        assert "Signature:" in text and "Date:" in text
+        provider = _load(store, f"providers/{referral['provider']}.yaml")
+        assert provider["npi"] in text
