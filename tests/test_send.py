@@ -175,6 +175,6 @@ def test_every_demo_document_in_ascii_is_seven_bit(store: Path, document: str) -
 def test_ascii_spells_out_the_signs_letters_use() -> None:
     text = "Flexion 90°, 2× a week – 3 weeks — pain ≤ 3, ≥ 5; “quoted” it’s Müller"
     assert to_ascii(text) == (
-        "Flexion 90 deg, 2x a week - 3 weeks - pain <= 3, >= 5; \"quoted\" it's Muller"
+        'Flexion 90 deg, 2x a week - 3 weeks - pain <= 3, >= 5; "quoted" it\'s Muller'
     )
     assert to_ascii("漢") == "?"
