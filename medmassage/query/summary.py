@@ -83,10 +83,10 @@ def gather(
         else:
             found[patient] = cached
     if todo:
-        for patient, problems, summary in _judge(validation.shared(), todo, jobs):
-            if summary is None:  # it failed in a worker: again here, where its error shows
-                summary = _judge_one(validation.shared(), todo[patient], strict=True)[1]
-                assert summary is not None
+        for patient, problems, kept in _judge(validation.shared(), todo, jobs):
+            # None: it failed in a worker; again here, where its error shows
+            summary = kept or _judge_one(validation.shared(), todo[patient], strict=True)[1]
+            assert summary is not None
             validation.remember(patient, problems, summary)
             found[patient] = (problems, summary)
     return found

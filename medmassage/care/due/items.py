@@ -1,154 +1,19 @@
-"""What falls due, and when: the clinic's worklist (CLINICAL.md §4).
-
-Pure functions over a loaded view. Each rule reads one chart (or the therapists) and
-`today` and returns `Item`s: what is due, why (the rule and its numbers), `since` (the
-day it falls or fell due) and `until` (the last day to do it in time; None: before the
-next visit, or no deadline). Severity: `overdue` once `until` has passed, `due` from
-`since`, `soon` while `since` is at most `within` days ahead. Every default is a setting
-under `due:` in medmassage.yaml (schemas/settings.schema.json documents each); the signing
-window is `signing.window_days`. A discharged episode owes nothing more; one on hold still
-owes what fell due, and its referral is still watched."""
+"""The rules of the worklist (CLINICAL.md §4), one function per kind of item: each reads
+one patient's `Context` (or the therapists) and returns the `Item`s it finds."""
 
 from __future__ import annotations
 
-import datetime as dt
-import math
-from dataclasses import asdict, dataclass
-from typing import Any
-
 from medmassage.care import episode
-from medmassage.chart import Chart, Record, StoreView
-from medmassage.errors import UsageError
-
-KINDS = (
-    "note",
-    "progress",
-    "reassessment",
-    "certification",
-    "referral",
-    "consent",
-    "license",
-    "gap",
+from medmassage.care.due.base import (
+    Context,
+    Item,
+    add_days,
+    by_count,
+    interval_days,
+    setting,
+    severity,
 )
-SEVERITIES = ("overdue", "due", "soon")
-
-DEFAULTS: dict[str, Any] = {
-    "within_days": 7,
-    "progress_every_visits": 10,
-    "workers_comp_visits": 6,
-    "workers_comp_days": 30,
-    "reassess_max_visits": 10,
-    "certify_within_days": 30,
-    "recertify_every_days": 90,
-    "certify_exempt": ["self_pay"],
-    "referral_expiring_days": 14,
-    "referral_visits_left": 2,
-    "license_expiring_days": 30,
-    "gap_factor": 2,
-}
-
-
-@dataclass(frozen=True)
-class Item:
-    """One thing due. `patient` is None for a therapist's own item (a license)."""
-
-    patient: str | None
-    therapist: str | None
-    kind: str
-    what: str
-    why: str
-    since: str
-    until: str | None
-    severity: str
-    command: str
-
-    def as_dict(self) -> dict[str, Any]:
-        """The item as JSON-ready data, keys in a fixed order."""
-        return asdict(self)
-
-
-def setting(view: StoreView, key: str) -> Any:
-    """A `due:` setting, else its documented default (`consent_renew_days`: 365 when the
-    practice's address is in WA, WAC 246-830-565, else 0 = never)."""
-    if key == "consent_renew_days":
-        state = view.setting("practice", "address", "state")
-        return view.setting("due", key, default=365 if state == "WA" else 0)
-    return view.setting("due", key, default=DEFAULTS[key])
-
-
-def _day(day: Any, plus: float = 0) -> str:
-    return (dt.date.fromisoformat(str(day)) + dt.timedelta(days=math.ceil(plus))).isoformat()
-
-
-def severity(today: str, since: str, until: str | None) -> str:
-    """overdue when `until` has passed, due from `since`, else soon."""
-    if until is not None and today > until:
-        return "overdue"
-    return "due" if since <= today else "soon"
-
-
-@dataclass(frozen=True)
-class Context:
-    """One patient's episode as the rules read it (`referral` None: no valid referral)."""
-
-    view: StoreView
-    chart: Chart
-    today: str
-    referral: Record | None
-    plan: Record | None
-    visits: list[Record]
-    state: str  # active, on_hold or discharged
-    therapist: str | None
-
-    def item(
-        self,
-        kind: str,
-        what: str,
-        why: str,
-        since: str,
-        until: str | None,
-        command: str,
-        therapist: str | None = None,
-    ) -> Item:
-        """An item of this patient, its severity judged against today."""
-        sev = severity(self.today, since, until)
-        who = therapist or self.therapist
-        return Item(self.chart.patient_id, who, kind, what, why, since, until, sev, command)
-
-
-def context(view: StoreView, chart: Chart, today: str) -> Context:
-    """The patient's current referral, active plan, visits under it and episode state."""
-    try:
-        c = episode.course(view, chart, None, today)
-    except UsageError:
-        patient = (
-            chart.patient.data.get("status") if chart.patient and chart.patient.valid else None
-        )
-        return Context(view, chart, today, None, None, [], str(patient or "active"), None)
-    state = episode.episode_status(view, chart, c).state
-    plan = c.plan
-    therapist = plan.data["therapist"] if plan else None
-    if c.visits:
-        therapist = c.visits[-1].data["therapist"]
-    return Context(view, chart, today, c.referral, plan, c.visits, state, therapist)
-
-
-def _interval_days(plan: Record) -> float:
-    """Days between visits by the plan's frequency (7 / sessions_per_week). Unit: days."""
-    return 7 / float(plan.data["sessions_per_week"])
-
-
-def _by_count(ctx: Context, counted: list[Record], every: int) -> tuple[str, str | None] | None:
-    """since/until for "every `every` visits" over `counted` (visits since the last one
-    done): due at the every-th visit, until the visit after it; at every-1 visits, soon
-    at the next visit the plan's frequency expects (not before today); else None."""
-    if len(counted) >= every:
-        after = str(counted[every].data["date"]) if len(counted) > every else None
-        return str(counted[every - 1].data["date"]), after
-    if len(counted) == every - 1 and counted and ctx.plan is not None:
-        expected = _day(counted[-1].data["date"], _interval_days(ctx.plan))
-        return max(expected, ctx.today), None
-    return None
+from medmassage.chart import StoreView
 
 
 def unsigned_notes(ctx: Context) -> list[Item]:
@@ -160,7 +25,7 @@ def unsigned_notes(ctx: Context) -> list[Item]:
         if episode.is_signed(session):
             continue
         day, ref = str(session.data["date"]), f"{ctx.chart.patient_id}/{session.id}"
-        until = _day(day, window)
+        until = add_days(day, window)
         late = "--late " if ctx.today > until else ""
         why = f"notes are signed within {window} days of the visit (signing.window_days)"
         items.append(
@@ -202,15 +67,15 @@ def progress_report(ctx: Context) -> list[Item]:
     rules: list[tuple[str, tuple[str, str | None] | None]] = []
     if "every_visits" in cadence:
         n = int(cadence["every_visits"])
-        rules.append((f"the referral asks for one every {n} visits", _by_count(ctx, counted, n)))
+        rules.append((f"the referral asks for one every {n} visits", by_count(ctx, counted, n)))
     if "every_weeks" in cadence:
         weeks = int(cadence["every_weeks"])
-        day = _day(start, 7 * weeks)
+        day = add_days(start, 7 * weeks)
         rules.append((f"the referral asks for one every {weeks} weeks", (day, day)))
     if not rules:
         n = int(setting(ctx.view, "progress_every_visits"))
         why = f"one every {n} treatment visits (due.progress_every_visits)"
-        rules.append((why, _by_count(ctx, counted, n)))
+        rules.append((why, by_count(ctx, counted, n)))
     insurance = ctx.chart.patient.data.get("insurance", {}) if ctx.chart.patient else {}
     if insurance.get("kind") == "workers_comp":
         n, days = (
@@ -218,8 +83,8 @@ def progress_report(ctx: Context) -> list[Item]:
             int(setting(ctx.view, "workers_comp_days")),
         )
         why = f"workers' comp: after {n} visits or {days} days, whichever comes first"
-        rules.append((why, _by_count(ctx, counted, n)))
-        rules.append((why, (_day(start, days), _day(start, days))))
+        rules.append((why, by_count(ctx, counted, n)))
+        rules.append((why, (add_days(start, days), add_days(start, days))))
     found = [(when, why) for why, when in rules if when is not None]
     if not found:
         return []
@@ -250,7 +115,7 @@ def reassessment(ctx: Context) -> list[Item]:
     assessed = [d for d in assessed if d <= ctx.today]
     last = max(assessed) if assessed else None
     counted = [v for v in ctx.visits if last is None or str(v.data["date"]) >= last]
-    when = _by_count(ctx, counted, every)
+    when = by_count(ctx, counted, every)
     if when is None:
         return []
     source = (
@@ -287,7 +152,7 @@ def certification(ctx: Context) -> list[Item]:
     if signed is None:
         days = int(setting(ctx.view, "certify_within_days"))
         why = f"the physician signs the plan of care within {days} days of {plan.data['date']}"
-        until = _day(plan.data["date"], days)
+        until = add_days(plan.data["date"], days)
         return [
             ctx.item(
                 "certification",
@@ -299,7 +164,7 @@ def certification(ctx: Context) -> list[Item]:
             )
         ]
     days = int(setting(ctx.view, "recertify_every_days"))
-    until = _day(signed["date"], days)
+    until = add_days(signed["date"], days)
     why = f"recertify every {days} days; last certified {signed['date']}"
     return [ctx.item("certification", "get the plan of care recertified", why, until, until, where)]
 
@@ -323,7 +188,9 @@ def referral(ctx: Context) -> list[Item]:
     else:
         why = f"the referral of {ref.data['date']} is valid until {end} (renew {lead} days before)"
         items.append(
-            ctx.item("referral", "renew the expiring referral", why, _day(end, -lead), end, command)
+            ctx.item(
+                "referral", "renew the expiring referral", why, add_days(end, -lead), end, command
+            )
         )
     keep = int(setting(ctx.view, "referral_visits_left"))
     if not beyond and left <= keep:
@@ -346,7 +213,7 @@ def consent(ctx: Context) -> list[Item]:
     if not days or ctx.state == "discharged" or patient is None or not patient.valid:
         return []
     signed = str(patient.data["consent"]["treatment"])
-    until = _day(signed, days)
+    until = add_days(signed, days)
     why = f"renewed every {days} days (due.consent_renew_days); signed {signed}"
     return [
         ctx.item(
@@ -369,7 +236,7 @@ def follow_up_gap(ctx: Context) -> list[Item]:
         return []
     factor = float(setting(ctx.view, "gap_factor"))
     last = str(ctx.visits[-1].data["date"]) if ctx.visits else str(plan.data["date"])
-    since = _day(last, factor * _interval_days(plan))
+    since = add_days(last, factor * interval_days(plan))
     if since > ctx.today:
         return []
     why = (
@@ -397,10 +264,10 @@ def licenses(view: StoreView, today: str) -> list[Item]:
         if not therapist.valid or therapist.data.get("active") is False:
             continue
         expires = str(therapist.data["license"]["expires"])
-        since = _day(expires, -lead)
+        since = add_days(expires, -lead)
         number = therapist.data["license"]["number"]
         why = f"license {number} expires {expires} (renew {lead} days before)"
-        sev = severity(today, since, _day(expires, -1))
+        sev = severity(today, since, add_days(expires, -1))
         items.append(
             Item(
                 None,
@@ -409,7 +276,7 @@ def licenses(view: StoreView, today: str) -> list[Item]:
                 "renew the massage license",
                 why,
                 since,
-                _day(expires, -1),
+                add_days(expires, -1),
                 sev,
                 f"edit {therapist.rel} (license.expires)",
             )
@@ -426,29 +293,3 @@ CHART_RULES = (
     consent,
     follow_up_gap,
 )
-
-
-def chart_items(view: StoreView, chart: Chart, today: str) -> list[Item]:
-    """Everything one patient's chart has falling due, whatever the date."""
-    ctx = context(view, chart, today)
-    return [item for rule in CHART_RULES for item in rule(ctx)]
-
-
-def order(items: list[Item]) -> list[Item]:
-    """Most urgent first: overdue, due, soon; then by date, patient and kind."""
-    return sorted(
-        items,
-        key=lambda i: (
-            SEVERITIES.index(i.severity),
-            i.since,
-            i.patient or "",
-            KINDS.index(i.kind),
-            i.what,
-        ),
-    )
-
-
-def within(items: list[Item], today: str, days: int) -> list[Item]:
-    """The items already due or falling due within `days` days of `today`."""
-    horizon = _day(today, days)
-    return [i for i in items if i.since <= horizon]
