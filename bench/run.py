@@ -5,16 +5,16 @@
     python3 dev.py bench --sessions 100000    # clinic-network scale
 
 Builds a synthetic store of N sessions by cloning the demo clinic's patients, then
-times, in rounds (medians over the rounds): reading the session files, parsing them
-with libyaml (the floor, 1.0x), `medmassage validate` cold, warm with nothing changed
-and warm with one file changed, `render soap --all --format md` cold (no output, no
-caches), writing as many files with no rendering, render warm with nothing changed and
-with one file changed. Each ratio is taken within a round, so a machine whose speed
-drifts during the run moves a measurement and its floor together. Then check-jsonschema
-with the session schema on the same files (timed once, next to a cold validate),
-`medmassage --help` and `--version` against `python -c pass`, and the peak memory of a
-cold validate. Nothing here is a test (no timing is asserted anywhere); it prints a
-table.
+times, in rounds (medians over the rounds): reading the session files, parsing them with
+libyaml (the floor, 1.0x), `medmassage validate` cold, warm with nothing changed and
+warm with one file changed, `due` and `list sessions` cold (no cache) and warm, `render
+soap --all --format md` cold (no output, no caches), writing as many files with no
+rendering, render warm with nothing changed and with one file changed. Each ratio is
+taken within a round, so a machine whose speed drifts during the run moves a measurement
+and its floor together. Then check-jsonschema with the session schema on the same files
+(timed once, next to a cold validate), `medmassage --help` and `--version` against
+`python -c pass`, and the peak memory of a cold validate. Nothing here is a test (no
+timing is asserted anywhere); it prints a table.
 """
 
 from __future__ import annotations
@@ -224,6 +224,7 @@ def tasks_for(
         WARM: lambda: once(validate, lambda: quietly(validate)),
         "medmassage validate, warm, one file changed": lambda: once(validate, change_one),
     }
+    tasks.update(query_tasks(store))
     if has_render:
         scratch = args.out / "written"
         tasks.update(
@@ -239,6 +240,23 @@ def tasks_for(
             }
         )
     return tasks
+
+
+def query_tasks(store: Path) -> dict[str, Callable[[], float]]:
+    """`due` and `list sessions`, cold (no validation cache: every chart judged, in
+    parallel, and its rows and items kept) and warm (answered from the cache)."""
+    due = [*MEDMASSAGE, "--root", str(store), "due", "--format", "json"]
+    sessions = [*MEDMASSAGE, "--root", str(store), "list", "sessions", "--format", "json"]
+
+    def forget_cache() -> None:
+        shutil.rmtree(store / ".medmassage-cache", ignore_errors=True)
+
+    return {
+        "medmassage due, cold (no cache)": lambda: once(due, forget_cache),
+        "medmassage due, warm, nothing changed": lambda: once(due, lambda: quietly(due)),
+        "list sessions, cold (no cache)": lambda: once(sessions, forget_cache),
+        "list sessions, warm, nothing changed": lambda: once(sessions, lambda: quietly(sessions)),
+    }
 
 
 Row = tuple[str, float, float]
