@@ -74,7 +74,13 @@ def demo(python: Path) -> int:
     """The main job on the demo store: validate it, then render every document."""
     medmassage = _bin(python.parent.parent, "medmassage")
     status = run(medmassage, "--root", "records", "validate")
-    for document in ("soap", "physician-update"):
+    for document in (
+        "soap",
+        "physician-update",
+        "plan-of-care",
+        "progress-report",
+        "discharge-summary",
+    ):
         status = status or run(medmassage, "--root", "records", "render", document, "--all")
     if status == 0:
         where = HERE / "records" / "rendered"
