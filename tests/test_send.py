@@ -178,3 +178,31 @@ def test_ascii_spells_out_the_signs_letters_use() -> None:
         'Flexion 90 deg, 2x a week - 3 weeks - pain <= 3, >= 5; "quoted" it\'s Muller'
     )
     assert to_ascii("漢") == "?"
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+@needs_git
+def test_the_letter_sent_shows_attendance_and_a_computed_request(repo: Path) -> None:
+    patient = _progress_items(repo)[0]["patient"]
+    kept, log = _sent(repo, _send(repo, patient, "--format", "txt"))
+    folder = repo / "patients" / patient
+    plans = sorted((folder / "plans").glob("*.yaml"))
+    plan = _load(plans[-1])
+    sessions = [_load(p) for p in sorted((folder / "sessions").glob("*.yaml"))]
+    given = [s for s in sessions if s["treatment_plan"] == plan["id"]]
+    kept_visits = [s for s in given if s["date"] <= log["period"]["to"]]
+    left = int(plan["visits"]) - len(given)
+    more = left if left > 0 else int(plan["visits"])
+    per_week = float(plan["sessions_per_week"])
+    weeks = -(-more // per_week)
+    text = " ".join(kept.read_text().split())
+    assert f"Attendance: {len(kept_visits)} of " in text
+    request = (
+        f"{more} more visit{'' if more == 1 else 's'}, {_num(per_week)} a week for "
+        f"{int(weeks)} week{'' if weeks == 1 else 's'}"
+    )
+    assert f"REQUEST: {request}" in text
+    assert "PHYSICIAN RESPONSE" in text and "Physician signature" in text

@@ -29,6 +29,7 @@ from medmassage.documents.common import (
 )
 from medmassage.documents.shape import Choice, Document, Facts, Period, Target
 from medmassage.documents.svg import Series, line_chart
+from medmassage.documents.update_request import attendance, unsigned_visits, visit_request
 from medmassage.store import PATIENT_FILE, SETTINGS_FILE, Entry, record_rel
 
 _DOCTORS = frozenset(("MD", "DO", "DC", "DPM", "DDS", "DMD", "DPT", "ND"))
@@ -303,6 +304,9 @@ def update_context(view: StoreView, chart: Chart, c: Course, date: str | None) -
         "episode": {"status": status.state, "reasons": list(status.reasons)},
         "therapist": therapist(view, author),
         "charts": _charts(c, outcomes),
+        "attendance": attendance(view, chart, c),
+        "request": visit_request(c, advice.action, referral["visits_left"]),
+        "unsigned_visits": unsigned_visits(c),
     }
 
 
