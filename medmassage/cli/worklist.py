@@ -101,7 +101,7 @@ def _items(
     judged again; and the window in days."""
     from medmassage.care import due as rules
     from medmassage.errors import UsageError
-    from medmassage.query.summary import gather, items_of
+    from medmassage.query.summary import gather, items_of, shared_summary
     from medmassage.validate import open_store
 
     survey = open_store(store, today)
@@ -110,12 +110,12 @@ def _items(
         raise UsageError(f"no patient {unknown[0]!r} in this store")
     chosen = list(dict.fromkeys(patients)) or sorted(survey.charts)
     found = gather(survey, chosen)
+    shared = shared_summary(survey)
     survey.save()
-    view = survey.view()
-    items = [] if patients else rules.licenses(view, today)
+    items = [] if patients else [rules.Item(*fields) for fields in shared["licenses"]]
     for patient in chosen:
         items += items_of(found[patient][1])
-    days = within if within is not None else int(rules.setting(view, "within_days"))
+    days = within if within is not None else int(shared["within_days"])
     return items, days
 
 

@@ -68,6 +68,19 @@ def items_of(summary: Summary) -> list[due.Item]:
     return [due.Item(*fields) for fields in summary["due"]]
 
 
+def shared_summary(validation: Validation) -> dict[str, Any]:
+    """What `due` needs beyond the charts: the therapists' license items and the
+    `due.within_days` setting, from the cache while the shared records are unchanged."""
+    kept = validation.cache.shared_summary()
+    if isinstance(kept, dict) and {"licenses", "within_days"} <= kept.keys():
+        return kept
+    view = validation.view()
+    licenses = [list(astuple(item)) for item in due.licenses(view, validation.today)]
+    kept = {"licenses": licenses, "within_days": int(due.setting(view, "within_days"))}
+    validation.cache.store_shared(validation.shared_problems(), kept)
+    return kept
+
+
 def gather(
     validation: Validation, patients: list[str], jobs: int | None = None
 ) -> dict[str, tuple[list[Problem], Summary]]:

@@ -192,10 +192,22 @@ class ChartCache:
         except (TypeError, KeyError):
             return None
 
-    def store_shared(self, problems: list[Problem]) -> None:
-        """Remember the problems of the shared records (keyed by their bytes, via the digest)."""
+    def store_shared(self, problems: list[Problem], summary: Any = None) -> None:
+        """Remember the problems of the shared records (keyed by their bytes, via the digest)
+        and what the queries keep of them (else what was kept before, still valid)."""
         if self.enabled:
-            self.new[""] = {"problems": [list(p) for p in problems]}
+            found: dict[str, Any] = {"problems": [list(p) for p in problems]}
+            kept = self.shared_summary() if summary is None else summary
+            if kept is not None:
+                found["summary"] = kept
+            self.new[""] = found
+
+    def shared_summary(self) -> Any:
+        """What the queries keep of the shared records (None: nothing yet)."""
+        for cached in (self.new.get(""), self.old.get("") if self.enabled else None):
+            if isinstance(cached, dict) and "summary" in cached:
+                return cached["summary"]
+        return None
 
     def reuse(self, patient: str, entries: list[Entry], problems: list[Problem]) -> bool:
         """Append the cached problems of an unchanged chart and say so. Call it before the

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from medmassage.care import episode
@@ -55,8 +55,8 @@ class Item:
     command: str
 
     def as_dict(self) -> dict[str, Any]:
-        """The item as JSON-ready data, keys in a fixed order."""
-        return asdict(self)
+        """The item as JSON-ready data, keys in a fixed order (its fields are plain values)."""
+        return dict(vars(self))
 
 
 def setting(view: StoreView, key: str) -> Any:
