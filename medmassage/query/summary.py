@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import astuple
 from typing import Any
 
 from medmassage.care import due
@@ -53,7 +52,7 @@ def summarize(view: StoreView, chart: Chart, today: str) -> Summary:
         kind: [[_plain(row[key]) for key in ROW_KEYS[kind]] for row in make(view, chart, today)]
         for kind, (_, make) in CHART_KINDS.items()
     }
-    items = [list(astuple(item)) for item in due.chart_items(view, chart, today)]
+    items = [list(vars(item).values()) for item in due.chart_items(view, chart, today)]
     return {"rows": rows, "due": items}
 
 
@@ -75,7 +74,7 @@ def shared_summary(validation: Validation) -> dict[str, Any]:
     if isinstance(kept, dict) and {"licenses", "within_days"} <= kept.keys():
         return kept
     view = validation.view()
-    licenses = [list(astuple(item)) for item in due.licenses(view, validation.today)]
+    licenses = [list(vars(item).values()) for item in due.licenses(view, validation.today)]
     kept = {"licenses": licenses, "within_days": int(due.setting(view, "within_days"))}
     validation.cache.store_shared(validation.shared_problems(), kept)
     return kept
