@@ -71,7 +71,11 @@ def test_a_changed_shared_record_invalidates_every_chart(cached: Path) -> None:
     )
     assert any(r == "schema/enum" for _, _, r in rules_of(cached))
     settings_file = cached / "medmassage.yaml"
-    settings_file.write_text(settings_file.read_text() + "vocabulary:\n  technique: [gua_sha]\n")
+    # The new term joins the vocabulary and, like the technique it replaces, bills 97140.
+    settings = settings_file.read_text().replace(
+        "  codes:\n", '  codes:\n    - technique: gua_sha\n      code: "97140"\n', 1
+    )
+    settings_file.write_text(settings + "vocabulary:\n  technique: [gua_sha]\n")
     # Only the store's editor schemas (schemas/) still lack the new term: `schema --write`.
     assert {r for _, _, r in rules_of(cached)} <= {"layout/stale-schema"}
 
