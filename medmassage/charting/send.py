@@ -112,9 +112,7 @@ def _default_therapist(store: Store) -> str:
     return therapist
 
 
-def _render(
-    store: Store, request: SendRequest
-) -> tuple[str, str, dict[str, str], list[str]]:
+def _render(store: Store, request: SendRequest) -> tuple[str, str, dict[str, str], list[str]]:
     """The one document named, rendered in one format: (patient, text, period, sessions)."""
     from medmassage.render.batch import Batch
     from medmassage.render.request import Request
