@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 
 from medmassage.chart import Record, StoreView
 from medmassage.errors import Finding
+from medmassage.rules.baseline import check_baselines
 from medmassage.rules.billing import check_billing
 from medmassage.rules.clinical import (
     check_dates,
@@ -55,6 +56,7 @@ CLINICAL_RULES: tuple[Rule, ...] = (
     check_minor_consent,
     check_intraoral_consent,
     check_outcome_scores,
+    check_baselines,
 )
 BILLING_RULES: tuple[Rule, ...] = (check_billing,)
 INTEGRITY_CHECKS: tuple[Rule, ...] = (

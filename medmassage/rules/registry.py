@@ -139,6 +139,7 @@ _CLINICAL = (
         ("icd-description", "a diagnosis description that does not match the code's title"),
         ("plan-outside-referral", "a planned technique or region the referral does not list"),
         ("reassess-interval", "re-assessment planned less often than every 10 visits (CMS)"),
+        ("baseline-mismatch", "a goal's baseline that differs from its plan's assessment"),
     ),
 )
 
