@@ -137,3 +137,14 @@ def test_normal_rom_is_printed_with_its_table_and_the_store_may_choose(store: Pa
     settings.write_text(settings.read_text(encoding="utf-8") + "norms: ama\n", encoding="utf-8")
     row = _rows(_letter(store, "p-0002"))[goal["id"]]
     assert f"normal {norms.normal_rom(joint, movement, 'ama')} ({norms.reference('ama')})" in row[1]
+
+
+def test_a_discharged_episode_offers_no_continuation_in_the_response_block(store: Path) -> None:
+    status = load_file(store / "patients" / "p-0002" / "patient.yaml", "patient.yaml")["status"]
+    assert status == "discharged"  # the demo's discharged patient
+    for fmt in ("md", "txt", "html"):
+        letter = _letter(store, "p-0002", fmt=fmt)
+        assert "Discharge acknowledged" in letter, fmt
+        assert "Continue as requested" not in letter and "Continue with changes" not in letter
+    active = _letter(store, "p-0001")
+    assert "Continue as requested" in active and "Discharge acknowledged" not in active
