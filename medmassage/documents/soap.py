@@ -131,6 +131,8 @@ def _addendum(view: StoreView, record: Record) -> Context:
     }
 
 
+STATIC_KINDS = ("addendum", "plan")
+SOURCES = ("settings", "patient", "session", "plan", "referral", "provider", "therapist")
 METHOD_WORDS = {"cms": "CMS 8-minute rule", "per_code": "8-minute rule per code"}
 
 
@@ -149,8 +151,9 @@ def _billing_line(code: str, units: int, minutes: int | None, modifier: str = ""
 
 
 def _billing(view: StoreView, data: Mapping[str, Any]) -> Context:
-    """The note's billing lines with the minutes of each code (CLINICAL.md §2); when the
-    note bills nothing, the lines computed from its treatment, marked computed."""
+    """The note's billing lines with the minutes of each code (CLINICAL.md §2), then any
+    code with timed minutes the note does not bill (no unit); when the note bills
+    nothing, the lines computed from its treatment, marked computed."""
     settings = billing.billing_settings(view.setting("billing"))
     computed = billing.billing_lines(data, settings)
     minutes = {line.code: line.minutes for line in computed}
@@ -164,8 +167,13 @@ def _billing(view: StoreView, data: Mapping[str, Any]) -> Context:
         )
         for c in codes
     ]
-    if not codes:
-        lines = [_billing_line(line.code, line.units, line.minutes) for line in computed]
+    billed = {c["code"] for c in codes}
+    # every code with timed minutes is shown: one the note does not bill, with no unit
+    lines += [
+        _billing_line(line.code, line.units if not codes else 0, line.minutes)
+        for line in computed
+        if line.code not in billed
+    ]
     return {
         "lines": lines,
         "computed": not codes,
@@ -174,10 +182,114 @@ def _billing(view: StoreView, data: Mapping[str, Any]) -> Context:
     }
 
 
+# -- the episode around the visit: referral, safety, consent, payer (CLINICAL.md §1) ------
+
+PRECAUTION_KINDS = {
+    "absolute": "contraindication, no massage",
+    "local": "local contraindication",
+    "relative": "precaution",
+}
+INJURY_KINDS = {"auto_pip": "Auto / PIP", "workers_comp": "Workers' compensation"}
+
+
+def _referral(view: StoreView, chart: Chart, session: Record, referral: Record | None) -> Context:
+    """The referral in effect (that of the visit's plan): its diagnoses, the referring
+    provider and the visit's number under it ("visit 5 of 8", care/episode.py)."""
+    if referral is None:
+        return {"found": False, "id": "", "diagnoses": [], "provider": {}, "visit": ""}
+    record = view.get("provider", referral.data["provider"])
+    who: Mapping[str, Any] = record.data if record else {}
+    numbered = episode.visit_numbers(view, chart).get(session.id)
+    number = numbered[1] if numbered and numbered[0].id == referral.id else 0
+    return {
+        "found": True,
+        "id": referral.id,
+        "diagnoses": [
+            {"code": d["code"], "description": d.get("description", "")}
+            for d in referral.data["diagnoses"]
+        ],
+        "provider": {
+            "name": who.get("name", referral.data["provider"]),
+            "credentials": who.get("credentials", ""),
+            "npi": who.get("npi", "") or "not on file",
+        },
+        "visit": f"visit {number} of {referral.data['visits_authorized']}" if number else "",
+    }
+
+
+def _safety(person: Mapping[str, Any], referral: Record | None) -> Context:
+    """Precautions and contraindications (the patient's and the referral's) and allergies,
+    as reviewed at the visit."""
+    own = [
+        f"{p['condition']} ({PRECAUTION_KINDS.get(p['kind'], p['kind'])}"
+        f"{': ' + words(p['regions']) if p.get('regions') else ''})"
+        f"{': ' + p['notes'] if p.get('notes') else ''}"
+        for p in person.get("precautions") or []
+    ]
+    allergies = [
+        f"{a['substance']}{': ' + a['reaction'] if a.get('reaction') else ''}"
+        f"{' (' + a['severity'] + ')' if a.get('severity') else ''}"
+        for a in person.get("allergies") or []
+    ]
+    ordered = list(referral.data.get("precautions") or []) if referral else []
+    return {"precautions": own, "referral": ordered, "allergies": allergies}
+
+
+def _consent(person: Mapping[str, Any], data: Mapping[str, Any]) -> Context:
+    """Consent on file: to treatment, a guardian's, and the intraoral consent when the
+    visit uses intraoral work (a technique or region so named; signed by that day)."""
+    given, day = person.get("consent") or {}, str(data["date"])
+    guardian = given.get("guardian")
+    named = [t["technique"] for t in data["treatment"]] + [
+        r for t in data["treatment"] for r in t["regions"]
+    ]
+    signed = sorted(
+        str(c["date"])
+        for c in given.get("techniques") or []
+        if c["kind"] == "intraoral" and str(c["date"]) <= day
+    )
+    intraoral = (
+        (f"signed {signed[0]}" if signed else "NOT ON FILE")
+        if any("intraoral" in name for name in named)
+        else ""
+    )
+    return {
+        "treatment": f"signed {given['treatment']}" if given.get("treatment") else "NOT ON FILE",
+        "guardian": guardian
+        and f"{guardian['name']} ({guardian['relationship']}), signed {guardian['date']}",
+        "intraoral": intraoral,
+    }
+
+
+def _claim(person: Mapping[str, Any]) -> Context | None:
+    """The payer's claim data when the visit is billed on a claim (auto/PIP, workers'
+    comp: the patient's insurance has a claim number); else None."""
+    cover = person.get("insurance") or {}
+    if not cover.get("claim_number"):
+        return None
+    keys = ("payer", "member_id", "claim_number", "date_of_injury", "adjuster")
+    found = {key: str(cover.get(key, "")) for key in keys}
+    return dict(found, kind=INJURY_KINDS.get(cover["kind"], label(cover["kind"])))
+
+
+def _subjective(subjective: Mapping[str, Any]) -> Context:
+    """S: what the patient reports, pain before treatment and home care done."""
+    done = subjective.get("home_care_done", "")
+    return {
+        "report": subjective["report"],
+        "pain": subjective["pain"],
+        "since_last": subjective.get("since_last", ""),
+        "home_care": HOME_CARE.get(done, "not recorded"),
+    }
+
+
 def soap_context(view: StoreView, chart: Chart, session: Record) -> Context:
     """Everything a SOAP note shows, for one schema-valid session."""
     data = session.data
     plan = episode.plan_of(view, chart, session)
+    referral = episode.referral_of(view, chart, plan) if plan is not None else None
+    assert chart.patient is not None
+    person = chart.patient.data
     subjective, response = data["subjective"], data.get("response", {})
     objective, next_steps = data.get("objective", {}), data.get("plan", {})
     return {
@@ -192,12 +304,11 @@ def soap_context(view: StoreView, chart: Chart, session: Record) -> Context:
             "plan": data["treatment_plan"],
             "late": bool(data.get("late")),
         },
-        "subjective": {
-            "report": subjective["report"],
-            "pain": subjective["pain"],
-            "since_last": subjective.get("since_last", ""),
-            "home_care": HOME_CARE.get(subjective.get("home_care_done", ""), "not recorded"),
-        },
+        "referral": _referral(view, chart, session, referral),
+        "safety": _safety(person, referral),
+        "consent": _consent(person, data),
+        "claim": _claim(person),
+        "subjective": _subjective(subjective),
         "objective": {
             "findings": objective.get("findings", ""),
             "rom": _rom(objective.get("range_of_motion", []), _table(view)),
@@ -253,8 +364,9 @@ def select(facts: Facts, named: bool, period: Period) -> Choice:
 def holds(
     view: StoreView, chart: Chart, target: Target, folder: Sequence[Entry], period: Period
 ) -> set[str]:
-    """The visit, the patient, the settings, and (when the visit is valid) its plan, its
-    therapists and the addenda about it with their authors."""
+    """The visit, the patient, the settings, and (when the visit is valid) its plan, the
+    referral in effect and its provider, its therapists and the addenda about it with
+    their authors."""
     patient_id = target.patient
     files = {
         record_rel("session", target.session, patient_id),
@@ -264,6 +376,12 @@ def holds(
     session = chart.of("session").get(target.session)
     if session is not None and session.valid:
         files.add(record_rel("plan", session.data["treatment_plan"], patient_id))
+        plan = episode.plan_of(view, chart, session)
+        if plan is not None:
+            files.add(record_rel("referral", plan.data["referral"], patient_id))
+            referral = episode.referral_of(view, chart, plan)
+            if referral is not None:
+                files.add(record_rel("provider", referral.data["provider"]))
         files.update(
             _therapist_file(session.data["therapist"]),
             _therapist_file(session.data.get("signature", {}).get("by")),
@@ -278,8 +396,9 @@ def _therapist_file(therapist_id: object) -> Iterable[str]:
 
 
 def statics(folder: Sequence[Entry], shared: Sequence[str]) -> set[str]:
-    """Every addendum of the patient: any may come to refer to the visit."""
-    return {e.rel for e in folder if e.kind == "addendum"}
+    """Every addendum of the patient (any may come to refer to the visit) and every plan
+    (the visit's number counts the visits of the plans under its referral)."""
+    return {e.rel for e in folder if e.kind in STATIC_KINDS}
 
 
 def build(view: StoreView, chart: Chart, target: Target, period: Period) -> tuple[str, Context]:
@@ -291,7 +410,7 @@ DOCUMENT = Document(
     name="soap",
     title="SOAP note",
     per="session",
-    sources=("settings", "patient", "session", "plan", "therapist", "addendum"),
+    sources=(*SOURCES, "addendum"),
     facts=("date",),
     read_facts=read_facts,
     select=select,
