@@ -84,12 +84,13 @@ def test_superbill_lines_equal_the_billing_and_carry_the_cms_1500_elements(
 ) -> None:
     settings = _settings(store)
     place = str(settings.get("billing", {}).get("place_of_service", "11"))
+    out = tmp_path / "out"  # one run renders every visit's superbill
+    _render(store, out, "superbill", "--all", "--format", "md", "--format", "csv")
     for ref in _refs(store, "sessions"):
         patient_id, session_id = ref.split("/")
-        out = tmp_path / session_id / patient_id
-        paths = _render(store, out, "superbill", ref, "--format", "md", "--format", "csv")
-        text = next(p for p in paths if p.suffix == ".md").read_text(encoding="utf-8")
-        table = next(p for p in paths if p.suffix == ".csv").read_text(encoding="utf-8")
+        stem = out / patient_id / f"{session_id}.superbill"
+        text = stem.with_name(stem.name + ".md").read_text(encoding="utf-8")
+        table = stem.with_name(stem.name + ".csv").read_text(encoding="utf-8")
         rows = list(csv.DictReader(io.StringIO(table)))
         expected, computed = _billed(store, ref)
         assert [(r["cpt"], int(r["units"])) for r in rows] == expected, ref
