@@ -165,7 +165,7 @@ def test_two_renders_into_one_folder_at_once_both_succeed(store: Path, tmp_path:
     assert first.code == 0, first
     expected = tree(alone)
     assert expected
-    for round_ in range(4):
+    for round_ in range(2):
         out = tmp_path / f"together-{round_}"
         args = ("--root", str(store), "render", "soap", "--all", "--out", str(out))
         with ThreadPoolExecutor(2) as pool:
@@ -248,7 +248,7 @@ _PLACES = st.sampled_from(["", "patients/p-0001", "patients/p-0001/sessions", "t
 
 
 @settings(
-    max_examples=30,
+    max_examples=15,
     deadline=10_000,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

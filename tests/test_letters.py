@@ -148,3 +148,11 @@ def test_a_discharged_episode_offers_no_continuation_in_the_response_block(store
         assert "Continue as requested" not in letter and "Continue with changes" not in letter
     active = _letter(store, "p-0001")
     assert "Continue as requested" in active and "Discharge acknowledged" not in active
+
+
+def test_an_episode_on_hold_says_so_and_asks_for_no_visits(store: Path) -> None:
+    patient = load_file(store / "patients" / "p-0005" / "patient.yaml", "patient.yaml")
+    assert patient["status"] == "on_hold"  # the demo's paused episode
+    letter = _letter(store, "p-0005")
+    assert "**Recommendation: on hold.**" in letter
+    assert "more visit" not in letter

@@ -15,6 +15,7 @@ import yaml
 
 from medmassage.documents import DOCUMENTS
 from medmassage.render.ascii import to_ascii
+from medmassage.yamlio import load_file
 from tests.conftest import TODAY, run_cli
 
 AT = f"{TODAY}T16:30:00-08:00"
@@ -186,7 +187,13 @@ def _num(value: float) -> str:
 
 @needs_git
 def test_the_letter_sent_shows_attendance_and_a_computed_request(repo: Path) -> None:
-    patient = _progress_items(repo)[0]["patient"]
+    # An active episode: one on hold or discharged asks for no visits.
+    patient = next(
+        item["patient"]
+        for item in _progress_items(repo)
+        if load_file(repo / "patients" / item["patient"] / "patient.yaml", "p")["status"]
+        == "active"
+    )
     kept, log = _sent(repo, _send(repo, patient, "--format", "txt"))
     folder = repo / "patients" / patient
     plans = sorted((folder / "plans").glob("*.yaml"))

@@ -275,6 +275,8 @@ def update_context(view: StoreView, chart: Chart, c: Course, date: str | None) -
     if status.discharged:  # a closed episode asks for no further visits (issue 13)
         kept = advice.reasons if advice.action == "discharge" else ()
         advice = progress.Recommendation("discharged", (*status.reasons, *kept))
+    elif status.state == "on_hold":  # paused care: say so, and ask for nothing yet
+        advice = progress.Recommendation("on hold", (*status.reasons, *advice.reasons))
     author = (
         (c.period or c.visits)[-1].data["therapist"]
         if c.visits

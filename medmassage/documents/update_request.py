@@ -12,7 +12,7 @@ from medmassage.chart import Chart, StoreView
 from medmassage.documents.common import Context, num
 
 # Recommendations after which no more visits are asked for.
-NO_REQUEST = frozenset(("discharge", "discharged", "refer"))
+NO_REQUEST = frozenset(("discharge", "discharged", "refer", "on hold"))
 
 
 def attendance(view: StoreView, chart: Chart, c: Course) -> Context:
