@@ -80,6 +80,9 @@ def demo(python: Path) -> int:
         "plan-of-care",
         "progress-report",
         "discharge-summary",
+        "superbill",
+        "home-care",
+        "referral-form",
     ):
         status = status or run(medmassage, "--root", "records", "render", document, "--all")
     if status == 0:
