@@ -150,3 +150,13 @@ def test_the_same_intake_imported_twice_is_a_duplicate_patient_warning(
     assert [p["file"] for p in found] == [f"patients/{new_id}/patient.yaml"], result
     assert "p-0002" in found[0]["message"] and family not in found[0]["message"]
     assert str(existing["date_of_birth"]) not in found[0]["message"]
+
+
+def test_a_refused_signature_suggests_commands_with_the_root_given(store: Path) -> None:
+    """The fix a refusal prints must work as typed: it carries the --root the user gave."""
+    from conftest import run_cli as _run
+
+    result = _run("sign", "p-0006/2026-11-20", "--root", str(store), "--today", "2026-12-02")
+    assert result.code != 0
+    suggested = [line for line in result.err.splitlines() if "not signed:" in line]
+    assert suggested and all(f"medmassage --root {store} " in line for line in suggested)

@@ -14,6 +14,7 @@ from medmassage.cli.base import (
     _commit,
     _print_problems,
     _waiting,
+    _with_root,
     commit_option,
     main,
     today_option,
@@ -277,10 +278,10 @@ def sign(
                 _sign_message([n.entry for n in outcome.signed]),
             )
     for message in outcome.notes:
-        click.echo(f"medmassage: {message}", err=True)
+        click.echo(_with_root(f"medmassage: {message}"), err=True)
     for name, refusal in outcome.refused:
         _print_problems(store.root, refusal.problems)
-        click.echo(f"medmassage: not signed: {name}: {refusal}", err=True)
+        click.echo(_with_root(f"medmassage: not signed: {name}: {refusal}"), err=True)
     if outcome.refused:
         raise MedmassageError(
             f"{len(outcome.refused)} of {len(outcome.refused) + len(outcome.signed)} notes not "
