@@ -102,7 +102,7 @@ def _gate(
     """`validate --gate`: the whole store against the last commit's; exits."""
     from medmassage.errors import UsageError
     from medmassage.gate import gate
-    from medmassage.report import REPORTERS
+    from medmassage.report import REPORTERS, for_display
 
     if len(paths) > 1:
         raise UsageError("--gate checks one whole store: name at most one folder of it")
@@ -113,7 +113,9 @@ def _gate(
     verdict = gate(store, today, jobs=jobs, use_cache=use_cache)
     stream = sys.stdout
     style = _styler(stream) if fmt == "text" else (lambda t, s: t)
-    REPORTERS[fmt](verdict.report, store.root, stream, style)
+    # The same display rules as a plain validate: no chart values, fixes carry --root.
+    shown = for_display(verdict.report, store.root, False, opts.root_arg)
+    REPORTERS[fmt](shown, store.root, stream, style)
     failed = verdict.failed(strict)
     if fmt == "text":
         stream.write(style(verdict.summary(), "error" if failed else "ok") + "\n")
