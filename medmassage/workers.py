@@ -66,12 +66,16 @@ def _boot(parent: int, initializer: Callable[..., None], args: tuple[Any, ...]) 
     initializer(*args)
 
 
-class Terminated(SystemExit):
-    """SIGTERM of the main process while a pool is working (exit status 128 + 15)."""
-
-
 def _on_term(signum: int, frame: object) -> None:
-    raise Terminated(128 + signum)
+    """SIGTERM of the main process while a pool is working: kill the workers and leave at
+    once (exit status 128 + 15). No exception is raised into the interrupted code, which may
+    hold the pool's locks: unwinding from there could hang with the output pipe open."""
+    import multiprocessing
+
+    for child in multiprocessing.active_children():
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            child.kill()
+    os._exit(128 + signum)
 
 
 @contextlib.contextmanager
