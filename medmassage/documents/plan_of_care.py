@@ -151,10 +151,7 @@ def select(facts: Facts, named: bool, period: Period) -> Choice:
     day = facts.get("date")
     if not isinstance(day, str) or named:
         return "render"
-    within = (period.since is None or day >= period.since) and (
-        period.until is None or day <= period.until
-    )
-    return "render" if within else "skip"
+    return "render" if period.holds(day) else "skip"
 
 
 def holds(

@@ -35,6 +35,12 @@ class Period(NamedTuple):
     until: str | None = None
     date: str | None = None
 
+    def holds(self, day: str) -> bool:
+        """Whether `day` (YYYY-MM-DD) lies within --since/--until."""
+        return (self.since is None or day >= self.since) and (
+            self.until is None or day <= self.until
+        )
+
 
 @dataclass(frozen=True)
 class Document:
