@@ -1,0 +1,7 @@
+"""`medmassage export deid`."""
+
+from __future__ import annotations
+
+from medmassage.cli.exporting import export
+
+__all__ = ["export"]
