@@ -1,0 +1,123 @@
+"""Where a chart release goes, and writing it so that it appears whole or not at all:
+a folder built in a temporary sibling and renamed into place at the end, or a zip
+archive written in memory and linked into place (a link, unlike a rename, never
+replaces a file that appeared meanwhile). Nothing is ever written inside the store, and
+nothing existing is overwritten: OUT must not exist, or be an empty folder.
+
+Archives are deterministic: entries in the order given, a fixed timestamp, fixed
+permissions and compression, so the same chart gives byte-identical archives."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from medmassage.errors import UsageError, WriteError
+from medmassage.store.files import DIR_MODE, FILE_MODE, fsync_folder, write_new
+
+ZIP_SUFFIX = ".zip"
+# The earliest time a zip entry can carry: no clock in the archive.
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+_UNIX = 3  # ZipInfo.create_system: the permissions below are Unix ones
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a release is written: the folder, or the archive (`archive` true), and the
+    name of the one folder the archive holds."""
+
+    path: Path
+    archive: bool
+
+    @property
+    def top(self) -> str:
+        """The folder name inside the archive: the archive's name without .zip."""
+        return self.path.name.removesuffix(ZIP_SUFFIX)
+
+
+def destination(store_root: Path, out: str, archive: bool) -> Destination:
+    """Check OUT before anything is read: UsageError (exit 2) for a path inside the store,
+    an existing archive or file, a folder that is not empty, or a parent folder missing."""
+    if not out.strip():
+        raise UsageError("name the release's folder or archive (OUT)")
+    path = Path(out)
+    if archive and not path.name.endswith(ZIP_SUFFIX):
+        path = path.with_name(path.name + ZIP_SUFFIX)
+    if path.name in ("", ".", "..") or path.name == ZIP_SUFFIX:
+        raise UsageError(f"{out}: name a new folder or archive for the release")
+    real = Path(os.path.realpath(path))
+    store = Path(os.path.realpath(store_root))
+    if real == store or real.is_relative_to(store):
+        raise UsageError(
+            f"{path} is inside the store ({store_root}); a release goes outside it, where it "
+            "cannot be taken for records or committed by mistake"
+        )
+    if not path.parent.is_dir():
+        raise UsageError(f"{path.parent} is not an existing folder; create it first")
+    if path.is_symlink() or (path.exists() and (archive or not path.is_dir())):
+        raise UsageError(f"{path} already exists; it is left unchanged (name a new one)")
+    if path.is_dir() and any(os.scandir(path)):
+        raise UsageError(f"{path} is a folder that is not empty; name a new or empty folder")
+    return Destination(path, archive)
+
+
+def write(dest: Destination, files: Iterable[tuple[str, bytes]]) -> None:
+    """Write the release's files (relative posix paths and bytes, in their order)."""
+    if dest.archive:
+        write_new(dest.path, archive_bytes(dest.top, files), dest.path.parent)
+    else:
+        write_folder(dest.path, files)
+
+
+def archive_bytes(top: str, files: Iterable[tuple[str, bytes]]) -> bytes:
+    """A zip archive holding the files under `top/`, the same bytes on every run."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for rel, data in files:
+            info = zipfile.ZipInfo(f"{top}/{rel}", date_time=ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = _UNIX
+            info.external_attr = (0o100000 | FILE_MODE) << 16  # a regular file, 0600
+            archive.writestr(info, data, compresslevel=9)
+    return buffer.getvalue()
+
+
+def write_folder(path: Path, files: Iterable[tuple[str, bytes]]) -> None:
+    """Build the folder in a temporary sibling, then rename it to `path` (which is absent
+    or an empty folder); on any failure the sibling is removed and nothing is left."""
+    temp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        made: set[Path] = {temp}
+        for rel, data in files:
+            target = temp.joinpath(*rel.split("/"))
+            _make_parents(target.parent, made)
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+        os.chmod(temp, DIR_MODE)
+        os.rename(temp, path)  # replaces an empty folder; fails on anything else
+    except BaseException as exc:
+        shutil.rmtree(temp, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise WriteError(
+                f"could not write {path}: {exc.strerror or exc}; nothing was written"
+            ) from None
+        raise
+    with contextlib.suppress(OSError):
+        fsync_folder(path.parent)
+
+
+def _make_parents(folder: Path, made: set[Path]) -> None:
+    """Create the folders of the release (0700) on the way to a file."""
+    if folder in made:
+        return
+    _make_parents(folder.parent, made)
+    os.mkdir(folder, DIR_MODE)
+    made.add(folder)
