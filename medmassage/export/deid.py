@@ -1,0 +1,247 @@
+"""A de-identified copy of the store for case studies and teaching (SPEC §10, CLINICAL.md
+§5: HIPAA Safe Harbor, 45 CFR 164.514(b)(2)).
+
+The store is read through the validation façade; a store with errors is refused whole
+(a copy missing charts would be a wrong case study, and the copy must validate). Each
+record goes through `deid_fields`; the copy is written into a hidden sibling of OUT and
+renamed into place at the end, so a failure never leaves half a copy. The seed, the
+offsets and the map from old ids to new ones stay in memory: none is written."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from medmassage import kinds
+from medmassage.chart import Record
+from medmassage.errors import MedmassageError, Problem, UsageError, WriteError
+from medmassage.export.deid_fields import Context, transform_record
+from medmassage.export.deid_ids import (
+    PATIENT_PREFIX,
+    PROVIDER_PREFIX,
+    THERAPIST_PREFIX,
+    Pseudonyms,
+    numbered,
+)
+from medmassage.export.deid_shift import (
+    AGE_LIMIT,
+    Keyed,
+    age_on,
+    grouped_birth_date,
+    is_date_id,
+    shift_date,
+    shift_date_id,
+)
+from medmassage.store import RENDERED_DIR, SENT_DIR, TEMPLATES_DIR, Store, record_rel
+from medmassage.validate import Validation, open_store
+
+REPORT_FILE = "DEIDENTIFICATION.md"
+Progress = Callable[[Sequence[str], str], AbstractContextManager[Iterable[str]]]
+
+
+class Refused(MedmassageError):
+    """The store has errors: nothing was copied (the located problems say where)."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(
+            f"not exported: {len({p.file for p in problems})} file(s) of the store have "
+            "errors (above); fix them, then export again"
+        )
+        self.problems = problems
+
+
+@dataclass
+class Outcome:
+    """What an export did: counts only, never a value or the seed."""
+
+    out: Path
+    patients: int = 0
+    records: int = 0
+    counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    not_copied: Counter[str] = field(default_factory=Counter)
+    grouped: int = 0  # patients over 89, their ages grouped
+    keep_text: bool = False
+
+
+def check_out(store: Store, out: Path) -> Path:
+    """OUT as an absolute path, when it may receive a copy: new or an empty folder, not
+    inside the store; UsageError (exit 2) otherwise."""
+    target = out.expanduser().absolute()
+    resolved = target.resolve()
+    root = store.root.resolve()
+    if resolved == root or root in resolved.parents:
+        raise UsageError(f"{out} is inside the store; name a folder outside it")
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise UsageError(f"{out} exists and is not a folder; name a new or empty folder")
+    if target.is_dir() and any(target.iterdir()):
+        raise UsageError(f"{out} is not empty; name a new or empty folder")
+    if not target.parent.is_dir():
+        raise UsageError(f"the folder {target.parent} does not exist; create it first")
+    return target
+
+
+def read_store(survey: Validation) -> tuple[list[Record], dict[str, list[Record]]]:
+    """The shared records and every chart's records; Refused when anything has errors."""
+    problems = [*survey.layout, *survey.shared_problems()]
+    charts: dict[str, list[Record]] = {}
+    for patient in sorted(survey.charts):
+        found, records = survey.chart(patient)
+        problems.extend(found)
+        charts[patient] = records
+    survey.save()
+    errors = sorted({p for p in problems if p.severity == "error"})
+    if errors:
+        raise Refused(errors)
+    return survey.shared().records, charts
+
+
+def export_deid(
+    store: Store,
+    out: Path,
+    seed: str,
+    keep_text: bool = False,
+    today: str | None = None,
+    progress: Progress | None = None,
+) -> Outcome:
+    """Write a de-identified copy of `store` into `out` (see the module's docstring)."""
+    target = check_out(store, out)
+    shared, charts = read_store(open_store(store, today))
+    keyed = Keyed(seed)
+    copier = _Copier(keyed, Pseudonyms(keyed), keep_text, Outcome(target, keep_text=keep_text))
+    copier.map_shared(shared, charts)
+    partial = target.parent / f".{target.name}.{os.getpid()}.partial"
+    try:
+        partial.mkdir(mode=0o700)
+        copier.partial = partial
+        for record in shared:
+            copier.copy_shared(record)
+        steps = progress or (lambda items, label: nullcontext(items))
+        with steps(sorted(charts), f"de-identifying {len(charts)} charts") as patients:
+            for patient in patients:
+                copier.copy_chart(patient, charts[patient])
+        _note_not_copied(store, copier.outcome)
+        from medmassage.export.deid_report import report_markdown
+
+        _write(partial / REPORT_FILE, report_markdown(copier.outcome))
+        if target.is_dir():
+            target.rmdir()
+        partial.rename(target)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return copier.outcome
+
+
+class _Copier:
+    """Copies records into the partial folder, holding the maps of ids."""
+
+    def __init__(self, keyed: Keyed, pseudonyms: Pseudonyms, keep: bool, outcome: Outcome) -> None:
+        self.keyed = keyed
+        self.pseudonyms = pseudonyms
+        self.keep_text = keep
+        self.outcome = outcome
+        self.ids: dict[str, dict[str, str]] = {}
+        self.partial = Path()
+
+    def map_shared(self, shared: list[Record], charts: dict[str, list[Record]]) -> None:
+        """New ids for therapists, providers and patients, numbered in a drawn order."""
+        of = {kind: [r.id for r in shared if r.kind == kind] for kind in ("therapist", "provider")}
+        self.ids["therapist"] = numbered(self.keyed, of["therapist"], THERAPIST_PREFIX, "t")
+        self.ids["provider"] = numbered(self.keyed, of["provider"], PROVIDER_PREFIX, "d")
+        self.ids["patient"] = numbered(self.keyed, charts, PATIENT_PREFIX, "p")
+
+    def context(self, kind: str, offset: int, **extra: Any) -> Context:
+        """The context one record is copied in."""
+        return Context(
+            kind, self.pseudonyms, offset, self.ids, self.keep_text, self.outcome.counts, **extra
+        )
+
+    def copy_shared(self, record: Record) -> None:
+        """Settings, a therapist or a provider, its dates moved by the store's offset."""
+        shown = {}
+        if record.kind in ("therapist", "provider"):
+            number = self.ids[record.kind][record.id].rsplit("-", 1)[1]
+            shown["name"] = f"{record.kind.capitalize()} {number}"
+        ctx = self.context(record.kind, self.keyed.store_offset(), shown=shown)
+        new_id = self.ids.get(record.kind, {}).get(record.id, record.id)
+        self.write(record_rel(record.kind, new_id), transform_record(record.kind, record.data, ctx))
+
+    def copy_chart(self, patient: str, records: list[Record]) -> None:
+        """One patient's records under their new id, dates moved by their own offset."""
+        offset = self.keyed.patient_offset(patient)
+        new_patient = self.ids["patient"][patient]
+        self.ids["chart"] = _chart_ids(records, offset)
+        birth = _grouped_birth(records, offset)
+        self.outcome.grouped += birth is not None
+        self.outcome.patients += 1
+        for record in records:
+            extra: dict[str, Any] = {}
+            if record.kind == "patient":
+                extra = {"birth": birth, "shown": {"name": new_patient.upper()}}
+            ctx = self.context(record.kind, offset, **extra)
+            new_id = new_patient if record.kind == "patient" else self.ids["chart"][record.id]
+            rel = record_rel(record.kind, new_id, new_patient)
+            self.write(rel, transform_record(record.kind, record.data, ctx))
+
+    def write(self, rel: str, data: dict[str, Any]) -> None:
+        """One record of the copy, written new (0600) under the partial folder."""
+        from medmassage.yamlio import dump
+
+        path = self.partial / rel
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _write(path, dump(data))
+        self.outcome.records += 1
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise WriteError(f"cannot write the copy: {exc.strerror or exc}") from None
+
+
+def _chart_ids(records: list[Record], offset: int) -> dict[str, str]:
+    """A chart's record ids in the copy: dated ids moved with their dates, any other id
+    (a name the user chose) replaced by record-N."""
+    ids = sorted({r.id for r in records if r.kind != "patient"})
+    others = iter(range(1, len(ids) + 1))
+    return {
+        old: shift_date_id(old, offset) if is_date_id(old) else f"record-{next(others)}"
+        for old in ids
+    }
+
+
+def _grouped_birth(records: list[Record], offset: int) -> str | None:
+    """For a patient over 89 on the last day of their chart, the birth date that groups
+    them as 90+ (see `grouped_birth_date`); None for everyone else."""
+    patient = next((r for r in records if r.kind == "patient"), None)
+    if patient is None:
+        return None
+    days = [str(patient.data["intake_date"])]
+    for record in records:
+        field_name = kinds.get(record.kind).date_field
+        if record.kind != "patient" and field_name and field_name in record.data:
+            days.append(str(record.data[field_name])[:10])
+    if age_on(str(patient.data["date_of_birth"]), max(days)) <= AGE_LIMIT:
+        return None
+    return grouped_birth_date(shift_date(min(days), offset))
+
+
+def _note_not_copied(store: Store, outcome: Outcome) -> None:
+    """Count what the copy leaves out: documents sent, rendered output, own templates."""
+    patients = store.root / "patients"
+    if patients.is_dir():
+        for sent in patients.glob(f"*/{SENT_DIR}"):
+            outcome.not_copied["sent documents"] += sum(1 for p in sent.rglob("*") if p.is_file())
+    for folder, what in ((RENDERED_DIR, "rendered documents"), (TEMPLATES_DIR, "store templates")):
+        path = store.root / folder
+        if path.is_dir():
+            outcome.not_copied[what] += sum(1 for p in path.rglob("*") if p.is_file())
