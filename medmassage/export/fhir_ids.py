@@ -92,3 +92,40 @@ def encounter(patient_id: str, kind: str, record_id: str) -> dict[str, Any]:
     """Reference to the Encounter of a visit: a session, an assessment or an attendance
     record (`kind` is the record kind)."""
     return reference("Encounter", patient_id, kind, record_id)
+
+
+# The visit half's own kinds (fhir_visits.py and its helpers).
+
+
+def procedure(patient_id: str, session_id: str, line: int) -> dict[str, Any]:
+    """Reference to the Procedure of one treatment line (1-based) of a session."""
+    return reference("Procedure", patient_id, session_id, str(line))
+
+
+def observation(patient_id: str, kind: str, record_id: str, slot: str) -> dict[str, Any]:
+    """Reference to one Observation of a visit record (`slot` names the measure within the
+    record, e.g. pain-before, rom-1, outcome-2, goal-g1)."""
+    return reference("Observation", patient_id, kind, record_id, slot)
+
+
+def questionnaire_response(
+    patient_id: str, kind: str, record_id: str, index: int
+) -> dict[str, Any]:
+    """Reference to the QuestionnaireResponse of one outcome measure (1-based) of a record."""
+    return reference("QuestionnaireResponse", patient_id, kind, record_id, str(index))
+
+
+def document_reference(patient_id: str, kind: str, record_id: str) -> dict[str, Any]:
+    """Reference to the DocumentReference of a record: a note, an assessment, an addendum,
+    or a sent document (its `updates/` log)."""
+    return reference("DocumentReference", patient_id, kind, record_id)
+
+
+def provenance(patient_id: str, kind: str, record_id: str) -> dict[str, Any]:
+    """Reference to the Provenance of the signature on a record."""
+    return reference("Provenance", patient_id, kind, record_id)
+
+
+def reference_to(resource: dict[str, Any]) -> dict[str, Any]:
+    """A Reference to a resource already built (its `id` from `resource_id`)."""
+    return {"reference": f"urn:uuid:{resource['id']}", "type": resource["resourceType"]}
