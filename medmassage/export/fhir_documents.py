@@ -24,7 +24,16 @@ from typing import Any
 
 from medmassage.chart import Chart, Record, StoreView
 from medmassage.export import fhir_ids
-from medmassage.export.fhir_terms import Visit, coding, final, identifier, term, text_concept
+from medmassage.export.fhir_terms import (
+    Visit,
+    coding,
+    final,
+    identifier,
+    label,
+    term,
+    text_concept,
+    vocabulary,
+)
 
 Resource = dict[str, Any]
 
@@ -32,6 +41,7 @@ Resource = dict[str, Any]
 SIGNATURE_TYPES = "urn:iso-astm:E1762-95:2013"
 AUTHOR_SIGNATURE = ("1.2.840.10065.1.12.1.1", "Author's Signature")
 DOCUMENT_COMPLETION = "http://terminology.hl7.org/CodeSystem/v3-DocumentCompletion"
+PARTICIPATION_MODE = "http://terminology.hl7.org/CodeSystem/v3-ParticipationMode"
 PARTICIPANT_TYPE = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
 URI_SYSTEM = "urn:ietf:rfc:3986"
 RECORD_TYPE = "application/yaml"
@@ -39,6 +49,14 @@ SENT_TYPES = {
     "md": "text/markdown; charset=utf-8",
     "html": "text/html; charset=utf-8",
     "txt": "text/plain; charset=utf-8",
+}
+# How a document went out (the log's `via`) in HL7's participation modes; a document the
+# patient carried by hand has no such code and keeps the store's term alone.
+_MEDIA = {
+    "fax": ("FAXWRIT", "telefax"),
+    "email": ("EMAILWRIT", "email"),
+    "mail": ("MAILWRIT", "mail"),
+    "portal": ("ONLINEWRIT", "online written"),
 }
 _TITLES = {
     "session": "Treatment note (SOAP)",
@@ -112,7 +130,7 @@ def documents_of(view: StoreView, chart: Chart, visit: Visit) -> list[Resource]:
     if visit.kind == "addendum":
         return [addendum_document(view, chart, visit)]
     if visit.kind == "update":
-        return [sent_document(view, chart, visit)]
+        return [sent_document(view, chart, visit), sending(chart, visit)]
     return []
 
 
@@ -173,7 +191,8 @@ def sent_document(view: StoreView, chart: Chart, visit: Visit) -> Resource:
     if data.get("sha256"):
         found["masterIdentifier"] = {"system": URI_SYSTEM, "value": ni_name(str(data["sha256"]))}
     document = str(data.get("document") or "")
-    found["type"] = term("document", document) if document else text_concept("Physician update")
+    words = label(document.replace("-", " ")) if document else "Sent document"
+    found["type"] = term("document", document, words) if document else text_concept(words)
     if data.get("sent_at"):
         found["date"] = data["sent_at"]
     if data.get("by"):
@@ -205,8 +224,39 @@ def _sent_content(view: StoreView, visit: Visit) -> dict[str, Any]:
     else:
         content = {"attachment": attachment(kept, kind, title, visit.day)}
     if fmt:
-        content["format"] = coding("urn:medmassage:vocabulary:format", fmt, fmt)
+        content["format"] = coding(vocabulary("format"), fmt, fmt)
     return content
+
+
+def sending(chart: Chart, visit: Visit) -> Resource:
+    """The sending of a document, from its `updates/` log: a completed Communication from
+    the therapist to the provider (and those copied), by the medium it went, at the time it
+    was sent, about the visits it reports on, carrying the DocumentReference."""
+    data = visit.data
+    via = str(data["via"])
+    medium = term("via", via)
+    if via in _MEDIA:
+        medium["coding"].append(coding(PARTICIPATION_MODE, *_MEDIA[via]))
+    people = [str(data["provider"]), *[str(p) for p in data.get("cc", [])]]
+    found: Resource = {
+        "resourceType": "Communication",
+        "id": visit.key("Communication"),
+        "identifier": identifier(visit.record),
+        "status": "completed",
+        "medium": [medium],
+        "subject": fhir_ids.patient(visit.patient),
+    }
+    notes = chart.of("session")
+    seen = [s for s in data.get("sessions", []) if s in notes and notes[s].valid]
+    if seen:
+        found["about"] = [fhir_ids.encounter(visit.patient, "session", s) for s in seen]
+    found["sent"] = data.get("sent_at") or visit.day
+    found["recipient"] = [fhir_ids.provider(p) for p in people]
+    if data.get("by"):
+        found["sender"] = fhir_ids.therapist(str(data["by"]))
+    document = fhir_ids.document_reference(visit.patient, visit.kind, visit.record.id)
+    found["payload"] = [{"contentReference": document}]
+    return found
 
 
 def provenance(visit: Visit, signature: dict[str, Any], signed: list[Resource]) -> Resource:

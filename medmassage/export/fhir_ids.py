@@ -129,3 +129,8 @@ def provenance(patient_id: str, kind: str, record_id: str) -> dict[str, Any]:
 def reference_to(resource: dict[str, Any]) -> dict[str, Any]:
     """A Reference to a resource already built (its `id` from `resource_id`)."""
     return {"reference": f"urn:uuid:{resource['id']}", "type": resource["resourceType"]}
+
+
+def communication(patient_id: str, record_id: str) -> dict[str, Any]:
+    """Reference to the Communication of a document's sending (its `updates/` log)."""
+    return reference("Communication", patient_id, "update", record_id)

@@ -41,8 +41,9 @@ _UCUM = {
 
 
 def vocabulary(kind: str) -> str:
-    """The system URI of one of the store's vocabularies (technique, region, joint...)."""
-    return f"urn:medmassage:vocabulary:{kind}"
+    """The system URI of one of the store's vocabularies (technique, region, joint...), as
+    the administrative half (fhir_care.py) names them too."""
+    return f"urn:medmassage:{kind}"
 
 
 def label(term: str) -> str:
