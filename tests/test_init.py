@@ -47,6 +47,10 @@ class Conversation:
             dimensions=(60, 220),
         )
         child.logfile_read = self.log
+        # Answers are typed only once the question is on the screen and nothing here turns
+        # echo off, so pexpect's 50 ms pause before each line (meant for password prompts)
+        # would only add up.
+        child.delaybeforesend = None
         self.asked: dict[str, str | None] = {}
         pending = {
             label: list(value) if isinstance(value, list) else [value]
@@ -60,6 +64,9 @@ class Conversation:
             self.asked[label] = child.match.group(2)
             queue = pending.get(label, [])
             child.sendline(queue.pop(0) if queue else "")  # Enter: the default, or skip
+        if child.eof():  # ended by itself: reaped at once, so close() need not pause
+            child.wait()
+            child.ptyproc.delayafterclose = 0
         child.close()
         self.code = child.exitstatus
         self.out = self.log.getvalue()
