@@ -1,0 +1,384 @@
+"""`medmassage export deid OUT` through the real CLI on copies of the demo clinic: the copy
+holds no identifier gathered from the original records, validates and renders, keeps every
+interval of a chart, groups ages over 89, drops free text unless asked, is the same for
+the same seed; and the date and ZIP arithmetic holds for any input (hypothesis)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from medmassage import kinds
+from medmassage.codesets import npi_valid
+from medmassage.export.deid_fields import action_for
+from medmassage.export.deid_ids import PATIENT_PREFIX, numbered
+from medmassage.export.deid_shift import (
+    RESTRICTED_ZIP3,
+    Keyed,
+    age_on,
+    shift_date,
+    shift_date_id,
+    shift_datetime,
+    zip3,
+)
+from medmassage.schema_loader import raw_schema
+from tests.conftest import DEMO, TODAY, run_cli
+
+SEED = "7"
+_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+
+
+def _load(path: Path) -> Any:
+    return yaml.load(path.read_text(), Loader=yaml.BaseLoader)  # dates stay strings
+
+
+def _copy_demo(target: Path) -> Path:
+    shutil.copytree(DEMO, target, ignore=shutil.ignore_patterns(".medmassage-cache"))
+    return target
+
+
+def _export(root: Path, out: Path, *extra: str) -> Any:
+    return run_cli("--root", str(root), "export", "deid", str(out), *extra)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the demo clinic (with its rendered documents, which must not travel)."""
+    return _copy_demo(tmp_path_factory.mktemp("deid") / "store")
+
+
+@pytest.fixture(scope="module")
+def copied(demo: Path) -> tuple[Path, Any]:
+    """The demo de-identified once with SEED, and the run's JSON summary."""
+    out = demo.parent / "copy"
+    result = _export(demo, out, "--seed", SEED, "--format", "json")
+    assert result.code == 0, result
+    return out, result
+
+
+def _files(root: Path) -> Iterator[Path]:
+    return (path for path in sorted(root.rglob("*")) if path.is_file())
+
+
+def _identifiers(root: Path) -> set[str]:
+    """Every identifying value of the store, gathered from its records."""
+    found: set[str] = set()
+
+    def add(record: Any, *paths: str) -> None:
+        for path in paths:
+            value = record
+            for part in path.split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+            if isinstance(value, str) and value:
+                found.add(value)
+
+    contact = ("phone", "fax", "email", "npi", "address.street", "address.city")
+    settings = _load(root / "medmassage.yaml")
+    add(settings, "practice.name", "billing.tax_id", "practice.address.postal_code")
+    add(settings, *(f"practice.{p}" for p in contact))
+    for path in (root / "therapists").glob("*.yaml"):
+        add(_load(path), "id", "name", "license.number", *contact)
+    for path in (root / "providers").glob("*.yaml"):
+        add(_load(path), "id", "name", "organization", "address.postal_code", *contact)
+    for path in (root / "patients").glob("*/patient.yaml"):
+        patient = _load(path)
+        add(patient, "name.given", "name.family", "name.preferred", "date_of_birth")
+        add(patient, "contact.phone", "contact.email", "contact.address.street")
+        add(patient, "contact.address.city", "contact.address.postal_code")
+        add(patient, "emergency_contact.name", "emergency_contact.phone")
+        add(patient, "consent.guardian.name", "insurance.adjuster", "insurance.payer")
+        add(patient, "insurance.member_id", "insurance.group", "insurance.claim_number")
+    return found
+
+
+def test_the_copy_holds_no_identifier_of_the_originals(
+    demo: Path, copied: tuple[Path, Any]
+) -> None:
+    out, result = copied
+    identifiers = _identifiers(demo)
+    assert len(identifiers) > 60  # names, contacts, NPIs, licenses, claim numbers, birth dates
+    pattern = re.compile("|".join(rf"\b{re.escape(value)}\b" for value in identifiers), re.I)
+    originals = "\n".join(p.read_text() for p in _files(demo) if p.suffix == ".yaml")
+    missed = {v for v in identifiers if not re.search(rf"\b{re.escape(v)}\b", originals, re.I)}
+    assert missed == set()  # the search finds every one of them in the originals
+    texts = {path: path.read_text() for path in _files(out)}
+    texts[out / "(stdout)"] = result.out
+    leaks = {str(path): sorted(set(pattern.findall(text))) for path, text in texts.items()}
+    assert {path: found for path, found in leaks.items() if found} == {}
+    assert not any((out / "patients").glob("*/sent")) and not (out / "rendered").exists()
+
+
+def _mapping(demo: Path) -> dict[str, str]:
+    """The secret map of patient ids, recomputed from the seed as the export draws it."""
+    patients = [p.name for p in (demo / "patients").iterdir()]
+    return numbered(Keyed(SEED), patients, PATIENT_PREFIX, "p")
+
+
+def test_original_dates_of_a_chart_are_all_shifted(demo: Path, copied: tuple[Path, Any]) -> None:
+    out, _ = copied
+    for old, new in _mapping(demo).items():
+        offset = Keyed(SEED).patient_offset(old)
+        assert offset < 0 and offset % 7 == 0
+        original = {
+            d for p in _files(demo / "patients" / old) for d in _DATE.findall(p.read_text())
+        }
+        copy = {d for p in _files(out / "patients" / new) for d in _DATE.findall(p.read_text())}
+        # An original date may reappear only as another original date moved by the offset.
+        assert {d for d in original & copy if shift_date(d, -offset) not in original} == set()
+        assert {shift_date(d, offset) for d in original} >= copy
+
+
+def _sessions(root: Path, patient: str) -> list[dict[str, Any]]:
+    paths = sorted((root / "patients" / patient / "sessions").glob("*.yaml"))
+    return [_load(path) for path in paths]
+
+
+def _days(first: str, second: str) -> int:
+    return (dt.date.fromisoformat(second[:10]) - dt.date.fromisoformat(first[:10])).days
+
+
+def test_intervals_inside_each_chart_are_kept(demo: Path, copied: tuple[Path, Any]) -> None:
+    out, _ = copied
+    for old, new in _mapping(demo).items():
+        before, after = _sessions(demo, old), _sessions(out, new)
+        assert len(before) == len(after) > 0
+        gaps = [_days(a["date"], b["date"]) for a, b in itertools.pairwise(before)]
+        assert gaps == [_days(a["date"], b["date"]) for a, b in itertools.pairwise(after)]
+        for was, now in zip(before, after, strict=True):
+            assert now["id"] == now["date"] != was["date"]
+            if "signature" in was:
+                assert _days(was["date"], was["signature"]["at"]) == _days(
+                    now["date"], now["signature"]["at"]
+                )
+        first, copy = (
+            _load(demo / "patients" / old / "patient.yaml"),
+            _load(out / "patients" / new / "patient.yaml"),
+        )
+        assert _days(first["date_of_birth"], first["intake_date"]) == _days(
+            copy["date_of_birth"], copy["intake_date"]
+        )
+
+
+def _validate(root: Path) -> Any:
+    return run_cli("--root", str(root), "validate", "--today", TODAY, "--format", "json")
+
+
+def test_the_copy_validates_and_renders(demo: Path, copied: tuple[Path, Any]) -> None:
+    out, _ = copied
+    copy = _validate(out)
+    assert copy.code == 0 and copy.json()["ok"], copy
+    assert not [p for p in copy.json()["problems"] if p["severity"] == "error"]
+    # The warnings: the notes unsigned in the original are now long past the signing window.
+    unsigned = [p for p in demo.glob("patients/*/sessions/*.yaml") if "signature" not in _load(p)]
+    assert [p["rule"] for p in copy.json()["problems"]] == ["integrity/unsigned"] * len(unsigned)
+    rendered = run_cli("--root", str(out), "render", "soap", "--all", "--format", "md")
+    assert rendered.code == 0, rendered
+    notes = list((out / "rendered").rglob("*.soap.md"))
+    assert len(notes) == len(list(out.glob("patients/*/sessions/*.yaml")))
+    shutil.rmtree(out / "rendered")
+    for path in (*out.glob("therapists/*.yaml"), *out.glob("providers/*.yaml")):
+        assert npi_valid(_load(path)["npi"])
+
+
+def test_the_report_counts_fields_per_kind_without_values(copied: tuple[Path, Any]) -> None:
+    out, result = copied
+    summary = result.json()
+    names = summary["fields"]["patient"]
+    assert names["name.given"] == {"pseudonymised": summary["patients"]}
+    assert names["contact.phone"]["removed"] > 0
+    assert summary["fields"]["session"]["date"]["shifted"] == len(
+        list(out.glob("patients/*/sessions/*.yaml"))
+    )
+    assert summary["not_copied"]["rendered documents"] > 0
+    assert "| name.given | pseudonymised |" in (out / "DEIDENTIFICATION.md").read_text()
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    """Every file of a copy (not the caches later commands left in it)."""
+    files = {p.relative_to(root).as_posix(): p.read_bytes() for p in _files(root)}
+    return {rel: data for rel, data in files.items() if not rel.startswith(".medmassage-cache/")}
+
+
+def test_the_same_seed_gives_the_same_copy_and_another_seed_another(
+    demo: Path, copied: tuple[Path, Any]
+) -> None:
+    out, _ = copied
+    again, other = demo.parent / "again", demo.parent / "other"
+    assert _export(demo, again, "--seed", SEED).code == 0
+    assert _export(demo, other, "--seed", "8").code == 0
+    assert _tree(again) == _tree(out)
+    assert _tree(other) != _tree(out)
+    assert sorted(_tree(other)) != sorted(_tree(out))  # other dates: other file names
+
+
+# Free text from the original records: what the patient said, what the therapist wrote.
+_TEXT_FIELDS = {
+    "sessions": (("subjective", "report"), ("objective", "findings"), ("response", "feedback"),
+                 ("assessment", "summary")),
+    "assessments": (("chief_complaint",), ("posture",), ("notes",)),
+}  # fmt: skip
+
+
+def _free_text(root: Path) -> set[str]:
+    found = set()
+    for folder, paths in _TEXT_FIELDS.items():
+        for path in root.glob(f"patients/*/{folder}/*.yaml"):
+            record = _load(path)
+            for fields in paths:
+                value = record
+                for name in fields:
+                    value = value.get(name) if isinstance(value, dict) else None
+                if isinstance(value, str):
+                    found.add(value)
+    return found
+
+
+def test_free_text_is_dropped_unless_kept_with_a_warning(
+    demo: Path, copied: tuple[Path, Any]
+) -> None:
+    out, result = copied
+    texts = _free_text(demo)
+    assert len(texts) > 50
+    everything = "\n".join(_load_all(out))
+    assert [t for t in texts if t in everything] == []
+    assert "warning" not in result.err
+    kept = demo.parent / "kept"
+    with_text = _export(demo, kept, "--seed", SEED, "--keep-text")
+    assert with_text.code == 0, with_text
+    assert "--keep-text" in with_text.err and "warning" in with_text.err
+    everything = "\n".join(_load_all(kept))
+    assert [t for t in texts if t not in everything] == []
+
+
+def _load_all(root: Path) -> Iterator[str]:
+    """Every string value of every record of a copy (folded YAML read back as written)."""
+    for path in root.rglob("*.yaml"):
+        yield from _strings(_load(path))
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, str):
+        yield value
+
+
+def test_ages_over_89_are_grouped(tmp_path: Path) -> None:
+    store = _copy_demo(tmp_path / "store")
+    path = store / "patients" / "p-0001" / "patient.yaml"
+    original = _load(path)
+    path.write_text(path.read_text().replace(original["date_of_birth"], "1931-02-10"))
+    assert _validate(store).json()["ok"]
+    out = tmp_path / "copy"
+    result = _export(store, out, "--seed", SEED, "--format", "json")
+    assert result.code == 0, result
+    assert result.json()["ages_grouped"] == 1
+    new = numbered(
+        Keyed(SEED), [p.name for p in (store / "patients").iterdir()], PATIENT_PREFIX, "p"
+    )
+    copy = _load(out / "patients" / new["p-0001"] / "patient.yaml")
+    days = [copy["intake_date"], *(s["date"] for s in _sessions(out, new["p-0001"]))]
+    assert (
+        age_on(copy["date_of_birth"], min(days)) == 90 <= age_on(copy["date_of_birth"], max(days))
+    )
+    assert all("date" not in item for item in copy["medical_history"].get("surgeries", []))
+    assert all("date" not in item for item in copy["medical_history"].get("injuries", []))
+    others = [new[p] for p in new if p != "p-0001"]
+    for other in others:  # younger patients keep their age to the day
+        birth = _load(out / "patients" / other / "patient.yaml")["date_of_birth"]
+        assert age_on(birth, TODAY) < 90
+
+
+def test_out_must_be_new_or_empty_and_outside_the_store(tmp_path: Path) -> None:
+    store = _copy_demo(tmp_path / "store")
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "keep.txt").write_text("mine")
+    for out, words in ((full, "not empty"), (store / "export", "inside the store"),
+                       (store, "inside the store"), (full / "keep.txt", "not a folder"),
+                       (tmp_path / "no" / "such", "does not exist")):  # fmt: skip
+        result = _export(store, out)
+        assert result.code == 2 and words in result.err, result
+        assert "Traceback" not in result.err
+    assert (full / "keep.txt").read_text() == "mine" and list(full.iterdir()) == [full / "keep.txt"]
+    assert not (store / "export").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert _export(store, empty).code == 0 and (empty / "medmassage.yaml").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "full", "store"]
+
+
+def test_a_store_with_errors_is_not_exported(tmp_path: Path) -> None:
+    store = _copy_demo(tmp_path / "store")
+    session = sorted(store.glob("patients/p-0002/sessions/*.yaml"))[0]
+    session.write_text(session.read_text().replace("duration_minutes:", "duration_minute:"))
+    out = tmp_path / "copy"
+    result = _export(store, out)
+    assert result.code == 1, result
+    assert session.relative_to(store).as_posix() in result.err and "not exported" in result.err
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["store"]
+
+
+def _schema_paths(node: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
+    ref = node.get("$ref", "")
+    if ref.endswith(("/address", "/signature", "/rom_entry", "/palpation_entry")):
+        node = raw_schema("vocabulary")["$defs"][ref.rsplit("/", 1)[1]]
+    for key, child in node.get("properties", {}).items():
+        yield from _schema_paths(child, (*path, key))
+    if "items" in node:
+        yield from _schema_paths(node["items"], (*path, "*"))
+    for option in node.get("anyOf", ()):
+        yield from _schema_paths(option, path)
+    if not node.get("properties") and "items" not in node and "anyOf" not in node:
+        yield path, node
+
+
+def test_every_field_of_every_schema_has_an_action() -> None:
+    for kind in kinds.names():
+        for path, node in _schema_paths(raw_schema(kind), ()):
+            assert action_for(kind, path, node)  # KeyError for an id field not handled
+
+
+_dates = st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 12, 31))
+
+
+@given(_dates, _dates, st.integers(-5000, 5000))
+def test_shifting_keeps_intervals_and_undoes(first: dt.date, second: dt.date, days: int) -> None:
+    a, b = first.isoformat(), second.isoformat()
+    assert _days(shift_date(a, days), shift_date(b, days)) == _days(a, b)
+    assert shift_date(shift_date(a, days), -days) == a
+    assert shift_date_id(f"{a}-3", days) == f"{shift_date(a, days)}-3"
+    stamp = f"{a}T08:40:00-08:00"
+    assert shift_datetime(stamp, days) == f"{shift_date(a, days)}T08:40:00-08:00"
+
+
+@given(st.text(alphabet="0123456789-", max_size=12))
+def test_zip_codes_keep_at_most_three_digits(code: str) -> None:
+    found = zip3(code)
+    if re.fullmatch(r"\d{5}(-?\d{4})?", code):
+        assert found == ("000" if code[:3] in RESTRICTED_ZIP3 else code[:3])
+    else:
+        assert found is None
+
+
+@given(st.text(max_size=8))
+def test_offsets_move_dates_back_by_whole_weeks(seed: str) -> None:
+    keyed = Keyed(seed)
+    store, patient = keyed.store_offset(), keyed.patient_offset("p-0001")
+    assert patient <= store <= -364 and store % 7 == patient % 7 == 0
+    assert json.dumps(Keyed(seed).patient_offset("p-0001")) == json.dumps(patient)
