@@ -382,3 +382,33 @@ def test_offsets_move_dates_back_by_whole_weeks(seed: str) -> None:
     store, patient = keyed.store_offset(), keyed.patient_offset("p-0001")
     assert patient <= store <= -364 and store % 7 == patient % 7 == 0
     assert json.dumps(Keyed(seed).patient_offset("p-0001")) == json.dumps(patient)
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_documents_sent_stay_behind_and_their_log_is_kept_without_file(tmp_path: Path) -> None:
+    import subprocess
+
+    store = _copy_demo(tmp_path / "store")
+    shutil.rmtree(store / "rendered")
+    for args in (("init", "-q"), ("config", "user.name", "Clinic"),
+                 ("config", "user.email", "clinic@example.org"), ("add", "."),
+                 ("commit", "-qm", "demo")):  # fmt: skip
+        subprocess.run(["git", "-C", str(store), *args], check=True, capture_output=True)
+    referral = _load(sorted(store.glob("patients/p-0005/referrals/*.yaml"))[-1])
+    sent = run_cli("--root", str(store), "send", "physician-update", "p-0005", "--via", "fax",
+                   "--to", referral["provider"], "--at", f"{TODAY}T16:30:00-08:00",
+                   "--today", TODAY)  # fmt: skip
+    assert sent.code == 0, sent
+    log = _load(next(store.glob("patients/p-0005/updates/*.yaml")))
+    out = tmp_path / "copy"
+    result = _export(store, out, "--seed", SEED, "--format", "json")
+    assert result.code == 0, result
+    assert result.json()["not_copied"] == {"sent documents": 1}
+    assert not list(out.glob("patients/*/sent"))
+    [copy] = [_load(p) for p in out.glob("patients/*/updates/*.yaml")]
+    assert "file" not in copy and "sha256" not in copy and copy["via"] == log["via"]
+    assert _days(copy["period"]["from"], copy["period"]["to"]) == _days(
+        log["period"]["from"], log["period"]["to"]
+    )
+    assert len(copy["sessions"]) == len(log["sessions"]) and copy["by"].startswith("therapist-")
+    assert _validate(out).json()["ok"]
