@@ -83,13 +83,19 @@ def summary_text(found: dict[str, Any], shown: str) -> str:
     """The summary for a person: the path written, then the counts."""
     unsigned = found["unsigned"]
     notes = (
-        f"{len(unsigned)} unsigned note{'s' if len(unsigned) != 1 else ''}: " + ", ".join(unsigned)
+        f"{_count(len(unsigned), 'unsigned note')}: {', '.join(unsigned)}"
         if unsigned
         else "every note signed"
     )
+    shared = found["providers_and_therapists"]
+    people = _count(shared, "provider or therapist", "providers and therapists")
     return (
-        f"{shown}\n{found['patient']}: {found['documents']} documents "
-        f"({' and '.join(found['formats'])}), {found['records']} records, "
-        f"{found['sent']} copies sent, {found['providers_and_therapists']} providers and "
-        f"therapists; {notes}"
+        f"{shown}\n{found['patient']}: {_count(found['documents'], 'document')} "
+        f"({' and '.join(found['formats'])}), {_count(found['records'], 'record')}, "
+        f"{_count(found['sent'], 'copy', 'copies')} sent, "
+        f"{people}; {notes}"
     )
+
+
+def _count(number: int, one: str, many: str = "") -> str:
+    return f"{number} {one if number == 1 else many or one + 's'}"
