@@ -48,6 +48,6 @@ def chart(
     chosen = release.documents.chosen
     with progress(chosen, f"Rendering {release.patient}") as items:
         rendered = [release.documents.render(item) for item in items]
-    found = write_release(release, rendered, dest, store.root)
+    found = write_release(release, rendered, dest)
     shown = found["index"] if not archive else found["path"]
     print_summary(found, fmt, summary_text(found, escape(shown)))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from medmassage.chart import Record, StoreView
 from medmassage.documents import DOCUMENTS
@@ -57,6 +59,15 @@ class NotMade:
     reason: str
 
 
+class _Renderer(Renderer):
+    """The engine's renderer, with the Jinja environments of the whole release shared by
+    every document: the templates they include (style, letterhead) are compiled once."""
+
+    def __init__(self, request: Request, view: StoreView, root: Path, envs: dict[str, Any]) -> None:
+        super().__init__(request, view, root)
+        self._envs = envs
+
+
 @dataclass
 class Documents:
     """What the registry makes of one chart: the documents to render and those left out."""
@@ -64,6 +75,7 @@ class Documents:
     chosen: list[Chosen] = field(default_factory=list)
     not_made: list[NotMade] = field(default_factory=list)
     renderers: dict[str, Renderer] = field(default_factory=dict)
+    envs: dict[str, Any] = field(default_factory=dict)  # format -> Jinja environment
 
     def render(self, chosen: Chosen) -> Rendered:
         """Render one chosen document in every release format."""
@@ -81,7 +93,10 @@ def choose_documents(
     """Every document of the registry that applies to the chart, as the engine chooses
     the documents of a patient named on the command line. `view` holds the shared records;
     `folder` is the walk of the patient's folder."""
-    found = Documents()
+    from medmassage.render import jinja as templating
+
+    loader = templating.Loader(store.root)
+    found = Documents(envs={fmt: templating.environment(loader, fmt) for fmt in FORMATS})
     for name, document in DOCUMENTS.items():
         request = Request(name, patient=patient, formats=FORMATS)
         index = Index(folder, document.per)
@@ -90,7 +105,7 @@ def choose_documents(
         except UsageError as exc:  # e.g. no referral: no physician to update
             found.not_made.append(NotMade(name, patient, str(exc)))
             continue
-        renderer = Renderer(request, view, store.root)
+        renderer = _Renderer(request, view, store.root, found.envs)
         renderer.load(patient, records)
         renderer.check_templates()  # a broken template fails before anything is written
         found.renderers[name] = renderer

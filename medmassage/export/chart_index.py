@@ -203,10 +203,9 @@ def _href(rel: str) -> str:
     return quote(rel)
 
 
-def render_index(store_root: Path, data: Mapping[str, Any]) -> str:
-    """The index page, by the engine's sandboxed, autoescaping HTML environment (a store's
-    templates/export-index.html.j2 overrides the packaged one)."""
+def render_index(env: Any, data: Mapping[str, Any]) -> str:
+    """The index page, in the engine's sandboxed, autoescaping HTML environment `env` (a
+    store's templates/export-index.html.j2 overrides the packaged one)."""
     from medmassage.render import jinja as templating
 
-    env = templating.environment(templating.Loader(store_root), "html")
     return templating.fit(templating.render(env, TEMPLATE, dict(data, format="html")), "html")

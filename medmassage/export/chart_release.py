@@ -18,9 +18,7 @@ from medmassage.signature import is_signed
 SHARED = ("provider", "therapist")
 
 
-def release_files(
-    release: Release, rendered: Sequence[Rendered], store_root: Path
-) -> Iterator[tuple[str, bytes]]:
+def release_files(release: Release, rendered: Sequence[Rendered]) -> Iterator[tuple[str, bytes]]:
     """Every file of the release as (path in the release, bytes), sorted by path; the
     records are read only as they are written."""
     made: dict[str, bytes | Path] = {
@@ -28,7 +26,8 @@ def release_files(
         for document in rendered
         for fmt in FORMATS
     }
-    made[INDEX] = render_index(store_root, context(release, rendered)).encode("utf-8")
+    page = render_index(release.documents.envs["html"], context(release, rendered))
+    made[INDEX] = page.encode("utf-8")
     made.update({copy.rel: copy.source for copy in release.copies})
     for rel in sorted(made):
         data = made[rel]
@@ -39,10 +38,9 @@ def write_release(
     release: Release,
     rendered: Sequence[Rendered],
     dest: chart_output.Destination,
-    store_root: Path,
 ) -> dict[str, Any]:
     """Write the release to its destination and return its summary."""
-    chart_output.write(dest, release_files(release, rendered, store_root))
+    chart_output.write(dest, release_files(release, rendered))
     return summary(release, rendered, dest)
 
 
