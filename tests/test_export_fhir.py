@@ -299,13 +299,26 @@ def units(demo: Export, row: Mapped) -> Iterator[tuple[str, dict[str, Any], dict
             yield from _chart_units(demo, row, patient_id, found)
 
 
+# A patient's lists whose items are resources of their own, keyed by place (1, 2, ...).
+PATIENT_LISTS = {
+    "allergies": "AllergyIntolerance",
+    "precautions": "Flag",
+    "medications": "MedicationStatement",
+}
+
+
 def _chart_units(
     demo: Export, row: Mapped, patient_id: str, found: dict[str, dict[str, Any]]
 ) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
     folder = {"patient": "", "referral": "referrals/", "plan": "plans/"}[row.kind]
     pattern = f"patients/{patient_id}/" + (f"{folder}*.yaml" if folder else "patient.yaml")
     for _, data in records(demo.store, pattern):
-        if row.kind == "patient":
+        head = row.field.split("[]", 1)[0]
+        if row.kind == "patient" and head in PATIENT_LISTS:
+            for number, item in enumerate(data.get(head, []), 1):
+                key = ids.resource_id(PATIENT_LISTS[head], patient_id, str(number))
+                yield patient_id, found[key], item
+        elif row.kind == "patient":
             yield patient_id, found[ids.resource_id("Patient", patient_id)], data
         elif row.field.startswith("diagnoses[]."):
             for item in data["diagnoses"]:
@@ -320,10 +333,16 @@ def _chart_units(
             yield patient_id, found[ids.resource_id(kind, patient_id, data["id"])], data
 
 
+def _per_item(row: Mapped) -> bool:
+    """True when the row's field is read from each item of a list made a resource each."""
+    head = row.field.split("[].", 1)[0]
+    return "[]." in row.field and (head in PATIENT_LISTS or head in ("diagnoses", "goals"))
+
+
 def test_every_mapped_field_of_the_demo_is_found_at_its_fhir_path(demo: Export) -> None:
     missing, checked = [], 0
     for row in [row for row in MAPPING if row.fhir]:
-        field = row.field.split("[].", 1)[1] if "[]." in row.field else row.field
+        field = row.field.split("[].", 1)[1] if _per_item(row) else row.field
         for patient_id, resource, data in units(demo, row):
             for value in field_values(data, field):
                 checked += 1

@@ -3,10 +3,11 @@
 Charts are read through the validation façade, like `render`: a chart with errors (in its
 own files, in medmassage.yaml, or in a therapist or provider it names) is not exported and
 its located problems are returned instead. A bundle holds the Patient, the clinic's
-Organization, the Practitioners (and their roles) the chart names, a ServiceRequest and
-Conditions per referral, a CarePlan and Goals per plan (fhir_people, fhir_care), then the
-visits (fhir_visits, when installed). Ids come from fhir_ids, so the same chart gives the
-same bytes on every run: keys in a fixed order, no time stamp, nothing from the clock."""
+Organization, the Practitioners (and their roles) the chart names, the allergies,
+contraindications and medications (fhir_history), a ServiceRequest and Conditions per
+referral, a CarePlan and Goals per plan (fhir_people, fhir_care), then the visits
+(fhir_visits, when installed). Ids come from fhir_ids, so the same chart gives the same
+bytes on every run: keys in a fixed order, no time stamp, nothing from the clock."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from medmassage.chart import Chart, Record, StoreView
 from medmassage.errors import Problem, UsageError, WriteError
 from medmassage.export import fhir_ids as ids
 from medmassage.export.fhir_care import plan_resources, referral_resources
+from medmassage.export.fhir_history import history
 from medmassage.export.fhir_people import Resource, clinic, patient, provider, therapist
 from medmassage.store import CACHE_DIR, PATIENTS, SETTINGS_FILE, TEMPLATES_DIR, Store
 from medmassage.validate import Validation, open_store
@@ -76,12 +78,13 @@ def named_people(view: StoreView, made: list[Resource]) -> list[Record]:
 
 
 def chart_resources(view: StoreView, chart: Chart) -> list[Resource]:
-    """Patient, Organization, then per referral its Conditions and ServiceRequest, per
-    plan its CarePlan and Goals, then the visits; Practitioners not yet included."""
+    """Patient, Organization, the allergies, contraindications and medications, then per
+    referral its Conditions and ServiceRequest, per plan its CarePlan and Goals, then the
+    visits; Practitioners not yet included."""
     assert chart.patient is not None
     visits = visit_resources(view, chart)
     present = {f"urn:uuid:{resource['id']}" for resource in visits}
-    made = [patient(view, chart.patient), clinic(view)]
+    made = [patient(view, chart.patient), clinic(view), *history(chart.patient)]
     for referral in chart.sorted("referral"):
         made += referral_resources(view, chart, referral)
     for plan in chart.sorted("plan"):

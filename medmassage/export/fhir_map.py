@@ -48,6 +48,7 @@ def _contact(kind: str, prefix: str, resource: str, systems: tuple[str, ...]) ->
 
 
 _NOT_EXPORTED = "not exported"
+_MEDICATION = "MedicationStatement"
 _MEMBER = "Patient.identifier.where(type.coding.code='MB')"
 
 PATIENT = [
@@ -68,9 +69,21 @@ PATIENT = [
     Mapped("patient", "primary_provider", "Patient.generalPractitioner.reference", "ref:provider"),
     Mapped("patient", "medical_history", note="free-text history; the referral's coded "
            "diagnoses are the Conditions"),
-    Mapped("patient", "medications", note="would be MedicationStatements"),
-    Mapped("patient", "allergies", note="would be AllergyIntolerances"),
-    Mapped("patient", "precautions", note="contraindications in words (would be Flags)"),
+    Mapped("patient", "medications[].name", f"{_MEDICATION}.medicationCodeableConcept.text",
+           note="one MedicationStatement each, active"),
+    Mapped("patient", "medications[].dose", f"{_MEDICATION}.dosage.text"),
+    Mapped("patient", "medications[].purpose", f"{_MEDICATION}.reasonCode.text"),
+    Mapped("patient", "allergies[].substance", "AllergyIntolerance.code.text",
+           note="one AllergyIntolerance each, active, not verified"),
+    Mapped("patient", "allergies[].reaction", "AllergyIntolerance.reaction.manifestation.text"),
+    Mapped("patient", "allergies[].severity", "AllergyIntolerance.reaction.severity",
+           note="the same codes; written with a reaction"),
+    Mapped("patient", "precautions[].condition", "Flag.code.text", "words",
+           "one clinical Flag each, active"),
+    Mapped("patient", "precautions[].kind", "Flag.category.text", "words"),
+    Mapped("patient", "precautions[].regions[]", "Flag.code.text", "words",
+           "a Flag has no body site"),
+    Mapped("patient", "precautions[].notes", "Flag.code.text", "words", "a Flag has no note"),
     Mapped("patient", "consent", note="would be a Consent"),
     Mapped("patient", "insurance.member_id", f"{_MEMBER}.value", note="v2-0203 MB"),
     Mapped("patient", "insurance.payer", f"{_MEMBER}.assigner.display"),
