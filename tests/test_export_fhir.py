@@ -438,6 +438,23 @@ def test_the_bundles_never_go_into_a_folder_the_store_reads(tmp_path: Path) -> N
     assert export(store, "--out", str(store / "exports")).code == 0
 
 
+def test_a_patient_who_said_no_to_sharing_is_left_out_and_named(tmp_path: Path) -> None:
+    store = copy_demo(tmp_path)
+    patient_id = patients(store)[1]
+    record = store / "patients" / patient_id / "patient.yaml"
+    text = record.read_text(encoding="utf-8")
+    assert "share_with_providers: true" in text
+    record.write_text(text.replace("share_with_providers: true", "share_with_providers: false"))
+    result = export(store, "--out", str(tmp_path / "out"), "--format", "json")
+    assert result.code == 0, result
+    assert result.json()["withheld"] == [patient_id]
+    assert patient_id in result.err and "share_with_providers" in result.err
+    written = sorted(path.name for path in (tmp_path / "out").iterdir())
+    assert written == [f"{p}.fhir.json" for p in patients(store) if p != patient_id]
+    named = export(store, patient_id, "--out", "-")
+    assert named.code == 2 and named.out == "", named
+
+
 # --- The two halves apart ---
 
 

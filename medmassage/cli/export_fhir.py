@@ -43,8 +43,9 @@ def fhir(
     collection: Patient, Practitioner and PractitionerRole, Organization, Condition,
     ServiceRequest, CarePlan and Goal, and the visits. Ids are stable and every reference
     resolves inside the bundle. A chart with errors is not exported: its errors are
-    printed (as by validate) and the exit status is 1, but the others are. Exit status:
-    0, 1, or 2 on a usage error (an unknown patient)."""
+    printed (as by validate) and the exit status is 1, but the others are. A patient who
+    has not consented to sharing with providers is left out (and named). Exit status: 0,
+    1, or 2 on a usage error (an unknown patient, or one who has not consented)."""
     from pathlib import Path
 
     from medmassage.export.fhir import FhirExport, dumps, prepare_out, write_bundle
@@ -63,7 +64,15 @@ def fhir(
                 result.path = write_bundle(folder, patient_id, dumps(result.bundle))
             done.append(result)
     job.close()
-    refused = [result.patient for result in done if result.bundle is None]
+    refused = [r.patient for r in done if r.bundle is None and not r.withheld]
+    withheld = [r.patient for r in done if r.withheld]
+    if withheld:  # every patient was asked for: the ones who said no are left out, and named
+        click.echo(
+            f"medmassage: {len(withheld)} chart{'s' if len(withheld) != 1 else ''} not "
+            "exported: no consent to sharing with providers (consent.share_with_providers): "
+            f"{', '.join(withheld)}",
+            err=True,
+        )
     _print_problems(store.root, sorted({p for result in done for p in result.problems}))
     if refused:
         click.echo(
@@ -95,7 +104,8 @@ def _summarize(folder: Path, done: list[Exported], fmt: str) -> None:
     total = sum(bundle["resources"] for bundle in bundles)
     summary = {
         "bundles": bundles,
-        "refused": [result.patient for result in done if result.bundle is None],
+        "refused": [r.patient for r in done if r.bundle is None and not r.withheld],
+        "withheld": [r.patient for r in done if r.withheld],
         "resources": total,
     }
     lines = [f"{bundle['path']}  ({bundle['resources']} resources)" for bundle in bundles]

@@ -23,6 +23,7 @@ from typing import Any
 
 from medmassage import kinds
 from medmassage.chart import Chart, Record, StoreView
+from medmassage.documents.common import may_share
 from medmassage.errors import Problem, UsageError, WriteError
 from medmassage.export import fhir_ids as ids
 from medmassage.export.fhir_care import plan_resources, referral_resources
@@ -129,13 +130,14 @@ def dumps(found: Resource, one_line: bool = False) -> str:
 
 @dataclass
 class Exported:
-    """One patient's export: the bundle (None when refused), its resources by type, the
-    errors that refused it, and the file written (with `--out DIR`)."""
+    """One patient's export: the bundle (None when refused or withheld), its resources by
+    type, the errors that refused it, and the file written (with `--out DIR`)."""
 
     patient: str
     bundle: Resource | None
     problems: list[Problem] = field(default_factory=list)
     path: Path | None = None
+    withheld: bool = False  # the patient has not consented to sharing with providers
 
     @property
     def counts(self) -> dict[str, int]:
@@ -165,7 +167,20 @@ class FhirExport:
                 raise UsageError(
                     f"no patient {patient_id!r} in the store; `medmassage list patients`"
                 )
+            if not self.consents(patient_id):
+                raise UsageError(
+                    f"patient {patient_id!r} has not consented to sharing with providers "
+                    "(consent.share_with_providers)"
+                )
         return list(dict.fromkeys(named))
+
+    def consents(self, patient_id: str) -> bool:
+        """False only when the patient record says no to sharing with providers (a bundle
+        is made for them, as the physician update is); a record that does not parse is
+        judged, and refused, with its chart."""
+        entries = self.validation.charts.get(patient_id, [])
+        entry = next((e for e in entries if e.kind == "patient"), None)
+        return may_share(self.validation.load(entry) if entry is not None else None)
 
     def shared_errors(self, rels: Sequence[str]) -> list[Problem]:
         """The errors of the shared files `rels` (settings, therapists, providers)."""
@@ -176,7 +191,10 @@ class FhirExport:
         return [p for rel in sorted(rels) for p in self._shared.get(rel, [])]
 
     def export(self, patient_id: str) -> Exported:
-        """The bundle of one patient, or the errors that keep their chart from export."""
+        """The bundle of one patient, or the errors that keep their chart from export, or
+        nothing when the patient has not consented to sharing with providers."""
+        if not self.consents(patient_id):
+            return Exported(patient_id, None, withheld=True)
         problems, records = self.validation.chart(patient_id)
         folder = f"{PATIENTS}/{patient_id}/"
         layout = [p for p in self.validation.layout if p.file.startswith(folder)]
