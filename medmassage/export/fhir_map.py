@@ -230,6 +230,6 @@ def _cell(row: Mapped) -> str:
 
 def markdown_rows() -> list[str]:
     """The README's table: a header and one line per row of MAPPING."""
-    lines = ["| record field | FHIR |", "| --- | --- |"]
-    lines += [f"| `{row.kind}` `{row.field}` | {_cell(row)} |" for row in MAPPING]
+    lines = ["| record field | FHIR |", "|---|---|"]
+    lines += [f"| `{row.kind}.{row.field}` | {_cell(row)} |" for row in MAPPING]
     return lines
