@@ -182,6 +182,22 @@ def test_a_discharged_patient_gets_the_discharge_summary_and_others_do_not(
             assert summaries == []
 
 
+def test_documents_a_chart_does_not_get_are_named_on_the_index(store: Path, tmp_path: Path) -> None:
+    path = store / "patients" / "p-0002" / "patient.yaml"
+    text = path.read_text()
+    assert "share_with_providers: true" in text
+    path.write_text(text.replace("share_with_providers: true", "share_with_providers: false"))
+    refused = run_cli("--root", str(store), "render", "physician-update", "p-0002")
+    assert refused.code == 2  # the engine makes no letter without consent to share
+    out = tmp_path / "release"
+    result = export(store, "p-0002", str(out), "--format", "json")
+    assert result.code == 0, result
+    assert not list((out / "documents").glob("*.physician-update.*"))
+    assert "physician-update" in {item["document"] for item in result.json()["not_made"]}
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "Physician update (p-0002): " in page.split("Documents not made")[1]
+
+
 def test_the_index_lists_every_file_in_date_order_and_every_link_resolves(
     store: Path, tmp_path: Path
 ) -> None:
