@@ -30,6 +30,7 @@ from medmassage.export.fhir_terms import (
     final,
     identifier,
     label,
+    ref,
     term,
     text_concept,
     vocabulary,
@@ -118,7 +119,7 @@ def _document(visit: Visit) -> Resource:
         "identifier": identifier(visit.record),
         "status": "current",
         "docStatus": "final" if final(visit.record) else "preliminary",
-        "subject": fhir_ids.patient(visit.patient),
+        "subject": ref(fhir_ids.patient, visit.patient),
     }
 
 
@@ -139,7 +140,7 @@ def _signing(visit: Visit) -> dict[str, Any]:
     signature = visit.data.get("signature")
     if not isinstance(signature, dict):
         return {}
-    return {"date": signature["at"], "authenticator": fhir_ids.therapist(str(signature["by"]))}
+    return {"date": signature["at"], "authenticator": ref(fhir_ids.therapist, str(signature["by"]))}
 
 
 def note_document(view: StoreView, visit: Visit) -> Resource:
@@ -147,7 +148,7 @@ def note_document(view: StoreView, visit: Visit) -> Resource:
     found = _document(visit)
     found["type"] = text_concept(_TITLES[visit.kind])
     found |= _signing(visit)
-    found["author"] = [fhir_ids.therapist(str(visit.data["therapist"]))]
+    found["author"] = [ref(fhir_ids.therapist, str(visit.data["therapist"]))]
     data = record_bytes(view, visit.record)
     found["content"] = [{"attachment": attachment(data, RECORD_TYPE, visit.record.rel, visit.day)}]
     found["context"] = {
@@ -166,19 +167,21 @@ def addendum_document(view: StoreView, chart: Chart, visit: Visit) -> Resource:
     found = _document(visit)
     found["type"] = term("addendum_kind", kind, f"{_TITLES['addendum']}: {kind.replace('_', ' ')}")
     found["date"] = data["written_at"]
-    found["author"] = [fhir_ids.therapist(str(data["author"]))]
+    found["author"] = [ref(fhir_ids.therapist, str(data["author"]))]
     if isinstance(data.get("signature"), dict):
-        found["authenticator"] = fhir_ids.therapist(str(data["signature"]["by"]))
+        found["authenticator"] = ref(fhir_ids.therapist, str(data["signature"]["by"]))
     note = chart.of("session").get(str(data["refers_to"]))
     if note is not None and note.valid:
-        target = fhir_ids.document_reference(visit.patient, "session", note.id)
+        target = ref(fhir_ids.document_reference, visit.patient, "session", note.id)
         found["relatesTo"] = [{"code": "appends", "target": target}]
     found["description"] = data["reason"]
     day = str(data["written_at"])[:10]
     attached = attachment(record_bytes(view, visit.record), RECORD_TYPE, visit.record.rel, day)
     found["content"] = [{"attachment": attached}]
     if note is not None and note.valid:
-        found["context"] = {"encounter": [fhir_ids.encounter(visit.patient, "session", note.id)]}
+        found["context"] = {
+            "encounter": [ref(fhir_ids.encounter, visit.patient, "session", note.id)]
+        }
     return found
 
 
@@ -196,7 +199,7 @@ def sent_document(view: StoreView, chart: Chart, visit: Visit) -> Resource:
     if data.get("sent_at"):
         found["date"] = data["sent_at"]
     if data.get("by"):
-        found["author"] = [fhir_ids.therapist(str(data["by"]))]
+        found["author"] = [ref(fhir_ids.therapist, str(data["by"]))]
     if data.get("notes"):
         found["description"] = data["notes"]
     found["content"] = [_sent_content(view, visit)]
@@ -206,7 +209,7 @@ def sent_document(view: StoreView, chart: Chart, visit: Visit) -> Resource:
         "period": {"start": data["period"]["from"], "end": data["period"]["to"]}
     }
     if seen:
-        context["encounter"] = [fhir_ids.encounter(visit.patient, "session", s) for s in seen]
+        context["encounter"] = [ref(fhir_ids.encounter, visit.patient, "session", s) for s in seen]
     found["context"] = context
     return found
 
@@ -244,17 +247,17 @@ def sending(chart: Chart, visit: Visit) -> Resource:
         "identifier": identifier(visit.record),
         "status": "completed",
         "medium": [medium],
-        "subject": fhir_ids.patient(visit.patient),
+        "subject": ref(fhir_ids.patient, visit.patient),
     }
     notes = chart.of("session")
     seen = [s for s in data.get("sessions", []) if s in notes and notes[s].valid]
     if seen:
-        found["about"] = [fhir_ids.encounter(visit.patient, "session", s) for s in seen]
+        found["about"] = [ref(fhir_ids.encounter, visit.patient, "session", s) for s in seen]
     found["sent"] = data.get("sent_at") or visit.day
-    found["recipient"] = [fhir_ids.provider(p) for p in people]
+    found["recipient"] = [ref(fhir_ids.provider, p) for p in people]
     if data.get("by"):
-        found["sender"] = fhir_ids.therapist(str(data["by"]))
-    document = fhir_ids.document_reference(visit.patient, visit.kind, visit.record.id)
+        found["sender"] = ref(fhir_ids.therapist, str(data["by"]))
+    document = ref(fhir_ids.document_reference, visit.patient, visit.kind, visit.record.id)
     found["payload"] = [{"contentReference": document}]
     return found
 
@@ -264,7 +267,7 @@ def provenance(visit: Visit, signature: dict[str, Any], signed: list[Resource]) 
     target, the signing time as `recorded`, the signer (for the clinic) as author, and the
     signature itself: an author's signature at that time whose data is the record's SHA-256
     fingerprint (hex, base64-encoded) over its canonical JSON (signature.py)."""
-    by = fhir_ids.therapist(str(signature["by"]))
+    by = ref(fhir_ids.therapist, str(signature["by"]))
     occurred = visit.day or str(visit.data.get("written_at", ""))
     found: Resource = {
         "resourceType": "Provenance",
@@ -277,7 +280,7 @@ def provenance(visit: Visit, signature: dict[str, Any], signed: list[Resource]) 
             {
                 "type": {"coding": [coding(PARTICIPANT_TYPE, "author", "Author")]},
                 "who": by,
-                "onBehalfOf": fhir_ids.clinic(),
+                "onBehalfOf": ref(fhir_ids.clinic),
             }
         ],
         "signature": [

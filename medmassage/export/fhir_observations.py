@@ -22,6 +22,7 @@ from medmassage.export.fhir_terms import (
     coding,
     label,
     quantity,
+    ref,
     status,
     term,
     text_concept,
@@ -49,10 +50,10 @@ def _observation(visit: Visit, slot: str, code: dict[str, Any], kind: str) -> Re
         "status": status(visit.record),
         "category": category(kind),
         "code": code,
-        "subject": fhir_ids.patient(visit.patient),
+        "subject": ref(fhir_ids.patient, visit.patient),
         "encounter": visit.encounter(),
         "effectiveDateTime": visit.day,
-        "performer": [fhir_ids.therapist(str(visit.data["therapist"]))],
+        "performer": [ref(fhir_ids.therapist, str(visit.data["therapist"]))],
     }
 
 
@@ -151,7 +152,7 @@ def outcome(visit: Visit, number: int, entry: dict[str, Any]) -> Resource:
     found["valueQuantity"] = quantity(outcome_score(entry), outcome_unit(entry))
     if entry.get("items"):
         found["derivedFrom"] = [
-            fhir_ids.questionnaire_response(visit.patient, visit.kind, visit.record.id, number)
+            ref(fhir_ids.questionnaire_response, visit.patient, visit.kind, visit.record.id, number)
         ]
     if entry.get("notes"):
         found["note"] = [{"text": entry["notes"]}]
@@ -181,10 +182,10 @@ def questionnaire(visit: Visit, number: int, entry: dict[str, Any]) -> Resource:
         "resourceType": "QuestionnaireResponse",
         "id": visit.key("QuestionnaireResponse", str(number)),
         "status": "completed" if complete else "in-progress",
-        "subject": fhir_ids.patient(visit.patient),
+        "subject": ref(fhir_ids.patient, visit.patient),
         "encounter": visit.encounter(),
         "authored": visit.day,
-        "source": fhir_ids.patient(visit.patient),
+        "source": ref(fhir_ids.patient, visit.patient),
         "item": [{"linkId": key, "text": known.name if known else key, "item": items}],
     }
 
@@ -200,7 +201,7 @@ def goal_progress(
     code = text_concept(f"Progress toward goal {goal_id}")
     found = _observation(visit, f"goal-{number}", code, "survey")
     if plan is not None and goal_id in goals:
-        found["focus"] = [fhir_ids.goal(visit.patient, plan.id, goal_id)]
+        found["focus"] = [ref(fhir_ids.goal, visit.patient, plan.id, goal_id)]
     if "value" in entry:
         unit = outcomes.unit(goals[goal_id]) if goal_id in goals else ""
         value = entry["value"]

@@ -11,7 +11,9 @@ because no code set is given for them and a code must never be invented."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from medmassage.chart import Record
@@ -38,6 +40,20 @@ _UCUM = {
     "mm": "mm",
     "minutes": "min",
 }
+
+
+@lru_cache(maxsize=1 << 16)
+def _named(helper: Callable[..., dict[str, Any]], args: tuple[Any, ...]) -> tuple[str, str]:
+    found = helper(*args)
+    return str(found["reference"]), str(found["type"])
+
+
+def ref(helper: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    """A fresh copy of the Reference `helper(*args)` makes (a fhir_ids helper), its urn
+    computed once: a chart names its patient, therapist and visit in most resources, and a
+    UUID v5 costs more than the rest of a reference."""
+    reference, kind = _named(helper, args)
+    return {"reference": reference, "type": kind}
 
 
 def vocabulary(kind: str) -> str:
@@ -97,7 +113,7 @@ def body_site(region: str, side: str | None) -> dict[str, Any]:
 
 def performer(therapist_id: str) -> dict[str, Any]:
     """Reference to the therapist of a record (a Practitioner of the other half)."""
-    return fhir_ids.therapist(therapist_id)
+    return ref(fhir_ids.therapist, therapist_id)
 
 
 def final(record: Record) -> bool:
@@ -137,7 +153,7 @@ class Visit:
 
     def encounter(self) -> dict[str, Any]:
         """Reference to this visit's Encounter."""
-        return fhir_ids.encounter(self.patient, self.kind, self.record.id)
+        return ref(fhir_ids.encounter, self.patient, self.kind, self.record.id)
 
     def key(self, resource_type: str, *rest: str) -> str:
         """The id of a resource of this record: its type, the patient, kind, id and `rest`."""

@@ -31,6 +31,7 @@ from medmassage.export.fhir_terms import (
     coding,
     identifier,
     quantity,
+    ref,
     term,
     text_concept,
 )
@@ -111,7 +112,7 @@ def encounter(view: StoreView, chart: Chart, visit: Visit) -> Resource:
     and its reasons are the referral's Conditions."""
     data = visit.data
     done = visit.kind != "attendance"
-    participant: dict[str, Any] = {"individual": fhir_ids.therapist(str(data["therapist"]))}
+    participant: dict[str, Any] = {"individual": ref(fhir_ids.therapist, str(data["therapist"]))}
     if done:
         primary = coding(PARTICIPATION, "PPRF", "primary performer")
         participant = {"type": [{"coding": [primary]}], **participant}
@@ -122,10 +123,10 @@ def encounter(view: StoreView, chart: Chart, visit: Visit) -> Resource:
         "status": "finished" if done else "cancelled",
         "class": coding(ACT_CODE, "AMB", "ambulatory"),
         "type": _encounter_type(visit),
-        "subject": fhir_ids.patient(visit.patient),
+        "subject": ref(fhir_ids.patient, visit.patient),
         "participant": [participant],
         "period": {"start": visit.day, "end": visit.day},
-        "serviceProvider": fhir_ids.clinic(),
+        "serviceProvider": ref(fhir_ids.clinic),
     }
     if visit.kind == "session":
         found["length"] = quantity(data["duration_minutes"], "minutes")
@@ -133,9 +134,9 @@ def encounter(view: StoreView, chart: Chart, visit: Visit) -> Resource:
         found["reasonCode"] = [text_concept(str(data["chief_complaint"]))]
     referral = _referral(view, chart, visit)
     if referral is not None:
-        found["basedOn"] = [fhir_ids.referral(visit.patient, referral.id)]
+        found["basedOn"] = [ref(fhir_ids.referral, visit.patient, referral.id)]
         codes = [str(d["code"]) for d in referral.data.get("diagnoses", [])]
-        reasons = [fhir_ids.condition(visit.patient, referral.id, c) for c in codes]
+        reasons = [ref(fhir_ids.condition, visit.patient, referral.id, c) for c in codes]
         if reasons:
             found["reasonReference"] = reasons
     return found
@@ -183,20 +184,20 @@ def procedure(
     notes = [{"text": f"Minutes: {line['minutes']}"}]
     if "pressure" in line:
         notes.append({"text": f"Pressure: {str(line['pressure']).replace('_', ' ')}"})
-    therapist = fhir_ids.therapist(str(visit.data["therapist"]))
+    therapist = ref(fhir_ids.therapist, str(visit.data["therapist"]))
     found: Resource = {
         "resourceType": "Procedure",
         "id": fhir_ids.resource_id("Procedure", visit.patient, visit.record.id, str(number)),
     }
     if plan is not None:
-        found["basedOn"] = [fhir_ids.care_plan(visit.patient, plan.id)]
+        found["basedOn"] = [ref(fhir_ids.care_plan, visit.patient, plan.id)]
     found |= {
         "status": "completed",
         "code": code,
-        "subject": fhir_ids.patient(visit.patient),
+        "subject": ref(fhir_ids.patient, visit.patient),
         "encounter": visit.encounter(),
         "performedDateTime": visit.day,
-        "performer": [{"actor": therapist, "onBehalfOf": fhir_ids.clinic()}],
+        "performer": [{"actor": therapist, "onBehalfOf": ref(fhir_ids.clinic)}],
         "bodySite": [body_site(str(region), str(line["side"])) for region in line["regions"]],
         "note": notes,
     }
