@@ -13,7 +13,7 @@ from urllib.parse import unquote
 
 import pytest
 import yaml
-from conftest import TODAY, run_cli
+from conftest import DEMO, TODAY, run_cli
 
 from medmassage.documents import DOCUMENTS
 
@@ -356,6 +356,25 @@ def test_a_chart_with_errors_is_not_released(store: Path, tmp_path: Path) -> Non
     assert os.listdir(tmp_path) == ["store"]
     # Another patient's chart is judged on its own.
     assert export(store, "p-0002", str(out)).code == 0
+
+
+def test_an_error_in_a_provider_the_chart_names_stops_it_and_one_elsewhere_does_not(
+    store: Path, tmp_path: Path
+) -> None:
+    named = sorted(named_shared(store, "p-0002"))
+    providers = sorted(p.relative_to(store).as_posix() for p in store.glob("providers/*.yaml"))
+    other = next(rel for rel in providers if rel not in named)
+    mine = next(rel for rel in named if rel.startswith("providers/"))
+    for rel in (other, mine):
+        with (store / rel).open("a", encoding="utf-8") as handle:
+            handle.write("nickname: not a field of the schema\n")
+    (tmp_path / "outside").mkdir()
+    result = export(store, "p-0002", str(tmp_path / "outside" / "release"))
+    assert result.code == 1, result
+    assert f"{mine}:" in result.err and f"{other}:" not in result.err
+    assert os.listdir(tmp_path / "outside") == []
+    (store / mine).write_bytes((DEMO / mine).read_bytes())
+    assert export(store, "p-0002", str(tmp_path / "outside" / "release")).code == 0
 
 
 def test_a_failed_write_leaves_nothing(tmp_path: Path) -> None:

@@ -82,17 +82,22 @@ def open_release(store: Store, patient: str, today: str | None = None) -> Releas
     problems, records = survey.chart(patient)
     survey.save()
     view = survey.view()
+    # The chart's own errors first: documents are chosen only from records that validate.
+    outside = [*survey.layout, *survey.shared_problems()]
+    judged = {e.rel for e in folder} | {p.file for p in problems} | {SETTINGS_FILE}
+    warnings = _refuse_errors(patient, [*problems, *outside], judged)
     documents = choose_documents(store, view, patient, records, folder)
     shared = named_shared(view, records, documents)
-    judged = {e.rel for e in folder} | set(shared) | {SETTINGS_FILE}
-    judged.update(rel for chosen in documents.chosen for rel in chosen.holds)
-    found = sorted(
-        {
-            *problems,
-            *(p for p in survey.layout if p.file in judged),
-            *(p for p in survey.shared_problems() if p.file in judged),
-        }
-    )
+    drawn_on = set(shared).union(*(chosen.holds for chosen in documents.chosen)) - judged
+    warnings += _refuse_errors(patient, outside, drawn_on)
+    copies = list(_chart_copies(store, patient, folder, records))
+    copies.extend(_shared_copies(store, view, shared))
+    return Release(patient, view, records, documents, copies, warnings)
+
+
+def _refuse_errors(patient: str, problems: Sequence[Problem], files: set[str]) -> int:
+    """NotReleased when any problem of `files` is an error; else how many warnings."""
+    found = sorted({p for p in problems if p.file in files})
     errors = [p for p in found if p.severity == "error"]
     if errors:
         raise NotReleased(
@@ -100,10 +105,7 @@ def open_release(store: Store, patient: str, today: str | None = None) -> Releas
             f"error{'s' if len(errors) != 1 else ''} above; fix them and export again",
             errors,
         )
-    copies = list(_chart_copies(store, patient, folder, records))
-    copies.extend(_shared_copies(store, view, shared))
-    warnings = len(found) - len(errors)
-    return Release(patient, view, records, documents, copies, warnings)
+    return len(found)
 
 
 def named_shared(view: StoreView, records: Sequence[Record], documents: Documents) -> list[str]:
