@@ -63,9 +63,15 @@ def destination(store_root: Path, out: str, archive: bool) -> Destination:
         raise UsageError(f"{path.parent} is not an existing folder; create it first")
     if path.is_symlink() or (path.exists() and (archive or not path.is_dir())):
         raise UsageError(f"{path} already exists; it is left unchanged (name a new one)")
-    if path.is_dir() and any(os.scandir(path)):
+    if path.is_dir() and _has_entries(path):
         raise UsageError(f"{path} is a folder that is not empty; name a new or empty folder")
     return Destination(path, archive)
+
+
+def _has_entries(folder: Path) -> bool:
+    """True when the folder holds anything, hidden files too."""
+    with os.scandir(folder) as entries:
+        return any(True for _ in entries)
 
 
 def write(dest: Destination, files: Iterable[tuple[str, bytes]]) -> None:
