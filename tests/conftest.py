@@ -56,6 +56,33 @@ def run_cli(
     return Result(proc)
 
 
+def run_here(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, input: str | None = None
+) -> Result:
+    """`run_cli` in this process (Click's CliRunner): the same command code, environment
+    (no MEDMASSAGE_* but the caches' window, NO_COLOR) and exit statuses, without starting an
+    interpreter. For what a process adds nothing to; signals, terminals and concurrent runs
+    keep `run_cli`."""
+    from click.testing import CliRunner
+
+    from medmassage.cli import main
+
+    environment: dict[str, str | None] = {
+        k: None for k in os.environ if k.startswith("MEDMASSAGE_") and k != RACY_ENV
+    }
+    environment.update({"NO_COLOR": "1", **(env or {})})
+    before = Path.cwd()
+    os.chdir(cwd or PROJECT)
+    try:
+        got = CliRunner().invoke(main, list(args), env=environment, input=input or "")
+    finally:
+        os.chdir(before)
+    if got.exception is not None and not isinstance(got.exception, SystemExit):
+        raise got.exception  # a crash outside the command's own error handling
+    done = subprocess.CompletedProcess(list(args), got.exit_code, got.stdout, got.stderr)
+    return Result(done)
+
+
 @pytest.fixture
 def cli() -> Any:
     return run_cli
