@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PROJECT, Result, run_cli
+from conftest import PROJECT, Result, run_cli, run_here
 from test_init import Conversation, needs_pty
 
 from medmassage.charting.create import Request, create
@@ -32,8 +32,10 @@ SCOPED = ("referral", "assessment", "plan")
 def mm(
     *args: str, cwd: Path | None = None, input: str = "", env: dict[str, str] | None = None
 ) -> Result:
-    """The real CLI with stdin that is never a terminal (so it never waits for answers)."""
-    return run_cli(*args, cwd=cwd, input=input, env=env)
+    """The CLI in this process, with stdin that is never a terminal (so it never waits for
+    answers): what is written and said is the same as in a process of its own, which the
+    terminal, concurrency and scripted-clinic tests still start."""
+    return run_here(*args, cwd=cwd, input=input, env=env)
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -107,8 +109,8 @@ def test_a_clinic_is_started_and_filled_from_files(tmp_path: Path) -> None:
         "patients/p-0001/plans/2025-03-05.yaml\n",
     ]
     assert all(out.count("\n") == 1 for out in outputs)
-    sessions = [
-        mm(
+    sessions = [  # real processes reading their record from a pipe
+        run_cli(
             "--root",
             str(root),
             "create",
@@ -130,7 +132,7 @@ def test_a_clinic_is_started_and_filled_from_files(tmp_path: Path) -> None:
     for day in ("2025-03-05", "2025-03-08", "2025-03-11"):  # unsigned notes would be warnings
         signed = mm("--root", str(root), "sign", f"p-0001/{day}", "--at", f"{day}T18:00:00-05:00")
         assert signed.code == 0, signed
-    check = mm("--root", str(root), "validate", "--format", "json")
+    check = run_cli("--root", str(root), "validate", "--format", "json")
     assert check.code == 0 and check.json()["ok"] and check.json()["files"] == 10, check
     assert check.json()["problems"] == []
 
