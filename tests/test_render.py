@@ -1,4 +1,4 @@
-"""`medmassage render` through the real CLI: documents checked against the records
+"""`medmassage render` through the CLI: documents checked against the records
 they come from, template safety, determinism, and invalid records held back."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import line_of, run_cli
+from conftest import line_of, run_cli, run_here
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -33,7 +33,10 @@ def clinic(tmp_path: Path) -> Path:
 
 
 def render(root: Path, *args: str) -> Any:
-    return run_cli("--root", str(root), "render", *args)
+    """`render` in this process: the documents, messages and exit statuses are the
+    command's own; paths from a working folder and the terminal's progress bar are
+    checked in real processes below."""
+    return run_here("--root", str(root), "render", *args)
 
 
 def record(root: Path, rel: str) -> dict[str, Any]:
