@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO, PROJECT, TODAY, run_cli
+from tests.conftest import DEMO, PROJECT, TODAY, run_cli, run_here
 
 MEDMASSAGE = [sys.executable, "-m", "medmassage"]
 linux_only = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
@@ -202,15 +202,17 @@ def _rounds() -> list[list[tuple[str, tuple[str | int, ...], object, str]]]:
 def test_messages_never_quote_the_value_unless_asked(
     store: Path, cases: list[tuple[str, tuple[str | int, ...], object, str]]
 ) -> None:
+    """What the messages say is the command's own text: checked in this process (the
+    escaping of what a process writes is checked on real processes below)."""
     for rel, path, value, _ in cases:
         _set_field(store, rel, path, value)
     marks = [str(value).split()[0] for _, _, value, _ in cases]
     base = ["--root", str(store), "validate", "--today", TODAY]
     for fmt in ("text", "json", "github"):
-        run = run_cli(*base, "--format", fmt)
+        run = run_here(*base, "--format", fmt)
         assert run.code == 1 and all(c[3] in run.out for c in cases), run
         assert not [m for m in marks if m in run.out + run.err], (fmt, run)
-        shown = run_cli(*base, "--format", fmt, "--show-values")
+        shown = run_here(*base, "--format", fmt, "--show-values")
         assert shown.code == 1 and all(m in shown.out for m in marks), (fmt, shown)
 
 
@@ -296,11 +298,11 @@ def test_github_paths_are_relative_to_the_git_top_from_a_working_directory(
     store = repo_with_store / "records"
     expected = {
         f"records/{p['file']}"
-        for p in run_cli(
+        for p in run_here(
             "--root", str(store), "validate", "--today", TODAY, "--format", "json"
         ).json()["problems"]
     }
-    run = run_cli(
+    run = run_here(
         "validate",
         "--today",
         TODAY,
@@ -317,11 +319,11 @@ def test_github_paths_are_relative_to_github_workspace(tmp_path: Path, store: Pa
     workspace = store.parent
     expected = {
         f"{store.name}/{p['file']}"
-        for p in run_cli(
+        for p in run_here(
             "--root", str(store), "validate", "--today", TODAY, "--format", "json"
         ).json()["problems"]
     }
-    run = run_cli(
+    run = run_here(
         "validate",
         "--today",
         TODAY,
@@ -370,8 +372,8 @@ def test_a_closed_stdout_is_a_plain_io_error() -> None:
 
 def test_root_is_accepted_after_the_command_and_wins(store: Path, tmp_path: Path) -> None:
     _set_field(store, "patients/p-0001/patient.yaml", ("contact", "email"), "x@")
-    before = run_cli("--root", str(store), "validate", "--today", TODAY, "--format", "json")
-    after = run_cli(
+    before = run_here("--root", str(store), "validate", "--today", TODAY, "--format", "json")
+    after = run_here(
         "--root",
         str(tmp_path),
         "validate",
@@ -389,9 +391,9 @@ def test_fix_commands_in_messages_carry_the_root_given(store: Path) -> None:
     """The demo's unsigned notes, judged weeks later, are told to be signed late: the
     command printed must work as pasted, so it names the store the user named."""
     late = "2027-01-31"
-    run = run_cli("validate", "--root", str(store), "--today", late)
+    run = run_here("validate", "--root", str(store), "--today", late)
     fixes = [line for line in run.out.splitlines() if "integrity/unsigned" in line]
     assert fixes, run
     assert all(f"medmassage --root {store} sign " in line for line in fixes), run
-    plain = run_cli("validate", "--today", late, cwd=store)
+    plain = run_here("validate", "--today", late, cwd=store)
     assert "medmassage --root" not in plain.out and "medmassage sign " in plain.out, plain
