@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import DEMO, PROJECT, TODAY, run_cli
+from conftest import DEMO, PROJECT, TODAY, run_here
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -207,7 +207,7 @@ def test_errors_already_committed_do_not_block_but_new_ones_do(tmp_path: Path) -
     old = delete_provider(repo, env)
     forced = run(repo, env, "git", "commit", "-q", "--no-verify", "-m", "Provider retired")
     assert forced.returncode == 0
-    gate = run_cli("validate", "--gate", STORE, "--format", "json", cwd=repo)
+    gate = run_here("validate", "--gate", STORE, "--format", "json", cwd=repo)
     assert gate.code == 0, gate
     marked = {(f"{STORE}/{p['file']}", p["line"], p["rule"]) for p in gate.json()["problems"]}
     assert old <= marked and not [p for p in gate.json()["problems"] if p["severity"] == "error"]
@@ -224,9 +224,9 @@ def test_with_no_commit_yet_every_error_blocks(tmp_path: Path) -> None:
     repo, env = tmp_path / "new", environment(tmp_path)
     shutil.copytree(DEMO, repo / STORE, ignore=shutil.ignore_patterns("rendered", ".medmassage-*"))
     assert run(repo, env, "git", "init", "-q").returncode == 0
-    assert run_cli("validate", "--gate", STORE, cwd=repo).code == 0
+    assert run_here("validate", "--gate", STORE, cwd=repo).code == 0
     expected = rename_goal(repo, env)
-    gate = run_cli("validate", "--gate", STORE, cwd=repo)
+    gate = run_here("validate", "--gate", STORE, cwd=repo)
     assert gate.code == 1 and errors_in(gate.out) == expected, gate
 
 
@@ -241,7 +241,8 @@ def test_init_writes_the_readme_hook() -> None:
 
 
 def validate_json(root: Path, *paths: str) -> tuple[int, Expected]:
-    result = run_cli("--root", str(root), "validate", "--format", "json", "--today", TODAY, *paths)
+    """`validate --format json` in this process (the hooks above run real processes)."""
+    result = run_here("--root", str(root), "validate", "--format", "json", "--today", TODAY, *paths)
     assert result.code in (0, 1), result
     problems = result.json()["problems"]
     return result.code, {(p["file"], p["line"], p["rule"]) for p in problems}
