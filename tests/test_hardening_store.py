@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DEMO, PROJECT, TODAY, first_file, run_cli
+from conftest import DEMO, PROJECT, TODAY, first_file, run_cli, run_here
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,9 +26,10 @@ FORMATS = ("text", "json", "github")
 CLI = (sys.executable, "-m", "medmassage")
 
 
-def problems(root: Path, *args: str) -> tuple[int, list[dict[str, Any]]]:
-    """Exit status and the problems of `validate --format json` over the store."""
-    result = run_cli("--root", str(root), "validate", "--format", "json", "--today", TODAY, *args)
+def problems(root: Path, *args: str, run: Any = run_here) -> tuple[int, list[dict[str, Any]]]:
+    """Exit status and the problems of `validate --format json` over the store, in this
+    process unless `run` says otherwise (what a process writes is checked with run_cli)."""
+    result = run("--root", str(root), "validate", "--format", "json", "--today", TODAY, *args)
     assert result.code in (0, 1), result
     return result.code, result.json()["problems"]
 
@@ -66,7 +67,7 @@ def test_a_linked_record_is_refused_never_followed_nor_rendered(store: Path, tmp
     assert code == 1
     assert found(found_problems, "layout/symlink") == {f"{P1}/sessions/2026-11-21.yaml"}
     out = tmp_path / "out"
-    result = run_cli("--root", str(store), "render", "soap", "--all", "--out", str(out))
+    result = run_here("--root", str(store), "render", "soap", "--all", "--out", str(out))
     assert "Traceback" not in result.err
     rendered = tree(out) if out.exists() else {}
     assert not any("2026-11-21" in name for name in rendered)
@@ -93,13 +94,13 @@ def test_a_linked_cache_folder_is_never_written_through(store: Path, tmp_path: P
     (store / ".medmassage-cache").symlink_to(elsewhere, target_is_directory=True)
     code, found_problems = problems(store)
     assert code == 1 and found(found_problems, "layout/symlink") == {".medmassage-cache"}
-    draft = run_cli(
+    draft = run_here(
         "--root", str(store), "create", "patient", "--edit", env={"EDITOR": "true", "VISUAL": ""}
     )
     assert draft.code == 1 and f"{store}/.medmassage-cache is a symbolic link" in draft.err
-    signing = run_cli("--root", str(store), "sign", "--all-unsigned", "--late", "--today", TODAY)
+    signing = run_here("--root", str(store), "sign", "--all-unsigned", "--late", "--today", TODAY)
     assert signing.code != 0 and ".medmassage-cache is a symbolic link" in signing.err
-    render = run_cli("--root", str(store), "render", "soap", "--all", "--out", str(tmp_path / "o"))
+    render = run_here("--root", str(store), "render", "soap", "--all", "--out", str(tmp_path / "o"))
     assert render.code in (0, 1), render
     assert list(elsewhere.iterdir()) == []
 
@@ -151,7 +152,7 @@ def test_a_file_named_like_a_record_but_not_read_is_an_error(store: Path, name: 
 
 def test_a_pipe_named_like_a_record_is_an_error_and_never_opened(store: Path) -> None:
     os.mkfifo(store / P1 / "sessions" / "2026-11-30.yaml")
-    code, found_problems = problems(store)
+    code, found_problems = problems(store, run=run_cli)  # a process: a hang would time out
     assert code == 1
     assert found(found_problems, "layout/not-read") == {f"{P1}/sessions/2026-11-30.yaml"}
 
@@ -161,7 +162,7 @@ def test_a_pipe_named_like_a_record_is_an_error_and_never_opened(store: Path) ->
 
 def test_two_renders_into_one_folder_at_once_both_succeed(store: Path, tmp_path: Path) -> None:
     alone = tmp_path / "alone"
-    first = run_cli("--root", str(store), "render", "soap", "--all", "--out", str(alone))
+    first = run_here("--root", str(store), "render", "soap", "--all", "--out", str(alone))
     assert first.code == 0, first
     expected = tree(alone)
     assert expected
@@ -178,7 +179,7 @@ def test_two_renders_into_one_folder_at_once_both_succeed(store: Path, tmp_path:
 
 
 def test_init_inside_a_store_is_refused(store: Path) -> None:
-    result = run_cli("init", "--no-input", "--no-git", "--name", "Inner", cwd=store / P1)
+    result = run_here("init", "--no-input", "--no-git", "--name", "Inner", cwd=store / P1)
     assert result.code == 2 and str(store) in result.err
     assert not (store / P1 / "medmassage.yaml").exists()
 
