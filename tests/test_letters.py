@@ -1,4 +1,4 @@
-"""The demo clinic's physician updates, rendered by the real CLI, say what the records
+"""The demo clinic's physician updates, rendered by the CLI (in-process), say what the records
 support: each measure in its own unit and judged in it, the pain a goal tracks, every
 score recorded, and the normal range with the table it comes from. Expected figures are
 read from the demo records (a copy of them: the `store` fixture)."""
@@ -9,14 +9,14 @@ import re
 from pathlib import Path
 from typing import Any
 
-from conftest import run_cli
+from conftest import run_here
 
 from medmassage.care import norms
 from medmassage.yamlio import load_file
 
 
 def _letter(store: Path, patient: str, *args: str, fmt: str = "md") -> str:
-    result = run_cli(
+    result = run_here(
         "--root", str(store), "render", "physician-update", patient, "--out", "-",
         "--format", fmt, *args,
     )  # fmt: skip
