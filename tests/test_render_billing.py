@@ -1,6 +1,6 @@
 """The SOAP note shows the minutes of each billing code; a note that bills nothing shows the
 lines computed from its treatment by the store's 8-minute rule, labelled computed. Rendered
-by the real CLI from a copy of the demo clinic; expected lines computed with `care.billing`
+by the CLI (in-process) from a copy of the demo clinic; expected lines computed with `care.billing`
 from the same records."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import run_cli
+from conftest import run_here
 
 from medmassage.care.billing import billing_lines, billing_settings
 
@@ -24,7 +24,7 @@ def load(path: Path) -> Any:
 
 def note(store: Path, ref: str, fmt: str) -> str:
     """The rendered note, as plain one-line text (tags and line wrapping removed)."""
-    result = run_cli("--root", str(store), "render", "soap", ref, "--format", fmt, "--out", "-")
+    result = run_here("--root", str(store), "render", "soap", ref, "--format", fmt, "--out", "-")
     assert result.code == 0, result
     return " ".join(re.sub(r"<[^>]+>", " ", result.out).split())
 
