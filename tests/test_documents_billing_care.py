@@ -1,4 +1,4 @@
-"""The superbill, the home-care handout and the referral form, through the real CLI on a
+"""The superbill, the home-care handout and the referral form, through the CLI (in-process) on a
 copy of the demo store: every demo patient gets each, in every format, byte for byte the
 same twice; what they show is checked against the records they come from."""
 
@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from conftest import run_cli
+from conftest import run_here
 
 from medmassage.care.billing import billing_lines, billing_settings
 from medmassage.documents.home_care import PLAIN_WORDS
@@ -24,7 +24,7 @@ def _load(root: Path, rel: str) -> dict[str, Any]:
 
 
 def _render(root: Path, out: Path, *args: str) -> list[Path]:
-    result = run_cli("--root", str(root), "render", *args, "--out", str(out))
+    result = run_here("--root", str(root), "render", *args, "--out", str(out))
     assert result.code == 0, result
     return [Path(line) for line in result.out.splitlines()]
 
@@ -122,7 +122,7 @@ def test_superbill_lines_equal_the_billing_and_carry_the_cms_1500_elements(
 
 def test_csv_is_only_for_documents_that_ship_it(store: Path) -> None:
     ref = _refs(store, "sessions")[0]
-    result = run_cli("--root", str(store), "render", "soap", ref, "--format", "csv")
+    result = run_here("--root", str(store), "render", "soap", ref, "--format", "csv")
     assert result.code != 0 and "Traceback" not in result.err, result
     assert "csv" in result.err
 
