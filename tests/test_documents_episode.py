@@ -1,5 +1,5 @@
 """The documents of an episode of care -- plan of care, progress report, discharge summary --
-rendered by the real CLI from a copy of the demo clinic. Each element CLINICAL.md §1 asks
+rendered by the CLI (in-process) from a copy of the demo clinic. Each element CLINICAL.md §1 asks
 for is looked up in the output, its expected value read from the demo records."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DEMO, run_cli
+from conftest import DEMO, run_here
 
 from medmassage.care import norms
 from medmassage.yamlio import load_file
@@ -30,7 +30,7 @@ def _patients(store: Path) -> list[str]:
 
 
 def _render(store: Path, document: str, ref: str, fmt: str = "md") -> str:
-    result = run_cli(
+    result = run_here(
         "--root", str(store), "render", document, ref, "--out", "-", "--format", fmt
     )  # fmt: skip
     assert result.code == 0, result
@@ -72,7 +72,7 @@ def rendered(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[P
     twice = tmp_path_factory.mktemp("rendered")
     for run in ("one", "two"):
         for document in DOCUMENTS:
-            result = run_cli(
+            result = run_here(
                 "--root", str(demo), "render", document, "--all", "--status", "any",
                 "--out", str(twice / run),
             )  # fmt: skip
@@ -251,7 +251,7 @@ def test_an_unsigned_visit_is_marked_in_the_progress_report(tmp_path: Path) -> N
 def test_an_initial_assessment_gets_no_progress_report_but_the_notice(demo: Path) -> None:
     first = _records(demo, "p-0003", "assessments")[0]
     assert first["kind"] == "initial"
-    result = run_cli("--root", str(demo), "render", "progress-report", f"p-0003/{first['id']}")
+    result = run_here("--root", str(demo), "render", "progress-report", f"p-0003/{first['id']}")
     assert result.code == 0, result
     assert result.out == "" and "initial assessment" in result.err
 
@@ -296,7 +296,9 @@ def test_a_patient_not_discharged_gets_no_summary_but_the_notice(
 ) -> None:
     patient = next(p for p in _patients(demo) if not _discharged(demo, p))
     out = tmp_path / "out"
-    result = run_cli("--root", str(demo), "render", "discharge-summary", patient, "--out", str(out))
+    result = run_here(
+        "--root", str(demo), "render", "discharge-summary", patient, "--out", str(out)
+    )
     assert result.code == 0, result
     assert result.out == "" and not out.exists()
     assert f"{patient}: no discharge summary" in result.err
