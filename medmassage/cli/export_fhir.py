@@ -59,12 +59,13 @@ def fhir(
         for patient_id in items:
             result = job.export(patient_id)
             if result.bundle is not None and folder is None:
-                click.echo(dumps(result.bundle, one_line=True))
+                click.echo(dumps(result.bundle))
             elif result.bundle is not None and folder is not None:
-                result.path = write_bundle(folder, patient_id, dumps(result.bundle))
+                result.path = write_bundle(folder, patient_id, dumps(result.bundle) + "\n")
+            result.bundle = None  # written: only its counts are kept, so memory stays flat
             done.append(result)
     job.close()
-    refused = [r.patient for r in done if r.bundle is None and not r.withheld]
+    refused = [r.patient for r in done if r.refused]
     withheld = [r.patient for r in done if r.withheld]
     if withheld:  # every patient was asked for: the ones who said no are left out, and named
         click.echo(
@@ -104,7 +105,7 @@ def _summarize(folder: Path, done: list[Exported], fmt: str) -> None:
     total = sum(bundle["resources"] for bundle in bundles)
     summary = {
         "bundles": bundles,
-        "refused": [r.patient for r in done if r.bundle is None and not r.withheld],
+        "refused": [r.patient for r in done if r.refused],
         "withheld": [r.patient for r in done if r.withheld],
         "resources": total,
     }

@@ -16,21 +16,20 @@ import importlib
 import json
 import os
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from medmassage import kinds
 from medmassage.chart import Chart, Record, StoreView
 from medmassage.documents.common import may_share
-from medmassage.errors import Problem, UsageError, WriteError
+from medmassage.errors import MedmassageError, Problem, UsageError, WriteError
 from medmassage.export import fhir_ids as ids
 from medmassage.export.fhir_care import plan_resources, referral_resources
 from medmassage.export.fhir_history import history
 from medmassage.export.fhir_people import Resource, clinic, patient, provider, therapist
 from medmassage.store import CACHE_DIR, PATIENTS, SETTINGS_FILE, TEMPLATES_DIR, Store
-from medmassage.validate import Validation, open_store
+from medmassage.validate import Shared, Validation, check_chart, load_chart, open_store
 
 SUFFIX = ".fhir.json"
 BUNDLE_IDENTIFIER = "urn:ietf:rfc:3986"  # the bundle's identifier is its own urn:uuid
@@ -50,30 +49,18 @@ def visit_resources(view: StoreView, chart: Chart) -> list[Resource]:
     return found
 
 
-def references(node: Any) -> Iterator[str]:
-    """Every `reference` a resource (or a list of them) makes, wherever it sits."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "reference" and isinstance(value, str):
-                yield value
-            else:
-                yield from references(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from references(item)
-
-
 def named_people(view: StoreView, made: list[Resource]) -> list[Record]:
     """The therapist and provider records whose Practitioner or PractitionerRole the
     resources refer to: therapists first, each group by id."""
-    wanted = set(references(made))
+    # One pass of the C encoder finds a reference faster than walking every resource.
+    text = json.dumps(made)
     found = []
     for group, people in (("therapist", view.therapists), ("provider", view.providers)):
         for person_id in sorted(people):
             keys = (
                 ids.urn(kind, group, person_id) for kind in ("Practitioner", "PractitionerRole")
             )
-            if any(key in wanted for key in keys):
+            if any(f'"{key}"' in text for key in keys):
                 found.append(people[person_id])
     return found
 
@@ -110,22 +97,12 @@ def bundle(patient_id: str, resources: list[Resource]) -> Resource:
     }
 
 
-def _ordered(node: Any) -> Any:
-    """`node` with every object's keys sorted, `resourceType` and `id` first (FHIR's habit)."""
-    if isinstance(node, dict):
-        first = [key for key in ("resourceType", "id") if key in node]
-        rest = sorted(key for key in node if key not in first)
-        return {key: _ordered(node[key]) for key in (*first, *rest)}
-    if isinstance(node, list):
-        return [_ordered(item) for item in node]
-    return node
-
-
-def dumps(found: Resource, one_line: bool = False) -> str:
-    """A bundle as JSON text: indented (a file), or on one line (NDJSON, for `--out -`)."""
-    if one_line:
-        return json.dumps(_ordered(found), ensure_ascii=False, separators=(",", ":"))
-    return json.dumps(_ordered(found), ensure_ascii=False, indent=2) + "\n"
+def dumps(found: Resource) -> str:
+    """A bundle as one line of JSON (UTF-8, no spaces), as a file holds it and as `--out -`
+    prints it (NDJSON). Keys stay in the order the resources were built in, which is
+    fixed (`resourceType` and `id` first): sorting them, or indenting, would cost several
+    times the building (Python's fast encoder does neither)."""
+    return json.dumps(found, ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass
@@ -138,12 +115,16 @@ class Exported:
     problems: list[Problem] = field(default_factory=list)
     path: Path | None = None
     withheld: bool = False  # the patient has not consented to sharing with providers
+    counts: dict[str, int] = field(default_factory=dict)  # resources by type
+
+    def __post_init__(self) -> None:
+        entries = self.bundle["entry"] if self.bundle else []
+        self.counts = dict(sorted(Counter(e["resource"]["resourceType"] for e in entries).items()))
 
     @property
-    def counts(self) -> dict[str, int]:
-        """How many resources of each type the bundle holds."""
-        entries = self.bundle["entry"] if self.bundle else []
-        return dict(sorted(Counter(e["resource"]["resourceType"] for e in entries).items()))
+    def refused(self) -> bool:
+        """True when errors kept the chart from export."""
+        return bool(self.problems)
 
 
 def _errors(problems: Sequence[Problem]) -> list[Problem]:
@@ -156,6 +137,7 @@ class FhirExport:
     def __init__(self, store: Store, today: str | None = None, use_cache: bool = True) -> None:
         self.validation: Validation = open_store(store, today, use_cache)
         self._shared: dict[str, list[Problem]] | None = None
+        self._fast: Shared | None = None
 
     def patients(self, named: Sequence[str]) -> list[str]:
         """The patients named (each once, in the order given), or every patient by id;
@@ -178,9 +160,31 @@ class FhirExport:
         """False only when the patient record says no to sharing with providers (a bundle
         is made for them, as the physician update is); a record that does not parse is
         judged, and refused, with its chart."""
+        from medmassage.yamlio import load_file
+
         entries = self.validation.charts.get(patient_id, [])
         entry = next((e for e in entries if e.kind == "patient"), None)
-        return may_share(self.validation.load(entry) if entry is not None else None)
+        if entry is None:
+            return True
+        try:
+            data = load_file(self.validation.store.root / entry.rel, entry.rel)
+        except MedmassageError:
+            return True
+        return may_share(Record(entry, data, True))
+
+    def chart(self, patient_id: str) -> tuple[list[Problem], list[Record]]:
+        """A chart's problems and records, as `Validation.chart` gives them (from the cache
+        when unchanged), through the schemas' compiled fast path as `validate` uses it."""
+        if self._fast is None:
+            charts = self.validation.charts.values()
+            self._fast = self.validation.shared().compiling(charts)
+        entries = self.validation.charts[patient_id]
+        found = self.validation.cached(patient_id)
+        if found is not None:
+            return found, load_chart(self._fast, entries)
+        found, records = check_chart(self._fast, entries)
+        self.validation.remember(patient_id, found)
+        return found, records
 
     def shared_errors(self, rels: Sequence[str]) -> list[Problem]:
         """The errors of the shared files `rels` (settings, therapists, providers)."""
@@ -193,9 +197,9 @@ class FhirExport:
     def export(self, patient_id: str) -> Exported:
         """The bundle of one patient, or the errors that keep their chart from export, or
         nothing when the patient has not consented to sharing with providers."""
-        if not self.consents(patient_id):
+        problems, records = self.chart(patient_id)
+        if not may_share(next((r for r in records if r.kind == "patient"), None)):
             return Exported(patient_id, None, withheld=True)
-        problems, records = self.validation.chart(patient_id)
         folder = f"{PATIENTS}/{patient_id}/"
         layout = [p for p in self.validation.layout if p.file.startswith(folder)]
         errors = _errors([*problems, *layout, *self.shared_errors([SETTINGS_FILE])])
