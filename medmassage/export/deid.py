@@ -39,7 +39,7 @@ from medmassage.export.deid_shift import (
     shift_date_id,
 )
 from medmassage.store import RENDERED_DIR, SENT_DIR, TEMPLATES_DIR, Store, record_rel
-from medmassage.validate import Validation, open_store
+from medmassage.validate import Validation, check_chart, load_chart, open_store
 
 REPORT_FILE = "DEIDENTIFICATION.md"
 Progress = Callable[[Sequence[str], str], AbstractContextManager[Iterable[str]]]
@@ -86,19 +86,30 @@ def check_out(store: Store, out: Path) -> Path:
     return target
 
 
-def read_store(survey: Validation) -> tuple[list[Record], dict[str, list[Record]]]:
-    """The shared records and every chart's records; Refused when anything has errors."""
-    problems = [*survey.layout, *survey.shared_problems()]
-    charts: dict[str, list[Record]] = {}
-    for patient in sorted(survey.charts):
-        found, records = survey.chart(patient)
-        problems.extend(found)
-        charts[patient] = records
-    survey.save()
-    errors = sorted({p for p in problems if p.severity == "error"})
-    if errors:
-        raise Refused(errors)
-    return survey.shared().records, charts
+class _Reader:
+    """The store read chart by chart through the validation façade (its cache, and the
+    compiled schema check `validate` uses), its errors collected as it goes."""
+
+    def __init__(self, survey: Validation) -> None:
+        self.survey = survey
+        self.shared = survey.shared().compiling(survey.charts.values())
+        self.errors = _errors([*survey.layout, *survey.shared_problems()])
+
+    def chart(self, patient: str) -> list[Record]:
+        """One chart's records (judged, or its problems taken from the cache)."""
+        entries = self.survey.charts[patient]
+        found = self.survey.cached(patient)
+        if found is None:
+            found, records = check_chart(self.shared, entries)
+            self.survey.remember(patient, found)
+        else:
+            records = load_chart(self.shared, entries)
+        self.errors.extend(_errors(found))
+        return records
+
+
+def _errors(problems: Iterable[Problem]) -> list[Problem]:
+    return [p for p in problems if p.severity == "error"]
 
 
 def export_deid(
@@ -109,22 +120,18 @@ def export_deid(
     today: str | None = None,
     progress: Progress | None = None,
 ) -> Outcome:
-    """Write a de-identified copy of `store` into `out` (see the module's docstring)."""
+    """Write a de-identified copy of `store` into `out` (see the module's docstring);
+    Refused, with nothing written, when the store has errors."""
     target = check_out(store, out)
-    shared, charts = read_store(open_store(store, today))
+    reader = _Reader(open_store(store, today))
     keyed = Keyed(seed)
     copier = _Copier(keyed, Pseudonyms(keyed), keep_text, Outcome(target, keep_text=keep_text))
-    copier.map_shared(shared, charts)
+    copier.map_shared(reader.shared.records, reader.survey.charts)
     partial = target.parent / f".{target.name}.{os.getpid()}.partial"
     try:
         partial.mkdir(mode=0o700)
         copier.partial = partial
-        for record in shared:
-            copier.copy_shared(record)
-        steps = progress or (lambda items, label: nullcontext(items))
-        with steps(sorted(charts), f"de-identifying {len(charts)} charts") as patients:
-            for patient in patients:
-                copier.copy_chart(patient, charts[patient])
+        _copy_all(reader, copier, progress or (lambda items, label: nullcontext(items)))
         _note_not_copied(store, copier.outcome)
         from medmassage.export.deid_report import report_markdown
 
@@ -138,6 +145,22 @@ def export_deid(
     return copier.outcome
 
 
+def _copy_all(reader: _Reader, copier: _Copier, steps: Progress) -> None:
+    """Every record copied, chart by chart; Refused at the end if any had errors (the
+    partial copy is then removed by the caller)."""
+    for record in reader.shared.records:
+        copier.copy_shared(record)
+    patients = sorted(reader.survey.charts)
+    with steps(patients, f"de-identifying {len(patients)} charts") as each:
+        for patient in each:
+            records = reader.chart(patient)
+            if not reader.errors:
+                copier.copy_chart(patient, records)
+    reader.survey.save()
+    if reader.errors:
+        raise Refused(sorted(set(reader.errors)))
+
+
 class _Copier:
     """Copies records into the partial folder, holding the maps of ids."""
 
@@ -149,7 +172,7 @@ class _Copier:
         self.ids: dict[str, dict[str, str]] = {}
         self.partial = Path()
 
-    def map_shared(self, shared: list[Record], charts: dict[str, list[Record]]) -> None:
+    def map_shared(self, shared: list[Record], charts: Iterable[str]) -> None:
         """New ids for therapists, providers and patients, numbered in a drawn order."""
         of = {kind: [r.id for r in shared if r.kind == kind] for kind in ("therapist", "provider")}
         self.ids["therapist"] = numbered(self.keyed, of["therapist"], THERAPIST_PREFIX, "t")

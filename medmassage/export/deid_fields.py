@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from medmassage import codesets
+from medmassage import codesets, kinds
 from medmassage.export.deid_ids import Pseudonyms
 from medmassage.export.deid_shift import shift_date, shift_datetime, zip3
 from medmassage.schema_loader import raw_schema
@@ -121,7 +121,10 @@ _SIGNATURE: dict[Path, str] = {
     ("signature", "by"): "id:therapist",
     ("signature", "sha256"): "reseal",
 }
-_CHART_KINDS = ("referral", "assessment", "plan", "session", "attendance", "addendum", "update")
+_CHART_KINDS = kinds.patient_scoped()
+_NUMBER = {"type": "number"}
+_UNKNOWN = {"type": "string"}  # a field no schema describes: treated as free text
+_DECIDED: dict[tuple[str, Path, int], str] = {}  # (kind, path, id of the node): its action
 
 
 def action_for(kind: str, path: Path, node: dict[str, Any]) -> str:
@@ -185,7 +188,7 @@ def _branch(node: dict[str, Any], value: Any) -> dict[str, Any]:
         return node
     if isinstance(value, dict):
         return next((o for o in options if o.get("type") == "object"), node)
-    return {"type": "number"}
+    return _NUMBER
 
 
 def transform_record(kind: str, data: dict[str, Any], ctx: Context) -> dict[str, Any]:
@@ -204,7 +207,8 @@ def _object(data: dict[str, Any], node: dict[str, Any], path: Path, ctx: Context
     required = set(node.get("required", ()))
     out: dict[str, Any] = {}
     for key, value in data.items():
-        found = _value(value, properties.get(key, {}), (*path, key), ctx, key in required, data)
+        child = properties.get(key, _UNKNOWN)
+        found = _value(value, child, (*path, key), ctx, key in required, data)
         if found is not _DROP:
             out[key] = found
     return out
@@ -221,11 +225,14 @@ def _value(
     if isinstance(value, dict):
         return _object(value, node, path, ctx)
     if isinstance(value, list):
-        items = node.get("items", {})
+        items = node.get("items", _UNKNOWN)
         kept = [_value(item, items, (*path, "*"), ctx, True, value) for item in value]
         kept = [item for item in kept if item is not _DROP]
         return kept if kept or required or not value else _DROP
-    return _leaf(action_for(ctx.kind, path, node), value, path, ctx, required, parent)
+    key = (ctx.kind, path, id(node))  # schema nodes live as long as the cached schemas
+    if key not in _DECIDED:
+        _DECIDED[key] = action_for(ctx.kind, path, node)
+    return _leaf(_DECIDED[key], value, path, ctx, required, parent)
 
 
 def _leaf(action: str, value: Any, path: Path, ctx: Context, required: bool, parent: Any) -> Any:
