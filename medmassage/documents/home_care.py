@@ -148,11 +148,6 @@ def holds(
     return files
 
 
-def statics(folder: Sequence[Entry], shared: Sequence[str]) -> set[str]:
-    """Every visit of the patient: a new one may give a new home program."""
-    return {e.rel for e in folder if e.kind == "session"}
-
-
 def build(view: StoreView, chart: Chart, target: Target, period: Period) -> tuple[str, Context]:
     """The handout of one schema-valid plan, named by the plan id."""
     return target.session, handout_context(view, chart, chart.of("plan")[target.session])
@@ -167,6 +162,6 @@ DOCUMENT = Document(
     read_facts=read_facts,
     select=select,
     holds=holds,
-    statics=statics,
+    reads=("session",),  # every visit: a new one may give a new home program
     build=build,
 )

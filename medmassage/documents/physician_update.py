@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-import functools
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from medmassage import kinds
 from medmassage.care import episode, norms
 from medmassage.care import outcomes as progress
 from medmassage.care.episode import Course, course
@@ -27,15 +25,26 @@ from medmassage.documents.common import (
     therapist,
     words,
 )
-from medmassage.documents.shape import Choice, Document, Facts, Period, Target
+from medmassage.documents.shape import (
+    WHOLE_FOLDER,
+    Choice,
+    Document,
+    Facts,
+    Period,
+    Target,
+    folder_prefixes,
+)
 from medmassage.documents.svg import Series, line_chart
 from medmassage.documents.update_request import attendance, unsigned_visits, visit_request
-from medmassage.store import PATIENT_FILE, SETTINGS_FILE, Entry, record_rel
+from medmassage.store import SETTINGS_FILE, Entry, record_rel
 
 _DOCTORS = frozenset(("MD", "DO", "DC", "DPM", "DDS", "DMD", "DPT", "ND"))
 _NO_REACTION = frozenset(("", "none", "no", "nil", "n/a", "none reported", "none noted"))
 # What an update draws on: errors in the patient's records of these kinds hold it back.
 SOURCES = ("settings", "patient", "referral", "assessment", "plan", "session", "update")
+# Read whole: the patient folder (the episode, attendance, updates sent) and every
+# provider and therapist (the letter's author may come from the plan or the settings).
+READS = (WHOLE_FOLDER, "provider", "therapist")
 NO_CONSENT = "no physician update, the patient has not consented to sharing with providers"
 
 
@@ -350,7 +359,7 @@ def holds(
     )
     start = referral.data["date"] if referral else ""
     files = {SETTINGS_FILE, patient_file}
-    prefixes = _in_folder(SOURCES)
+    prefixes = folder_prefixes(SOURCES)[0]
     for entry in folder:
         inside = entry.rel.startswith(base) and entry.rel[len(base) :].startswith(prefixes)
         if inside and not _dated_before(chart, entry, start):
@@ -364,20 +373,6 @@ def holds(
     return files
 
 
-@functools.cache
-def _in_folder(sources: tuple[str, ...]) -> tuple[str, ...]:
-    """Where the patient's records of the `sources` kinds lie in their folder (stray files
-    there too): 'patient.yaml', 'sessions/', ..."""
-    found = []
-    for name in sources:
-        kind = kinds.get(name)
-        if kind.name == "patient":
-            found.append(PATIENT_FILE)
-        elif kind.patient_scoped:
-            found.append(f"{kind.folder}/")
-    return tuple(found)
-
-
 def _dated_before(chart: Chart, entry: Entry, start: str) -> bool:
     """True for a record of the chart dated before `start` (an older episode of care)."""
     # Only the kinds of an episode are dated out; updates sent are always drawn on.
@@ -385,11 +380,6 @@ def _dated_before(chart: Chart, entry: Entry, start: str) -> bool:
     record = chart.of(entry.kind).get(entry.id) if entry.kind and dated else None
     day = record.data.get("date") if record else None
     return bool(start) and isinstance(day, str) and day < start
-
-
-def statics(folder: Sequence[Entry], shared: Sequence[str]) -> set[str]:
-    """The whole patient folder and every shared record: any may come to matter."""
-    return {SETTINGS_FILE, *(e.rel for e in folder), *shared}
 
 
 def build(view: StoreView, chart: Chart, target: Target, period: Period) -> tuple[str, Context]:
@@ -407,7 +397,7 @@ DOCUMENT = Document(
     read_facts=read_facts,
     select=select,
     holds=holds,
-    statics=statics,
+    reads=READS,
     build=build,
     notice=NO_CONSENT,
     consent=True,

@@ -178,11 +178,6 @@ def holds(
     return files
 
 
-def statics(folder: Sequence[Entry], shared: Sequence[str]) -> set[str]:
-    """The patient's referrals: a new one may come to be the plan's."""
-    return {e.rel for e in folder if e.kind == "referral"}
-
-
 def build(view: StoreView, chart: Chart, target: Target, period: Period) -> tuple[str, Context]:
     """The plan of care of one schema-valid plan, named by the plan id."""
     return target.session, plan_context(view, chart, chart.of("plan")[target.session])
@@ -197,6 +192,6 @@ DOCUMENT = Document(
     read_facts=read_facts,
     select=select,
     holds=holds,
-    statics=statics,
+    reads=("referral",),  # a new one may come to be the plan's
     build=build,
 )

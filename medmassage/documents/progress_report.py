@@ -298,7 +298,7 @@ DOCUMENT = Document(
     read_facts=read_facts,
     select=select,
     holds=holds,
-    statics=physician_update.statics,
+    reads=physician_update.READS,
     build=build,
     notice=INITIAL_ONLY,
 )

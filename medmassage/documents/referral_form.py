@@ -104,11 +104,6 @@ def holds(
     return files
 
 
-def statics(folder: Sequence[Entry], shared: Sequence[str]) -> set[str]:
-    """Every referral, plan and visit of the patient: any may change the current one."""
-    return {e.rel for e in folder if e.kind in ("referral", "plan", "session")}
-
-
 def build(view: StoreView, chart: Chart, target: Target, period: Period) -> tuple[str, Context]:
     """The form for one patient, named 'referral' in the output name."""
     return "referral", form_context(view, chart)
@@ -123,6 +118,6 @@ DOCUMENT = Document(
     read_facts=read_facts,
     select=select,
     holds=holds,
-    statics=statics,
+    reads=("referral", "plan", "session"),  # any may change the current referral
     build=build,
 )

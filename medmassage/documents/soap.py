@@ -131,7 +131,9 @@ def _addendum(view: StoreView, record: Record) -> Context:
     }
 
 
-STATIC_KINDS = ("addendum", "plan")
+# Read whole: every addendum (any may come to refer to the visit), and every visit with
+# its plan and referral (the visit's number counts the visits before it under its referral).
+READS = ("patient", "session", "plan", "referral", "addendum")
 SOURCES = ("settings", "patient", "session", "plan", "referral", "provider", "therapist")
 METHOD_WORDS = {"cms": "CMS 8-minute rule", "per_code": "8-minute rule per code"}
 
@@ -392,12 +394,6 @@ def _therapist_file(therapist_id: object) -> Iterable[str]:
     return [record_rel("therapist", therapist_id)] if isinstance(therapist_id, str) else []
 
 
-def statics(folder: Sequence[Entry], shared: Sequence[str]) -> set[str]:
-    """Every addendum of the patient (any may come to refer to the visit) and every plan
-    (the visit's number counts the visits of the plans under its referral)."""
-    return {e.rel for e in folder if e.kind in STATIC_KINDS}
-
-
 def build(view: StoreView, chart: Chart, target: Target, period: Period) -> tuple[str, Context]:
     """The note of one schema-valid visit, named by the session id."""
     return target.session, soap_context(view, chart, chart.of("session")[target.session])
@@ -412,6 +408,6 @@ DOCUMENT = Document(
     read_facts=read_facts,
     select=select,
     holds=holds,
-    statics=statics,
+    reads=READS,
     build=build,
 )

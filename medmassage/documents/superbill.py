@@ -219,11 +219,6 @@ def holds(
     return files
 
 
-def statics(folder: Sequence[Entry], shared: Sequence[str]) -> set[str]:
-    """Nothing beyond what the visit names."""
-    return set()
-
-
 def build(view: StoreView, chart: Chart, target: Target, period: Period) -> tuple[str, Context]:
     """The superbill of one schema-valid visit, named by the session id."""
     return target.session, superbill_context(view, chart, chart.of("session")[target.session])
@@ -238,7 +233,7 @@ DOCUMENT = Document(
     read_facts=soap.read_facts,
     select=soap.select,
     holds=holds,
-    statics=statics,
+    reads=(),  # nothing beyond the records the visit names (`holds`)
     build=build,
     formats=("md", "html", "txt", "csv"),
 )

@@ -185,7 +185,7 @@ class Batch:
         if problems is not None:
             found = errors_by_file(problems + self.layout.get(patient, []))
             errors = {**self.shared_errors(), **found}
-            statics = self.request.kind.statics(folder, self.index.shared)
+            statics = self.request.kind.files_read(folder, self.index.shared)
             out = str(plan.out)
             answers = [
                 from_cache(self.request, out, statics, c, drawn[str(c.target)], errors)
@@ -198,7 +198,12 @@ class Batch:
         if problems is None or todo:
             known = {e.rel: self.ids.known[e.rel] for e in folder if e.rel in self.ids.known}
             layout = self.layout.get(patient, [])
-            plan.jobs.append(Job(patient, folder, problems, layout, todo, drawn, known))
+            # Changed or not: the job compares each context with the one remembered.
+            earlier = {
+                name: record.get(name, changed=True) if record else None
+                for name in map(str, (c.target for c in todo))
+            }
+            plan.jobs.append(Job(patient, folder, problems, layout, todo, earlier, known))
         if record is not None and not self.request.all:
             plan.earlier[patient] = record.everything()
 

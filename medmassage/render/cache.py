@@ -3,18 +3,32 @@
 For each document (a SOAP note, a physician update) it remembers what the document was
 drawn from: every input file with its identity (size, mtime, ctime, inode, as in the
 validation cache) when it was read, the files whose errors would hold it back, the facts
-that decide whether it is rendered at all (a session's date, a patient's consent), and
-each output file with its size, sha256 and identity. A document is skipped only when
+that decide whether it is rendered at all (a session's date, a patient's consent), the
+sha256 of what the templates were given (the document's id and context), and each
+output file with its size, sha256 and identity. The input files are the records the
+document names (`Document.holds`) and every file of the kinds it reads whole
+(`Document.reads`: every visit, for a SOAP note's "visit 5 of 8"). A document is
+skipped, its chart not even loaded, only when
 
 - the run's base is the same: cache format, tool version and code, schemas, every
   template in effect (store overrides included), the document, --since/--until/--date;
-- every input file still has its identity, and the folders it is drawn from list no
-  new file (an addendum, for a note; anything in the patient folder, for an update);
+- every input file still has its identity, and the folders it reads whole list no new
+  file (a visit or an addendum, for a note; anything in the patient folder, for an
+  update);
 - each output file is still there with its size, and its mtime, ctime and inode (any
   write or `touch` changes the ctime, so an output edited in place with its size and
   mtime restored is seen) or else its sha256.
 
-Nothing is remembered about a document whose inputs changed within the last second.
+Otherwise the chart is loaded and the document rendered again, except when the only
+inputs that changed are files it reads whole but does not name (another visit edited or
+deleted, for a SOAP note): then its context is built again, and a context with the
+sha256 remembered gives the same files (the base covers the rest), which are kept as
+they are. So editing one visit renders its note alone, though every note of the chart
+counts the visits; a new file among those read whole renders them all.
+
+Nothing is remembered about a document whose own records changed within the last
+second (unless they are still as remembered from before); another input that did is
+remembered as UNSETTLED, which no file matches, so the next run looks again.
 The cache lives in `.medmassage-cache/render.json` (git-ignored), one section per
 output folder and document, one record per chart; it is JSON with a checksum, and
 anything unexpected in it means it is ignored and rebuilt.
@@ -41,7 +55,9 @@ from medmassage.store.cache import (
 )
 
 CACHE_FILE = "render.json"
-FORMAT = 3
+FORMAT = 4
+# The identity remembered for an input too new to trust: no file has it.
+UNSETTLED = [-1, -1, -1, -1]
 
 
 class Identities:
@@ -67,11 +83,18 @@ class Identities:
         """True when none of the files changed too recently for its timestamps to be trusted."""
         return not any(is_racy(self.of(rel), self.cutoff) for rel in rels)
 
+    def trusted(self, rel: str, before: Identity = UNSETTLED) -> Identity:
+        """The identity to remember for one input: UNSETTLED when it is too new to trust,
+        unless it is still `before`, as remembered from an earlier run."""
+        identity = self.of(rel)
+        return UNSETTLED if identity != before and is_racy(identity, self.cutoff) else identity
+
 
 class Drawn(NamedTuple):
     """What one document was drawn from and what came of it."""
 
     id: str  # the document's id in its file names
+    digest: str  # context_digest of what the templates were given ("" when not rendered)
     deps: list[tuple[str, Identity]]  # every input file, with its identity when read
     holds: list[str]  # the files whose errors hold the document back
     facts: dict[str, Any]  # what decides whether it is rendered at all
@@ -85,6 +108,16 @@ def base_digest(templates: str, document: str, options: Iterable[str | None]) ->
 
     key = [FORMAT, code_digest(), schemas_digest(), templates, document, *options]
     return hashlib.sha256(json.dumps(key).encode()).hexdigest()
+
+
+def context_digest(doc_id: str, context: Any) -> str:
+    """The sha256 of what a document's templates are given: with the run's base, it
+    decides every byte of its files. "" (never equal) for a context JSON cannot hold."""
+    try:
+        text = json.dumps([doc_id, context], sort_keys=True, default=repr, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return ""
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 # How a written output file is remembered.
@@ -118,7 +151,8 @@ def intact(path: str, record: Any) -> bool:
 # How a chart is stored, flat because parsing JSON costs per list and dict, not per byte:
 #   files:     [rel, size, mtime_ns, ctime_ns, inode, rel, ...]  (size null: no such file)
 #   documents: {name: [id, rows drawn from, rows holding it back (0: the same),
-#                      *facts (in the order of `keys`), *(format, *OUTPUT_FIELDS)...]}
+#                      *facts (in the order of `keys`), context digest,
+#                      *(format, *OUTPUT_FIELDS)...]}
 _ROW = 5
 
 
@@ -136,16 +170,17 @@ class ChartRecord:
         # Looked up once per chart, not once per document.
         self.stale = {i for i, (rel, identity) in enumerate(self.pairs) if ids.of(rel) != identity}
 
-    def get(self, name: str) -> Stored | None:
-        """A document whose input files all still have their recorded identity."""
+    def get(self, name: str, changed: bool = False) -> Stored | None:
+        """A document whose input files all still have their recorded identity (`changed`:
+        or not, to compare its context with the one built again)."""
         item = self.documents.get(name)
         if (
             not isinstance(item, list)
-            or len(item) < 3 + len(self.keys)
+            or len(item) < 4 + len(self.keys)
             or not _within(item[1], len(self.pairs))
         ):
             return None
-        if self.stale and not self.stale.isdisjoint(item[1]):
+        if not changed and self.stale and not self.stale.isdisjoint(item[1]):
             return None
         return Stored(self, item)
 
@@ -198,9 +233,24 @@ class Stored:
         return dict(zip(keys, self.item[3 : 3 + len(keys)], strict=True))
 
     @property
+    def digest(self) -> str:
+        found = self.item[3 + len(self.record.keys)]
+        if not isinstance(found, str):
+            raise TypeError("malformed context digest")
+        return found
+
+    @property
     def outputs(self) -> dict[str, list[Any]]:
-        item, start, step = self.item, 3 + len(self.record.keys), 1 + len(OUTPUT_FIELDS)
+        item, start, step = self.item, 4 + len(self.record.keys), 1 + len(OUTPUT_FIELDS)
         return {item[k]: item[k + 1 : k + step] for k in range(start, len(item), step)}
+
+    def unchanged(self, ids: Identities) -> bool:
+        """True when every input file still has its recorded identity (False when the
+        record is malformed)."""
+        try:
+            return all(ids.of(rel) == identity for rel, identity in self.deps)
+        except MALFORMED:
+            return False
 
 
 MALFORMED = (
@@ -218,7 +268,7 @@ def pack(documents: dict[str, Drawn | Stored], keys: tuple[str, ...]) -> dict[st
     packed: dict[str, Any] = {}
     for name, drawn in sorted(documents.items()):
         try:
-            deps, holds, facts = drawn.deps, drawn.holds, drawn.facts
+            deps, holds, facts, digest = drawn.deps, drawn.holds, drawn.facts, drawn.digest
             outputs = [x for fmt, record in sorted(drawn.outputs.items()) for x in (fmt, *record)]
             row = [drawn.id]
             where: dict[str, int] = {}
@@ -238,6 +288,7 @@ def pack(documents: dict[str, Drawn | Stored], keys: tuple[str, ...]) -> dict[st
             drawn_from,
             0 if holding == drawn_from else holding,
             *(facts.get(k) for k in keys),
+            digest,
             *outputs,
         ]
     return {"files": files, "documents": packed}

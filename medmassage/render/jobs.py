@@ -13,9 +13,18 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from medmassage.errors import Problem
-from medmassage.render.cache import MALFORMED, Drawn, Identities, Stored, intact
+from medmassage.render.cache import (
+    MALFORMED,
+    UNSETTLED,
+    Drawn,
+    Identities,
+    Stored,
+    context_digest,
+    intact,
+)
 from medmassage.render.request import (
     Candidate,
+    Document,
     Renderer,
     Request,
     held_problems,
@@ -34,14 +43,14 @@ PARALLEL_FILES = 400
 class Job(NamedTuple):
     """One patient's share of the work: the walk of its folder, its validation problems
     (None: judge the chart) and layout findings, its candidates and what the render cache
-    still holds about them."""
+    remembers about them."""
 
     patient: str
     folder: list[Entry]
     problems: list[Problem] | None
     layout: list[Problem]
     candidates: list[Candidate]
-    drawn: dict[str, Stored | None]
+    drawn: dict[str, Stored | None]  # what the render cache remembers, changed or not
     known: dict[str, Identity]  # identities of its files, looked up before any was read
 
 
@@ -177,7 +186,8 @@ def from_cache(
 
 def do_job(state: State, job: Job) -> tuple[str, list[Problem] | None, list[Result]]:
     """Judge the chart if its problems are not known, load it, and settle each candidate:
-    from the render cache when that still holds, else by rendering and writing it."""
+    from the render cache when that still holds, else by building its context and
+    rendering it unless that context is the one its files were rendered from."""
     ids = Identities(state.root, {**state.identities, **job.known}, state.cutoff)
     for entry in job.folder:
         ids.of(entry.rel)  # before reading: the cache must describe what was read
@@ -191,17 +201,18 @@ def do_job(state: State, job: Job) -> tuple[str, list[Problem] | None, list[Resu
         **state.shared_errors,
         **errors_by_file((fresh if fresh is not None else job.problems or []) + job.layout),
     }
-    statics = state.request.kind.statics(job.folder, state.shared_rels)
+    statics = state.request.kind.files_read(job.folder, state.shared_rels)
     renderer = state.local()
     renderer.load(job.patient, records)
     try:
         results = []
         for candidate in job.candidates:
-            drawn = job.drawn.get(str(candidate.target))
+            earlier = job.drawn.get(str(candidate.target))
+            drawn = earlier if earlier is not None and earlier.unchanged(ids) else None
             answer = from_cache(state.request, str(state.out), statics, candidate, drawn, errors)
             results.append(
                 answer
-                or _render(state, renderer, ids, statics, job.folder, candidate, errors, drawn)
+                or _render(state, renderer, ids, statics, job.folder, candidate, errors, earlier)
             )
     finally:
         renderer.unload(job.patient)
@@ -218,37 +229,74 @@ def _render(
     errors: dict[str, list[Problem]],
     earlier: Stored | None,
 ) -> Result:
+    """Settle a candidate from its loaded chart: its facts, its errors, and its files:
+    rendered, or kept when only inputs it reads whole changed and its context is the
+    one they were rendered from (see render.cache)."""
     target, request = candidate.target, state.request
     facts = renderer.facts(target)
     ok, notice = selected(request, candidate, facts)
     holds = renderer.holds(target, folder)
     held = held_problems(holds, errors) if ok else []
     pending: list[tuple[str, str, str]] = []
-    doc_id = ""
-    if ok and not held:
-        document = renderer.render(target)
-        doc_id = document.id
-        for fmt, text in document.texts.items():
-            pending.append(
-                (str(output_path(state.out, document, request.document, fmt)), fmt, text)
-            )
-    deps = sorted(holds | statics)
-    identities = [(rel, ids.of(rel)) for rel in deps]
+    paths: list[str] = []
+    doc_id = digest = ""
     outputs: dict[str, list[Any]] = {}  # the files written are added by `_write`
-    try:
-        if earlier is not None and earlier.deps == identities and earlier.id == doc_id:
-            outputs = dict(earlier.outputs)  # outputs in other formats still hold
-    except MALFORMED:
-        pass
-    drawn = Drawn(doc_id, identities, sorted(holds), facts, outputs) if ids.settled(deps) else None
+    if ok and not held:
+        doc_id, context = renderer.build(target)
+        digest = context_digest(doc_id, context)
+        outputs = _same_outputs(earlier, doc_id, digest, ids, statics)
+        paths = [
+            str(output_path(state.out, Document(target, doc_id), request.document, fmt))
+            for fmt in request.formats
+        ]
+        if not all(
+            intact(path, outputs.get(fmt)) for path, fmt in zip(paths, request.formats, strict=True)
+        ):
+            document = renderer.texts(target, doc_id, context)
+            pending = [
+                (path, fmt, document.texts[fmt])
+                for path, fmt in zip(paths, request.formats, strict=True)
+            ]
+    deps = sorted(holds | statics)
+    before = _remembered(earlier)
+    identities = [(rel, ids.trusted(rel, before.get(rel, UNSETTLED))) for rel in deps]
+    settled = not any(identity == UNSETTLED for rel, identity in identities if rel in holds)
+    drawn = Drawn(doc_id, digest, identities, sorted(holds), facts, outputs) if settled else None
     return Result(
         candidate,
         ok,
         notice,
         held,
-        [path for path, _, _ in pending],
+        paths,
         drawn,
         bool(pending),
         tuple(pending),
         not ok and left_out_by_status(request, candidate, facts),
     )
+
+
+def _same_outputs(
+    earlier: Stored | None, doc_id: str, digest: str, ids: Identities, statics: set[str]
+) -> dict[str, list[Any]]:
+    """The outputs remembered for a document whose context is still `digest` (its files,
+    in any format, still hold what it renders to), when only files it reads whole but
+    does not name changed, and no new one came among them; else none."""
+    try:
+        if earlier is None or not digest or (earlier.id, earlier.digest) != (doc_id, digest):
+            return {}
+        deps, named = earlier.deps, set(earlier.holds)
+        if not statics <= {rel for rel, _ in deps}:
+            return {}  # a new file among those read whole (a visit, an addendum)
+        if any(rel in named and ids.of(rel) != identity for rel, identity in deps):
+            return {}  # a record it names changed
+        return dict(earlier.outputs)
+    except MALFORMED:
+        return {}
+
+
+def _remembered(earlier: Stored | None) -> dict[str, Identity]:
+    """The input identities remembered for a document (none when malformed)."""
+    try:
+        return dict(earlier.deps) if earlier is not None else {}
+    except MALFORMED:
+        return {}

@@ -280,11 +280,16 @@ class Renderer:
 
     def render(self, target: Target) -> Document:
         """Build the context and run the templates of every requested format."""
+        return self.texts(target, *self.build(target))
+
+    def build(self, target: Target) -> tuple[str, dict[str, Any]]:
+        """The document's id and the context its templates are given."""
+        return self.document.build(self.view, self.chart(target), target, self.request.period)
+
+    def texts(self, target: Target, doc_id: str, context: dict[str, Any]) -> Document:
+        """Run the templates of every requested format over a built context."""
         from medmassage.render import jinja as templating
 
-        doc_id, context = self.document.build(
-            self.view, self.chart(target), target, self.request.period
-        )
         document = Document(target, doc_id)
         for fmt, env in self.envs.items():
             text = templating.render(env, self.template(fmt), dict(context, format=fmt))

@@ -1,0 +1,332 @@
+"""`render` never keeps a stale document: after any change to a record a document reads
+(an earlier visit added, a visit deleted, the referral, a provider, a therapist, the
+patient, the settings, an attendance record, a plan), rendering again into the same
+folder gives byte for byte what a render into an empty folder gives. A SOAP note's
+"visit N of M" counts every visit under its referral, so a visit added before it, or
+one deleted, changes it; the numbers expected are counted here from the session files.
+
+Through the command line, in this process (Click's runner) on a copy of the demo clinic;
+the caches trust files at once (no one-second window to wait out)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from conftest import DEMO, TODAY
+
+from medmassage.cli import main
+from medmassage.documents import DOCUMENTS
+
+P1 = "patients/p-0001"
+VISIT = re.compile(r"visit (\d+) of (\d+)")
+
+
+def invoke(*args: str) -> Any:
+    """The real command in this process (no MEDMASSAGE_ROOT from outside)."""
+    env = {"NO_COLOR": "1", "MEDMASSAGE_ROOT": None}
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def render(root: Path, document: str, out: Path) -> None:
+    """`render DOCUMENT --all --status any --format all --out OUT`, which must succeed."""
+    got = invoke(
+        "--root", str(root), "render", document, "--all", "--status", "any",
+        "--format", "all", "--out", str(out),
+    )  # fmt: skip
+    assert got.exit_code == 0, (document, got.stdout, got.stderr)
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` with its bytes."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def load(path: Path) -> Any:
+    return yaml.safe_load(path.read_text())
+
+
+def rewrite(path: Path, text: str) -> None:
+    """Write a record as an editor saving a new file does: a new inode, so the change is
+    seen however soon after the last render it lands."""
+    fresh = path.with_name(path.name + ".tmp")
+    fresh.write_text(text)
+    os.replace(fresh, path)
+
+
+def replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, (path, old)
+    rewrite(path, text.replace(old, new, 1))
+
+
+@pytest.fixture
+def clinic(tmp_path: Path, trusting: None) -> Path:
+    """A private copy of the demo clinic."""
+    target = tmp_path / "store"
+    shutil.copytree(DEMO, target, ignore=shutil.ignore_patterns("rendered", ".medmassage-cache"))
+    return target
+
+
+# -- what the notes should say, counted from the records ----------------------------------
+
+
+def expected_visits(root: Path, patient: str) -> dict[str, str]:
+    """Each visit's 'visit N of M' from the files: the patient's sessions in date order
+    (then id), numbered under the referral of each one's plan, M its visits authorized."""
+    folder = root / "patients" / patient
+    sessions = [load(p) for p in sorted((folder / "sessions").glob("*.yaml"))]
+    sessions.sort(key=lambda s: (str(s["date"]), str(s["id"])))
+    counted: dict[str, int] = {}
+    found = {}
+    for session in sessions:
+        plan = load(folder / "plans" / f"{session['treatment_plan']}.yaml")
+        referral = load(folder / "referrals" / f"{plan['referral']}.yaml")
+        counted[str(referral["id"])] = counted.get(str(referral["id"]), 0) + 1
+        number = counted[str(referral["id"])]
+        found[str(session["id"])] = f"visit {number} of {referral['visits_authorized']}"
+    return found
+
+
+def shown_visits(out: Path, patient: str) -> dict[str, str]:
+    """Each rendered note's 'visit N of M' (md)."""
+    found = {}
+    for path in sorted((out / patient).glob("*.soap.md")):
+        match = VISIT.search(path.read_text())
+        assert match, path
+        found[path.name.removesuffix(".soap.md")] = match.group(0)
+    return found
+
+
+def session_files(root: Path, patient: str = "p-0001") -> list[Path]:
+    return sorted((root / "patients" / patient / "sessions").glob("*.yaml"))
+
+
+# -- the changes ----------------------------------------------------------------------------
+
+
+def earlier_visit(root: Path) -> None:
+    """A visit on the day after the first, added after the later ones were written: a copy
+    of the second visit with its own id, date and report, unsigned."""
+    first, second = session_files(root)[:2]
+    day = load(first)["date"]
+    new = str(day.fromordinal(day.toordinal() + 1))
+    assert new < str(load(second)["date"])
+    text = second.read_text().split("\nsignature:\n")[0] + "\n"
+    old = str(load(second)["date"])
+    text = text.replace(f"id: {old}", f"id: {new}", 1).replace(f"date: {old}", f"date: {new}", 1)
+    text = text.replace("report: >-\n", "report: >-\n    Came in early for the back.\n", 1)
+    rewrite(second.with_name(f"{new}.yaml"), text)
+
+
+def deleted_visit(root: Path) -> None:
+    """The second visit deleted."""
+    session_files(root)[1].unlink()
+
+
+def later_visit(root: Path) -> None:
+    """A visit after the last, giving a new home program."""
+    last = session_files(root)[-1]
+    data = load(last)
+    day = data["date"]
+    new = str(day.fromordinal(day.toordinal() + 2))
+    text = last.read_text().split("\nsignature:\n")[0] + "\n"
+    text = text.replace(f"id: {day}", f"id: {new}", 1).replace(f"date: {day}", f"date: {new}", 1)
+    first = data["plan"]["home_care"][0]
+    text = text.replace(first, "Walk for 20 minutes every evening", 1)
+    text = text.replace("report: >-\n", "report: >-\n    Back much easier this week.\n", 1)
+    rewrite(last.with_name(f"{new}.yaml"), text)
+
+
+def referral_visits(root: Path) -> None:
+    """The referral's visits authorized raised by four."""
+    path = next((root / P1 / "referrals").glob("*.yaml"))
+    authorized = load(path)["visits_authorized"]
+    replace(path, f"visits_authorized: {authorized}", f"visits_authorized: {authorized + 4}")
+
+
+def provider_name(root: Path) -> None:
+    """The referring provider's name changed."""
+    replace(root / "providers/dr-lena-hartwell.yaml", "name: Lena Hartwell", "name: Lena Marsh")
+
+
+def therapist_name(root: Path) -> None:
+    """A therapist's name changed."""
+    replace(root / "therapists/amara-okafor.yaml", "name: Amara Okafor", "name: Amara Quist")
+
+
+def practice_phone(root: Path) -> None:
+    """The practice's phone number in the settings changed."""
+    replace(root / "medmassage.yaml", 'phone: "541-555-0140"', 'phone: "541-555-0199"')
+
+
+def patient_name(root: Path) -> None:
+    """Patients' family names changed (an active one, and the discharged one)."""
+    for patient in ("p-0001", "p-0002"):
+        path = root / "patients" / patient / "patient.yaml"
+        family = load(path)["name"]["family"]
+        replace(path, f"family: {family}", f"family: {family}-Ames")
+
+
+def no_show(root: Path) -> None:
+    """A no-show recorded on a day between two visits."""
+    source = next((root / P1 / "attendance").glob("*.yaml"))
+    old = str(load(source)["date"])
+    first = load(session_files(root)[0])["date"]
+    new = str(first.fromordinal(first.toordinal() + 2))
+    text = source.read_text().replace(f"id: {old}", f"id: {new}", 1)
+    text = text.replace(f"date: {old}", f"date: {new}", 1).replace("cancelled", "no_show", 1)
+    rewrite(source.with_name(f"{new}.yaml"), text)
+
+
+def plan_minutes(root: Path) -> None:
+    """The minutes a visit of the patient's plans lasts cut by 15."""
+    for path in (root / P1 / "plans").glob("*.yaml"):
+        minutes = load(path)["session_minutes"]
+        text = path.read_text().replace(
+            f"session_minutes: {minutes}", f"session_minutes: {minutes - 15}", 1
+        )
+        rewrite(path, text)
+
+
+def discharged_pain(root: Path) -> None:
+    """The discharged patient's last visit: pain before treatment one point lower (the
+    note unsigned again, as a correction before signing would leave it)."""
+    last = session_files(root, "p-0002")[-1]
+    pain = load(last)["subjective"]["pain"]
+    text = last.read_text().split("\nsignature:\n")[0] + "\n"
+    assert f"  pain: {pain}\n" in text
+    rewrite(last, text.replace(f"  pain: {pain}\n", f"  pain: {pain - 1}\n", 1))
+
+
+UPDATE, SOAP, BILL = "physician-update", "soap", "superbill"
+EPISODE = (UPDATE, "progress-report", "discharge-summary")
+# Each change, and the documents that show what it changes (each reads it: a new visit
+# has its own note and superbill; the update counts visits and attendance; the plan's
+# minutes are proposed on the referral form; the discharged patient's last visit is in
+# the episode's letters): their files must change, and equal a fresh render.
+CHANGES: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
+    "earlier_visit": (earlier_visit, (SOAP, BILL, UPDATE)),
+    "deleted_visit": (deleted_visit, (SOAP, UPDATE)),
+    "later_visit": (later_visit, (SOAP, BILL, UPDATE, "home-care")),
+    "referral_visits": (referral_visits, (SOAP, UPDATE)),
+    "provider_name": (provider_name, tuple(DOCUMENTS)),
+    "therapist_name": (therapist_name, (SOAP, BILL, "plan-of-care", *EPISODE[:2])),
+    "practice_phone": (practice_phone, tuple(DOCUMENTS)),
+    "patient_name": (patient_name, tuple(DOCUMENTS)),
+    "no_show": (no_show, (UPDATE,)),
+    "plan_minutes": (plan_minutes, ("plan-of-care", "referral-form", UPDATE)),
+    "discharged_pain": (discharged_pain, (SOAP, *EPISODE)),
+}
+
+
+def valid(root: Path) -> None:
+    """The store still validates without errors."""
+    got = invoke("--root", str(root), "validate", "--today", TODAY, "--no-cache")
+    assert got.exit_code == 0, got.stdout
+
+
+def rerender(root: Path, tmp: Path, change: Callable[[Path], None]) -> dict[str, set[str]]:
+    """Render every document, make the change, render again into the same folders: each
+    equals a render into an empty folder (files of documents no longer made stay as they
+    were). Returns, per document, the files the change altered."""
+    out = tmp / "rendered"
+    for name in DOCUMENTS:
+        render(root, name, out / name)
+    before = {name: tree(out / name) for name in DOCUMENTS}
+    change(root)
+    valid(root)
+    altered = {}
+    for name in DOCUMENTS:
+        render(root, name, out / name)
+        render(root, name, tmp / "fresh" / name)
+        after, clean = tree(out / name), tree(tmp / "fresh" / name)
+        assert {k: after.get(k) for k in clean} == clean, name
+        assert {k: after[k] for k in after if k not in clean} == {
+            k: before[name].get(k) for k in after if k not in clean
+        }, name
+        altered[name] = {k for k in clean if before[name].get(k) != clean[k]}
+    return altered
+
+
+# -- the tests ------------------------------------------------------------------------------
+
+
+def test_an_earlier_visit_added_renumbers_the_later_notes(clinic: Path, tmp_path: Path) -> None:
+    out = tmp_path / "rendered" / "soap"
+    render(clinic, "soap", out)
+    before = expected_visits(clinic, "p-0001")
+    assert shown_visits(out, "p-0001") == before
+    earlier_visit(clinic)
+    valid(clinic)
+    render(clinic, "soap", out)
+    after = expected_visits(clinic, "p-0001")
+    later = sorted(before)[1:]
+    assert [s for s in later if after[s] == before[s]] == []  # each later note renumbered
+    assert shown_visits(out, "p-0001") == after
+    render(clinic, "soap", tmp_path / "fresh")
+    assert tree(out) == tree(tmp_path / "fresh")
+
+
+def test_a_deleted_visit_renumbers_the_later_notes(clinic: Path, tmp_path: Path) -> None:
+    out = tmp_path / "rendered" / "soap"
+    render(clinic, "soap", out)
+    before = expected_visits(clinic, "p-0001")
+    gone = session_files(clinic)[1].stem
+    deleted_visit(clinic)
+    render(clinic, "soap", out)
+    after = expected_visits(clinic, "p-0001")
+    assert [s for s in sorted(after)[1:] if after[s] == before[s]] == []
+    shown = shown_visits(out, "p-0001")
+    assert shown.pop(gone) == before[gone]  # the deleted visit's note is left as it was
+    assert shown == after
+    render(clinic, "soap", tmp_path / "fresh")
+    left, clean = tree(out), tree(tmp_path / "fresh")
+    assert {k: left[k] for k in clean} == clean
+
+
+def test_the_referral_s_visits_authorized_reach_every_note(clinic: Path, tmp_path: Path) -> None:
+    out = tmp_path / "rendered" / "soap"
+    render(clinic, "soap", out)
+    referral_visits(clinic)
+    render(clinic, "soap", out)
+    assert shown_visits(out, "p-0001") == expected_visits(clinic, "p-0001")
+    render(clinic, "soap", tmp_path / "fresh")
+    assert tree(out) == tree(tmp_path / "fresh")
+
+
+def test_a_provider_renamed_is_renamed_in_the_letter(clinic: Path, tmp_path: Path) -> None:
+    out = tmp_path / "rendered" / "update"
+    render(clinic, "physician-update", out)
+    letters = sorted((out / "p-0001").glob("*.physician-update.txt"))
+    assert letters and "Lena Hartwell" in letters[0].read_text()
+    provider_name(clinic)
+    render(clinic, "physician-update", out)
+    text = letters[0].read_text()
+    assert "Lena Marsh" in text and "Lena Hartwell" not in text
+    render(clinic, "physician-update", tmp_path / "fresh")
+    assert tree(out) == tree(tmp_path / "fresh")
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_every_document_after_a_change_equals_a_fresh_render(
+    clinic: Path, tmp_path: Path, change: str
+) -> None:
+    edit, shown_in = CHANGES[change]
+    altered = rerender(clinic, tmp_path, edit)
+    assert [name for name in shown_in if not altered[name]] == []
+
+
+def test_every_document_kind_has_a_change_it_shows() -> None:
+    assert set(DOCUMENTS) == {name for _, shown_in in CHANGES.values() for name in shown_in}
