@@ -1,4 +1,4 @@
-"""Signing times (issue 12, item 6), through the real CLI on a private copy of the demo
+"""Signing times (issue 12, item 6), through the CLI on a private copy of the demo
 clinic: a signature falls between the visit and now (with a little clock skew allowed),
 and a note signed past the clinic's window is refused before signing unless it is
 labelled late with --late."""
@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TODAY, Result, run_cli
+from conftest import TODAY, Result, run_here
 
 from medmassage.signature import CLOCK_SKEW
 from medmassage.yamlio import dump, load_file
@@ -24,7 +24,8 @@ def note_path(root: Path) -> Path:
 
 
 def mm(root: Path, *args: str) -> Result:
-    return run_cli("--root", str(root), *args)
+    """The CLI in this process (the last test runs a real one)."""
+    return run_here("--root", str(root), *args)
 
 
 def window(root: Path) -> int:
