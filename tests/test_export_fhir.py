@@ -6,9 +6,12 @@ with the record's value, read from the YAML."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -165,6 +168,31 @@ def test_nothing_from_a_chart_reaches_stderr_or_the_summary(demo: Export) -> Non
         for word in (data["name"]["family"], data["name"]["given"], data["date_of_birth"]):
             assert word not in text.out
             assert word not in json.dumps(demo.summary)
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+def test_on_a_terminal_a_progress_bar_names_no_one(demo: Export, tmp_path: Path) -> None:
+    master, slave = os.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDMASSAGE_")}
+    args = ["--root", str(demo.store), "export", "fhir", "--out", str(tmp_path / "out")]
+    proc = subprocess.run(
+        [sys.executable, "-m", "medmassage", *args, "--today", TODAY],
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env={**env, "NO_COLOR": "1"},
+        timeout=300,
+    )
+    os.close(slave)
+    shown = b""
+    with contextlib.suppress(OSError):  # EIO once the terminal's other end is closed
+        while chunk := os.read(master, 65536):
+            shown += chunk
+    os.close(master)
+    assert proc.returncode == 0
+    text = shown.decode("utf-8", "replace")
+    assert "Exporting FHIR bundles" in text
+    for _, data in records(demo.store, "patients/*/patient.yaml"):
+        assert data["name"]["family"] not in text
 
 
 # --- Values against the records ---
@@ -409,6 +437,23 @@ def test_a_chart_with_errors_is_refused_and_the_others_exported(tmp_path: Path) 
     assert f"not exported because of the errors above: {patient_id}" in result.err
     written = sorted(path.name for path in (tmp_path / "out").iterdir())
     assert written == [f"{p}.fhir.json" for p in patients(store) if p != patient_id]
+
+
+def test_an_error_in_a_provider_stops_only_the_charts_that_name_them(tmp_path: Path) -> None:
+    store = copy_demo(tmp_path)
+    naming: dict[str, set[str]] = {}
+    for rel, data in records(store, "patients/*/**/*.yaml"):
+        for path in (store / "providers").glob("*.yaml"):
+            if path.stem in json.dumps(data):
+                naming.setdefault(path.stem, set()).add(rel.split("/")[1])
+    provider_id = min(naming, key=lambda p: (len(naming[p]), p))
+    record = store / "providers" / f"{provider_id}.yaml"
+    record.write_text(re.sub(r"(?m)^credentials: .*\n", "", record.read_text(encoding="utf-8")))
+    result = export(store, "--out", str(tmp_path / "out"), "--format", "json")
+    assert result.code == 1, result
+    assert f"providers/{provider_id}.yaml:" in result.err
+    assert result.json()["refused"] == sorted(naming[provider_id])
+    assert len(result.json()["bundles"]) == len(patients(store)) - len(naming[provider_id])
 
 
 def test_an_unknown_patient_is_a_usage_error_and_nothing_is_written(tmp_path: Path) -> None:
