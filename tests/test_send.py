@@ -1,4 +1,4 @@
-"""`medmassage send` through the real CLI on a git copy of the demo store: the exact file is
+"""`medmassage send` through the CLI on a git copy of the demo store: the exact file is
 kept in the chart, the log carries its sha256, `due` drops the progress report, `validate`
 catches a kept copy edited afterwards, and `--ascii` text is 7-bit."""
 
@@ -16,7 +16,7 @@ import yaml
 from medmassage.documents import DOCUMENTS
 from medmassage.render.ascii import to_ascii
 from medmassage.yamlio import load_file
-from tests.conftest import TODAY, run_cli
+from tests.conftest import TODAY, run_cli, run_here
 
 AT = f"{TODAY}T16:30:00-08:00"
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
@@ -45,7 +45,7 @@ def _load(path: Path) -> Any:
 
 
 def _progress_items(store: Path) -> list[dict[str, Any]]:
-    result = run_cli("--root", str(store), "due", "--today", TODAY, "--format", "json")
+    result = run_here("--root", str(store), "due", "--today", TODAY, "--format", "json")
     assert result.code == 0, result
     return [i for i in result.json()["items"] if i["kind"] == "progress"]
 
@@ -55,8 +55,9 @@ def _referrer(store: Path, patient: str) -> str:
     return str(_load(referrals[-1])["provider"])
 
 
-def _send(store: Path, patient: str, *extra: str) -> Any:
-    return run_cli(
+def _send(store: Path, patient: str, *extra: str, run: Any = run_here) -> Any:
+    """`send` to the patient's referrer, in this process unless `run` is run_cli."""
+    return run(
         "--root",
         str(store),
         "send",
@@ -89,7 +90,7 @@ def test_send_keeps_the_file_logs_its_hash_and_clears_due(repo: Path) -> None:
     items = _progress_items(repo)
     assert items, "the demo has a progress report due"
     patient = items[0]["patient"]
-    result = _send(repo, patient, "--format", "txt")
+    result = _send(repo, patient, "--format", "txt", run=run_cli)  # a real process
     assert result.code == 0, result
     kept, log = _sent(repo, result)
     assert kept.parent == repo / "patients" / patient / "sent"
@@ -99,7 +100,7 @@ def test_send_keeps_the_file_logs_its_hash_and_clears_due(repo: Path) -> None:
     assert log["provider"] == _referrer(repo, patient) and log["sent_at"] == AT
     assert log["signature"]["by"] == log["by"] and log["signature"]["at"] == AT
     assert patient not in {i["patient"] for i in _progress_items(repo)}
-    clean = run_cli("--root", str(repo), "validate", "--today", TODAY, "--format", "json")
+    clean = run_here("--root", str(repo), "validate", "--today", TODAY, "--format", "json")
     assert clean.code == 0 and clean.json()["ok"], clean
     # `git status` shows the kept copy: sent/ is tracked, not ignored.
     assert f"patients/{patient}/sent/" in _git(repo, "status", "--porcelain", "-uall")
@@ -110,14 +111,14 @@ def test_a_kept_copy_edited_after_sending_is_an_error(repo: Path) -> None:
     patient = _progress_items(repo)[0]["patient"]
     result = _send(repo, patient)
     kept, _ = _sent(repo, result)
-    assert run_cli("--root", str(repo), "validate", "--today", TODAY).code == 0
+    assert run_here("--root", str(repo), "validate", "--today", TODAY).code == 0
     kept.write_bytes(kept.read_bytes().replace(b"Dear", b"Hello", 1))
-    edited = run_cli("--root", str(repo), "validate", "--today", TODAY, "--format", "json")
+    edited = run_here("--root", str(repo), "validate", "--today", TODAY, "--format", "json")
     assert edited.code == 1, edited
     rules = {(p["rule"], p["path"]) for p in edited.json()["problems"] if p["severity"] == "error"}
     assert rules == {("integrity/sent-changed", "$.sha256")}
     kept.unlink()
-    gone = run_cli("--root", str(repo), "validate", "--today", TODAY, "--format", "json")
+    gone = run_here("--root", str(repo), "validate", "--today", TODAY, "--format", "json")
     assert {p["rule"] for p in gone.json()["problems"] if p["severity"] == "error"} == {
         "integrity/sent-missing"
     }
@@ -162,7 +163,7 @@ def test_ascii_letter_sent_is_seven_bit_and_the_plain_one_is_not(repo: Path) -> 
 @pytest.mark.parametrize("document", sorted(DOCUMENTS))
 def test_every_demo_document_in_ascii_is_seven_bit(store: Path, document: str) -> None:
     out = store / "out"
-    result = run_cli(
+    result = run_here(
         "--root", str(store), "render", document, "--all", "--status", "any",
         "--format", "txt", "--ascii", "--out", str(out),
     )  # fmt: skip
