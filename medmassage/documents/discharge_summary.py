@@ -11,7 +11,7 @@ from medmassage.care import episode, norms
 from medmassage.care import outcomes as progress
 from medmassage.care.episode import Course, course
 from medmassage.chart import Chart, Record, StoreView
-from medmassage.documents import physician_update, progress_report
+from medmassage.documents import physician_update, progress_report, update_measures
 from medmassage.documents.common import Context, therapist
 from medmassage.documents.shape import Choice, Document, Facts, Period, Target
 from medmassage.store import Entry
@@ -67,7 +67,7 @@ def summary_context(view: StoreView, chart: Chart, c: Course) -> Context:
     """Everything a discharge summary shows, for a discharged episode found by `course`."""
     table = str(view.setting("norms", default=norms.DEFAULT_TABLE) or norms.DEFAULT_TABLE)
     status = episode.episode_status(view, chart, c)
-    goals = physician_update.goal_progress(c)
+    goals = update_measures.goal_progress(c)
     first, final = _baseline(chart, c), _final(c)
     author = final.data["therapist"] if final else (c.plan.data["therapist"] if c.plan else "")
     period = c.period

@@ -1,5 +1,7 @@
 """The physician update: a letter to the referring provider for a period of care
-(the period and its visits are found by `care.episode.course`)."""
+(the period and its visits are found by `care.episode.course`). The letter is built
+here; its measures (goals, pain, outcome scores, charts) in `update_measures.py`, its
+closing request (attendance, visits asked for) in `update_request.py`."""
 
 from __future__ import annotations
 
@@ -11,14 +13,12 @@ from medmassage.care import episode, norms
 from medmassage.care import outcomes as progress
 from medmassage.care.episode import Course, course
 from medmassage.chart import Chart, Record, StoreView
+from medmassage.documents import update_measures
 from medmassage.documents.common import (
-    UNIT_SIGN,
     Context,
     address_lines,
     label,
     may_share,
-    measure_label,
-    normal_label,
     num,
     patient,
     practice,
@@ -34,7 +34,6 @@ from medmassage.documents.shape import (
     Target,
     folder_prefixes,
 )
-from medmassage.documents.svg import Series, line_chart
 from medmassage.documents.update_request import attendance, unsigned_visits, visit_request
 from medmassage.store import SETTINGS_FILE, Entry, record_rel
 
@@ -46,56 +45,6 @@ SOURCES = ("settings", "patient", "referral", "assessment", "plan", "session", "
 # provider and therapist (the letter's author may come from the plan or the settings).
 READS = (WHOLE_FOLDER, "provider", "therapist")
 NO_CONSENT = "no physician update, the patient has not consented to sharing with providers"
-
-
-def _worded(goal_id: str, visits: list[Record]) -> str | None:
-    for session in reversed(visits):
-        for entry in session.data.get("assessment", {}).get("goals", []):
-            if entry["goal"] == goal_id:
-                return str(entry["progress"])
-    return None
-
-
-def goal_progress(c: Course) -> list[progress.GoalProgress]:
-    """Each plan goal judged from every measurement up to the period end."""
-    if c.plan is None:
-        return []
-    sessions, assessments = [s.data for s in c.visits], [a.data for a in c.assessments]
-    baseline = next(
-        (a.data["date"] for a in c.assessments if a.id == c.plan.data["assessment"]),
-        c.plan.data["date"],
-    )
-    return [
-        progress.assess_goal(
-            goal,
-            progress.goal_series(goal, sessions, assessments),
-            _worded(goal["id"], c.visits),
-            baseline,
-        )
-        for goal in c.plan.data["goals"]
-    ]
-
-
-def _goal_row(g: progress.GoalProgress, table: str) -> Context:
-    goal = g.goal
-    change = g.change
-    return {
-        "id": goal["id"],
-        "description": goal["description"],
-        "term": goal["term"],
-        "due": goal["due"],
-        "measure": measure_label(goal),
-        "unit": progress.unit(goal),
-        "baseline": num(goal["baseline"]),
-        "target": num(goal["target"]),
-        "latest": num(g.latest.value) if g.latest else "—",
-        "latest_date": g.latest.date if g.latest else "",
-        "change": "—" if change is None else (f"{change:+g}" if change else "0"),
-        "status": g.status,
-        "meaningful": g.meaningful,
-        "judgement": g.judgement,
-        "normal": normal_label(goal, table),
-    }
 
 
 def _techniques(visits: list[Record]) -> list[Context]:
@@ -129,85 +78,6 @@ def _home_care(c: Course) -> Context:
             {"level": k.replace("_", " "), "visits": counts[k]} for k in order if counts[k]
         ],
     }
-
-
-def _pain(c: Course) -> list[Context]:
-    return [
-        {
-            "date": s.data["date"],
-            "before": s.data["subjective"]["pain"],
-            "after": num(s.data.get("response", {}).get("pain")),
-            "unsigned": not episode.is_signed(s),
-        }
-        for s in c.period
-    ]
-
-
-Scores = dict[str, tuple[str, list[progress.Point]]]
-
-
-def _outcomes(c: Course) -> Scores:
-    goals = c.plan.data["goals"] if c.plan else []
-    return progress.outcome_scores(
-        goals, [s.data for s in c.visits], [a.data for a in c.assessments]
-    )
-
-
-def _with_unit(value: float, in_unit: str) -> str:
-    return f"{num(value)} %" if in_unit == "percent" else num(value)
-
-
-def _outcome_rows(outcomes: Scores) -> list[Context]:
-    rows = []
-    for name, (in_unit, points) in outcomes.items():
-        known = norms.instrument(name)
-        limit, basis = progress.mcid(name, in_unit)
-        rows.append(
-            {
-                "instrument": name,
-                "name": known.name if known else name,
-                "unit": UNIT_SIGN.get(in_unit, in_unit),
-                "scores": ", ".join(f"{_with_unit(p.value, in_unit)} ({p.date})" for p in points),
-                "mcid": basis.removeprefix("MCID ") if limit is not None else "not established",
-                "better": ("lower" if known.lower_is_better else "higher") if known else "",
-            }
-        )
-    return rows
-
-
-def _charts(c: Course, outcomes: Scores) -> Context:
-    before = [(s.data["date"], float(s.data["subjective"]["pain"])) for s in c.visits]
-    after = [
-        (s.data["date"], float(s.data["response"]["pain"]))
-        for s in c.visits
-        if "pain" in s.data.get("response", {})
-    ]
-    pain = line_chart(
-        "Current pain per visit (0–10)",
-        [Series("before treatment", before), Series("after treatment", after)],
-        0,
-        10,
-        "NRS",
-    )
-    scores = []
-    for name, (in_unit, points) in outcomes.items():
-        known = norms.instrument(name)
-        values = [(p.date, p.value) for p in points]
-        if known is not None and in_unit in known.units:
-            low, high = known.units[in_unit]  # NDI kept in percent: 0–100, not 0–50
-        else:
-            low, high = 0.0, max(v for _, v in values)
-        better = "lower" if not known or known.lower_is_better else "higher"
-        scores.append(
-            line_chart(
-                f"{name} score ({better} is better)",
-                [Series(name, values)],
-                low,
-                high,
-                "%" if in_unit == "percent" else "score",
-            )
-        )
-    return {"pain": pain, "outcomes": scores}
 
 
 def _adverse(visits: list[Record]) -> list[Context]:
@@ -275,7 +145,7 @@ def _plan(c: Course) -> Context:
 def update_context(view: StoreView, chart: Chart, c: Course, date: str | None) -> Context:
     """Everything a physician update shows, for one patient and the course found by `course`."""
     letter_date = date or c.end
-    goals = goal_progress(c)
+    goals = update_measures.goal_progress(c)
     referral = _referral(c, letter_date)
     advice = progress.recommend(
         goals, len(c.visits), referral["visits_authorized"], referral["expired"]
@@ -291,7 +161,7 @@ def update_context(view: StoreView, chart: Chart, c: Course, date: str | None) -
         if c.visits
         else (c.plan.data["therapist"] if c.plan else view.setting("default_therapist", default=""))
     )
-    outcomes = _outcomes(c)
+    outcomes = update_measures.outcomes(c)
     table = str(view.setting("norms", default=norms.DEFAULT_TABLE) or norms.DEFAULT_TABLE)
     return {
         "letter": {"id": c.end, "date": letter_date, "since": c.start, "until": c.end},
@@ -303,18 +173,21 @@ def update_context(view: StoreView, chart: Chart, c: Course, date: str | None) -
         "techniques": _techniques(c.period),
         "treatment_minutes": sum(t["minutes"] for s in c.period for t in s.data["treatment"]),
         "goals": [
-            {**_goal_row(g, table), "unsigned": bool(g.latest and g.latest.date in unsigned)}
+            {
+                **update_measures.goal_row(g, table),
+                "unsigned": bool(g.latest and g.latest.date in unsigned),
+            }
             for g in goals
         ],
         "norms": norms.reference(table),
-        "pain": _pain(c),
-        "outcomes": _outcome_rows(outcomes),
+        "pain": update_measures.pain_rows(c),
+        "outcomes": update_measures.outcome_rows(outcomes),
         "home_care": _home_care(c),
         "adverse": _adverse(c.period),
         "recommendation": {"action": advice.action, "reasons": list(advice.reasons)},
         "episode": {"status": status.state, "reasons": list(status.reasons)},
         "therapist": therapist(view, author),
-        "charts": _charts(c, outcomes),
+        "charts": update_measures.charts(c, outcomes),
         "attendance": attendance(view, chart, c),
         "request": visit_request(c, advice.action, referral["visits_left"]),
         "unsigned_visits": unsigned_visits(c),

@@ -13,7 +13,7 @@ from medmassage.care import episode, norms
 from medmassage.care import outcomes as progress
 from medmassage.care.episode import Course, course
 from medmassage.chart import Chart, Record, StoreView
-from medmassage.documents import physician_update
+from medmassage.documents import physician_update, update_measures
 from medmassage.documents.common import (
     UNIT_SIGN,
     Context,
@@ -151,11 +151,11 @@ def _outcomes(
 
 
 def goal_rows(c: Course, table: str) -> list[Context]:
-    """Each plan goal of the course judged by care (`physician_update.goal_progress`):
+    """Each plan goal of the course judged by care (`update_measures.goal_progress`):
     term, due date, baseline, latest (marked unsigned when from an unsigned note), target."""
     unsigned = episode.unsigned_days(c)
     rows = []
-    for g in physician_update.goal_progress(c):
+    for g in update_measures.goal_progress(c):
         goal = g.goal
         rows.append(
             {

@@ -1,4 +1,6 @@
-"""The SOAP note: one per visit (session), with the addenda written about it since."""
+"""The SOAP note: one per visit (session), with the addenda written about it since. Its
+sections are built here; the episode around the visit (referral, visit number, safety,
+consent, claim data) in `soap_episode.py`."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from typing import Any
 
 from medmassage.care import billing, episode, norms
 from medmassage.chart import Chart, Record, StoreView
+from medmassage.documents import soap_episode
 from medmassage.documents.common import (
     Context,
     label,
@@ -184,96 +187,6 @@ def _billing(view: StoreView, data: Mapping[str, Any]) -> Context:
     }
 
 
-# -- the episode around the visit: referral, safety, consent, payer (CLINICAL.md §1) ------
-
-PRECAUTION_KINDS = {
-    "absolute": "contraindication, no massage",
-    "local": "local contraindication",
-    "relative": "precaution",
-}
-INJURY_KINDS = {"auto_pip": "Auto / PIP", "workers_comp": "Workers' compensation"}
-
-
-def _referral(view: StoreView, chart: Chart, session: Record, referral: Record | None) -> Context:
-    """The referral in effect (that of the visit's plan): its diagnoses, the referring
-    provider and the visit's number under it ("visit 5 of 8", care/episode.py)."""
-    if referral is None:
-        return {"found": False, "id": "", "diagnoses": [], "provider": {}, "visit": ""}
-    record = view.get("provider", referral.data["provider"])
-    who: Mapping[str, Any] = record.data if record else {}
-    numbered = episode.visit_numbers(view, chart).get(session.id)
-    number = numbered[1] if numbered and numbered[0].id == referral.id else 0
-    return {
-        "found": True,
-        "id": referral.id,
-        "diagnoses": [
-            {"code": d["code"], "description": d.get("description", "")}
-            for d in referral.data["diagnoses"]
-        ],
-        "provider": {
-            "name": who.get("name", referral.data["provider"]),
-            "credentials": who.get("credentials", ""),
-            "npi": who.get("npi", "") or "not on file",
-        },
-        "visit": f"visit {number} of {referral.data['visits_authorized']}" if number else "",
-    }
-
-
-def _safety(person: Mapping[str, Any], referral: Record | None) -> Context:
-    """Precautions and contraindications (the patient's and the referral's) and allergies,
-    as reviewed at the visit."""
-    own = [
-        f"{p['condition']} ({PRECAUTION_KINDS.get(p['kind'], p['kind'])}"
-        f"{': ' + words(p['regions']) if p.get('regions') else ''})"
-        f"{': ' + p['notes'] if p.get('notes') else ''}"
-        for p in person.get("precautions") or []
-    ]
-    allergies = [
-        f"{a['substance']}{': ' + a['reaction'] if a.get('reaction') else ''}"
-        f"{' (' + a['severity'] + ')' if a.get('severity') else ''}"
-        for a in person.get("allergies") or []
-    ]
-    ordered = list(referral.data.get("precautions") or []) if referral else []
-    return {"precautions": own, "referral": ordered, "allergies": allergies}
-
-
-def _consent(person: Mapping[str, Any], data: Mapping[str, Any]) -> Context:
-    """Consent on file: to treatment, a guardian's, and the intraoral consent when the
-    visit uses intraoral work (a technique or region so named; signed by that day)."""
-    given, day = person.get("consent") or {}, str(data["date"])
-    guardian = given.get("guardian")
-    named = [t["technique"] for t in data["treatment"]] + [
-        r for t in data["treatment"] for r in t["regions"]
-    ]
-    signed = sorted(
-        str(c["date"])
-        for c in given.get("techniques") or []
-        if c["kind"] == "intraoral" and str(c["date"]) <= day
-    )
-    intraoral = (
-        (f"signed {signed[0]}" if signed else "NOT ON FILE")
-        if any("intraoral" in name for name in named)
-        else ""
-    )
-    return {
-        "treatment": f"signed {given['treatment']}" if given.get("treatment") else "NOT ON FILE",
-        "guardian": guardian
-        and f"{guardian['name']} ({guardian['relationship']}), signed {guardian['date']}",
-        "intraoral": intraoral,
-    }
-
-
-def _claim(person: Mapping[str, Any]) -> Context | None:
-    """The payer's claim data when the visit is billed on a claim (auto/PIP, workers'
-    comp: the patient's insurance has a claim number); else None."""
-    cover = person.get("insurance") or {}
-    if not cover.get("claim_number"):
-        return None
-    keys = ("payer", "member_id", "claim_number", "date_of_injury", "adjuster")
-    found = {key: str(cover.get(key, "")) for key in keys}
-    return dict(found, kind=INJURY_KINDS.get(cover["kind"], label(cover["kind"])))
-
-
 def _subjective(subjective: Mapping[str, Any]) -> Context:
     """S: what the patient reports, pain before treatment and home care done."""
     done = subjective.get("home_care_done", "")
@@ -306,10 +219,10 @@ def soap_context(view: StoreView, chart: Chart, session: Record) -> Context:
             "plan": data["treatment_plan"],
             "late": bool(data.get("late")),
         },
-        "referral": _referral(view, chart, session, referral),
-        "safety": _safety(person, referral),
-        "consent": _consent(person, data),
-        "claim": _claim(person),
+        "referral": soap_episode.referral_in_effect(view, chart, session, referral),
+        "safety": soap_episode.safety(person, referral),
+        "consent": soap_episode.consent_on_file(person, data),
+        "claim": soap_episode.claim_data(person),
         "subjective": _subjective(subjective),
         "objective": {
             "findings": objective.get("findings", ""),
