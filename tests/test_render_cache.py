@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import RACY_ENV, TODAY, edit_after_reading, run_cli
+from conftest import RACY_ENV, TODAY, edit_after_reading, run_cli, run_here
 
 from medmassage.render.batch import Batch, Outcome
 from medmassage.render.request import Request, Target
@@ -225,11 +225,11 @@ def test_errors_are_judged_afresh_even_when_no_file_changed(clinic: Path) -> Non
 def test_rendering_one_patient_keeps_what_the_validation_cache_knows_of_the_others(
     clinic: Path,
 ) -> None:
-    assert run_cli("--root", str(clinic), "validate").code == 0
+    assert run_here("--root", str(clinic), "validate").code == 0
     charts = clinic / ".medmassage-cache" / "validate.json"
     known = set(json.loads(charts.read_bytes().partition(b"\n")[2]))
     assert {"p-0001", "p-0002", "p-0003"} <= known
-    assert run_cli("--root", str(clinic), "render", "soap", "p-0002").code == 0
+    assert run_here("--root", str(clinic), "render", "soap", "p-0002").code == 0
     assert set(json.loads(charts.read_bytes().partition(b"\n")[2])) == known
 
 
