@@ -412,3 +412,27 @@ def test_documents_sent_stay_behind_and_their_log_is_kept_without_file(tmp_path:
     )
     assert len(copy["sessions"]) == len(log["sessions"]) and copy["by"].startswith("therapist-")
     assert _validate(out).json()["ok"]
+
+
+def test_a_failure_midway_leaves_no_half_written_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from medmassage.errors import WriteError
+    from medmassage.export import deid
+    from medmassage.store import Store
+
+    store = _copy_demo(tmp_path / "store")
+    written: list[Path] = []
+    real_write = deid._write
+
+    def failing(path: Path, text: str) -> None:
+        if len(written) == 40:
+            raise OSError(28, "No space left on device")
+        written.append(path)
+        real_write(path, text)
+
+    monkeypatch.setattr(deid, "_write", failing)
+    with pytest.raises(WriteError, match="nothing was left"):
+        deid.export_deid(Store(store), tmp_path / "copy", SEED, today=TODAY)
+    assert len(written) == 40 and not any(path.exists() for path in written)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]

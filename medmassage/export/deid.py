@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -127,9 +128,13 @@ def export_deid(
     keyed = Keyed(seed)
     copier = _Copier(keyed, Pseudonyms(keyed), keep_text, Outcome(target, keep_text=keep_text))
     copier.map_shared(reader.shared.records, reader.survey.charts)
-    partial = target.parent / f".{target.name}.{os.getpid()}.partial"
     try:
-        partial.mkdir(mode=0o700)
+        partial = Path(
+            tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+        )
+    except OSError as exc:
+        raise WriteError(f"cannot write into {target.parent}: {exc.strerror or exc}") from None
+    try:
         copier.partial = partial
         _copy_all(reader, copier, progress or (lambda items, label: nullcontext(items)))
         _note_not_copied(store, copier.outcome)
@@ -139,6 +144,11 @@ def export_deid(
         if target.is_dir():
             target.rmdir()
         partial.rename(target)
+    except OSError as exc:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise WriteError(
+            f"cannot write the copy: {exc.strerror or exc}; nothing was left"
+        ) from None
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
