@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from medmassage.query.jsontext import dumps
 from tests.conftest import TODAY, run_cli
 
 
@@ -166,3 +170,21 @@ def test_usage_errors_exit_2_without_a_traceback(store: Path) -> None:
         result = run_cli("--root", str(store), *args)
         assert result.code == 2, result
         assert "Traceback" not in result.err
+
+
+_PLAIN_JSON = st.none() | st.booleans() | st.integers() | st.floats() | st.text()
+_KEYS = st.text() | st.integers() | st.booleans() | st.none()
+_JSON = st.recursive(
+    _PLAIN_JSON,
+    lambda inner: st.lists(inner) | st.tuples(inner, inner) | st.dictionaries(_KEYS, inner),
+    max_leaves=30,
+)
+_TABLES = st.dictionaries(
+    st.text(), st.lists(st.dictionaries(st.text(), _PLAIN_JSON)) | _PLAIN_JSON
+)  # rows (lists of flat dicts) take the fast path of query.jsontext
+
+
+@settings(max_examples=400)
+@given(st.one_of(_JSON, _TABLES))
+def test_the_json_of_the_queries_is_json_dumps_indented(document: Any) -> None:
+    assert dumps(document) == json.dumps(document, indent=2, ensure_ascii=False)

@@ -120,7 +120,7 @@ def _items(
 
 
 def _print_json(items: list[Item], today: str, days: int) -> None:
-    import json
+    from medmassage.query.jsontext import dumps
 
     document: dict[str, Any] = {
         "today": today,
@@ -128,7 +128,8 @@ def _print_json(items: list[Item], today: str, days: int) -> None:
         "counts": {s: sum(i.severity == s for i in items) for s in ("overdue", "due", "soon")},
         "items": [i.as_dict() for i in items],
     }
-    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    # json.dumps(indent=2)'s text, written as is (JSON holds no terminal control codes)
+    sys.stdout.write(dumps(document) + "\n")
 
 
 def _print_text(items: list[Item], today: str, days: int) -> None:
