@@ -32,7 +32,7 @@ from medmassage.store import Entry, Store
 from medmassage.store.files import DIR_MODE, replace_atomically
 
 CACHE_FILE = "validate.json"
-FORMAT = 1
+FORMAT = 2  # 2: a chart's identity kept as a digest
 # Files changed within this many seconds are never remembered: their timestamps may not
 # have ticked yet, so a second change could leave them looking the same. Tests shorten it
 # (module attribute, or $MEDMASSAGE_RACY_SECONDS for a process) instead of sleeping.
@@ -160,9 +160,11 @@ class ChartCache:
         self.looked: dict[str, Identity] = {}  # rel -> identity, as first looked up
         self.cutoff = racy_cutoff()
 
-    def _identity(self, entries: list[Entry]) -> list[Any] | None:
-        """[[rel, size, mtime, ctime, inode], ...] as first looked up; None when a file is
-        missing or changed too recently for its timestamps to tell a later change."""
+    def _identity(self, entries: list[Entry]) -> str | None:
+        """A digest of [rel, size, mtime, ctime, inode] of every file, as first looked up;
+        None when a file is missing or changed too recently for its timestamps to tell a
+        later change. (A digest, not the list: the cache holds one string per chart, and
+        loading it is most of what a warm query costs after the walk.)"""
         rows: list[Any] = []
         base, looked, cutoff = f"{self.root}/", self.looked, self.cutoff
         for entry in entries:  # once per file of the store on every run: kept lean
@@ -173,8 +175,8 @@ class ChartCache:
                 found = looked[rel] = stat_identity(base + rel)
             if found is None or found[1] > cutoff or found[2] > cutoff:  # is_racy, inline
                 return None
-            rows.append([rel, *found])
-        return rows
+            rows.append((rel, *found))
+        return hashlib.sha256(repr(rows).encode("utf-8", "surrogatepass")).hexdigest()
 
     def identities(self, entries: list[Entry]) -> dict[str, Identity]:
         """The identities `reuse` looked up for these files (taken before they were read)."""
