@@ -14,6 +14,8 @@ from urllib.parse import unquote
 import pytest
 import yaml
 from conftest import DEMO, TODAY, run_cli
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from medmassage.documents import DOCUMENTS
 
@@ -389,3 +391,24 @@ def test_a_failed_write_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="nothing was written"):
         write_folder(out, files())
     assert list(tmp_path.iterdir()) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=40), st.booleans())
+def test_any_out_is_either_a_new_place_outside_the_store_or_a_usage_error(
+    out: str, archive: bool
+) -> None:
+    from medmassage.errors import UsageError
+    from medmassage.export.chart_output import destination
+
+    store = DEMO.resolve()
+    try:
+        found = destination(store, out, archive)
+    except UsageError:
+        return
+    real = Path(os.path.realpath(found.path))
+    assert not real.is_relative_to(store) and not found.path.exists()
+    if archive:
+        assert found.archive and found.path.name.endswith(".zip")
+    else:
+        assert found.path == Path(out)

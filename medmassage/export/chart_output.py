@@ -45,7 +45,7 @@ class Destination:
 def destination(store_root: Path, out: str, archive: bool) -> Destination:
     """Check OUT before anything is read: UsageError (exit 2) for a path inside the store,
     an existing archive or file, a folder that is not empty, or a parent folder missing."""
-    if not out.strip():
+    if not out.strip() or "\0" in out:
         raise UsageError("name the release's folder or archive (OUT)")
     path = Path(out)
     if archive and not path.name.endswith(ZIP_SUFFIX):
