@@ -278,30 +278,35 @@ def _strings(value: Any) -> Iterator[str]:
         yield value
 
 
-def test_ages_over_89_are_grouped(tmp_path: Path) -> None:
+def test_ages_over_89_are_grouped_and_a_telling_patient_id_renumbered(tmp_path: Path) -> None:
     store = _copy_demo(tmp_path / "store")
-    path = store / "patients" / "p-0001" / "patient.yaml"
+    (store / "patients" / "p-0001").rename(store / "patients" / "whitcombe")
+    path = store / "patients" / "whitcombe" / "patient.yaml"
     original = _load(path)
-    path.write_text(path.read_text().replace(original["date_of_birth"], "1931-02-10"))
+    text = path.read_text().replace(original["date_of_birth"], "1931-02-10")
+    path.write_text(text.replace("id: p-0001", "id: whitcombe"))
     assert _validate(store).json()["ok"]
     out = tmp_path / "copy"
     result = _export(store, out, "--seed", SEED, "--format", "json")
     assert result.code == 0, result
     assert result.json()["ages_grouped"] == 1
-    new = numbered(
-        Keyed(SEED), [p.name for p in (store / "patients").iterdir()], PATIENT_PREFIX, "p"
-    )
-    copy = _load(out / "patients" / new["p-0001"] / "patient.yaml")
-    days = [copy["intake_date"], *(s["date"] for s in _sessions(out, new["p-0001"]))]
-    assert (
-        age_on(copy["date_of_birth"], min(days)) == 90 <= age_on(copy["date_of_birth"], max(days))
-    )
+    olds = [p.name for p in (store / "patients").iterdir()]
+    new = numbered(Keyed(SEED), olds, PATIENT_PREFIX, "p")
+    assert sorted(new.values()) == sorted(p.name for p in (out / "patients").iterdir())
+    assert not [p for p in _files(out) if "whitcombe" in p.read_text().lower()]
+    copy = _load(out / "patients" / new["whitcombe"] / "patient.yaml")
+    days = [copy["intake_date"], *(s["date"] for s in _sessions(out, new["whitcombe"]))]
+    born = copy["date_of_birth"]
+    assert age_on(born, min(days)) == 90 <= age_on(born, max(days)) < 92
     assert all("date" not in item for item in copy["medical_history"].get("surgeries", []))
     assert all("date" not in item for item in copy["medical_history"].get("injuries", []))
-    others = [new[p] for p in new if p != "p-0001"]
-    for other in others:  # younger patients keep their age to the day
-        birth = _load(out / "patients" / other / "patient.yaml")["date_of_birth"]
-        assert age_on(birth, TODAY) < 90
+    for old in olds:  # everyone else keeps their age at intake
+        if old != "whitcombe":
+            was = _load(store / "patients" / old / "patient.yaml")
+            now = _load(out / "patients" / new[old] / "patient.yaml")
+            assert age_on(was["date_of_birth"], was["intake_date"]) == age_on(
+                now["date_of_birth"], now["intake_date"]
+            )
 
 
 def test_out_must_be_new_or_empty_and_outside_the_store(tmp_path: Path) -> None:

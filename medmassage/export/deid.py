@@ -42,7 +42,6 @@ from medmassage.export.deid_shift import (
 from medmassage.store import RENDERED_DIR, SENT_DIR, TEMPLATES_DIR, Store, record_rel
 from medmassage.validate import Validation, check_chart, load_chart, open_store
 
-REPORT_FILE = "DEIDENTIFICATION.md"
 Progress = Callable[[Sequence[str], str], AbstractContextManager[Iterable[str]]]
 
 
@@ -138,7 +137,7 @@ def export_deid(
         copier.partial = partial
         _copy_all(reader, copier, progress or (lambda items, label: nullcontext(items)))
         _note_not_copied(store, copier.outcome)
-        from medmassage.export.deid_report import report_markdown
+        from medmassage.export.deid_report import REPORT_FILE, report_markdown
 
         _write(partial / REPORT_FILE, report_markdown(copier.outcome))
         if target.is_dir():

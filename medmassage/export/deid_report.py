@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from medmassage.export.deid import Outcome
 
+REPORT_FILE = "DEIDENTIFICATION.md"  # written at the top of the copy
+
 CAVEATS = (
     "Dates are shifted by a secret offset per patient (whole weeks, into the past) instead "
     "of being cut to the year as Safe Harbor does: intervals inside a chart are kept, and "
@@ -52,7 +54,7 @@ def summary_text(outcome: Outcome) -> str:
     if outcome.grouped:
         lines.append(f"{outcome.grouped} patient(s) over 89: ages grouped as 90+")
     lines.extend(f"not copied: {n} {what}" for what, n in sorted(outcome.not_copied.items()))
-    lines.append(f"what was done, per field: {outcome.out / 'DEIDENTIFICATION.md'}")
+    lines.append(f"what was done, per field: {outcome.out / REPORT_FILE}")
     return "\n".join(lines)
 
 
