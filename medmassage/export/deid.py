@@ -232,12 +232,11 @@ class _Copier:
 
 
 def _write(path: Path, text: str) -> None:
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-    except OSError as exc:
-        raise WriteError(f"cannot write the copy: {exc.strerror or exc}") from None
+    """A new file (0600) of the copy; an OSError is turned into WriteError by the caller,
+    which removes the partial copy."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(text)
 
 
 def _chart_ids(records: list[Record], offset: int) -> dict[str, str]:

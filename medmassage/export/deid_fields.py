@@ -16,7 +16,13 @@ from typing import Any
 
 from medmassage import codesets, kinds
 from medmassage.export.deid_ids import Pseudonyms
-from medmassage.export.deid_shift import shift_date, shift_datetime, zip3
+from medmassage.export.deid_shift import (
+    is_date_id,
+    shift_date,
+    shift_date_id,
+    shift_datetime,
+    zip3,
+)
 from medmassage.schema_loader import raw_schema
 
 PLACEHOLDER = "[removed]"
@@ -245,8 +251,7 @@ def _leaf(action: str, value: Any, path: Path, ctx: Context, required: bool, par
     if action in ("date", "datetime", "history", "birth"):
         return _dated(action, value, path, ctx)
     if action.startswith("id:"):
-        ctx.count(path, "renamed")
-        return ctx.ids[action[3:] if action != "id:self" else "chart"][value]
+        return _renamed(action, value, path, ctx)
     if action == "text":
         if ctx.keep_text:
             ctx.count(path, "kept (--keep-text)")
@@ -257,6 +262,17 @@ def _leaf(action: str, value: Any, path: Path, ctx: Context, required: bool, par
         ctx.count(path, "removed")
         return _DROP
     return _replaced(action, value, path, ctx, parent)
+
+
+def _renamed(action: str, value: str, path: Path, ctx: Context) -> str:
+    """An id as the copy names it. A reference to nothing (which validation reports) is
+    renamed too, never kept: dated ids move with the chart, others become `unknown`."""
+    new = ctx.ids[action[3:] if action != "id:self" else "chart"].get(value)
+    if new is None:
+        ctx.count(path, "renamed (refers to nothing)")
+        return shift_date_id(value, ctx.offset) if is_date_id(value) else "unknown"
+    ctx.count(path, "renamed")
+    return new
 
 
 def _dated(action: str, value: str, path: Path, ctx: Context) -> Any:
