@@ -345,6 +345,8 @@ def test_an_empty_existing_folder_is_used(store: Path, tmp_path: Path) -> None:
     assert export(store, "p-0002", str(out)).code == 0
     assert (out / "index.html").is_file()
     assert [p.name for p in out.parent.iterdir()] == ["release"]  # no temporary sibling left
+    for path in out.rglob("*"):  # the patient's record: readable by its owner only
+        assert path.stat().st_mode & 0o777 == (0o700 if path.is_dir() else 0o600), path
 
 
 def test_a_chart_with_errors_is_not_released(store: Path, tmp_path: Path) -> None:
