@@ -219,8 +219,15 @@ class Lsp:
                 stream.close()
 
 
-def diagnostics(server: Path, path: Path) -> list[dict[str, Any]]:
-    """What yaml-language-server reports on opening `path`."""
+def published_for(uri: str) -> Any:
+    """Whether a message is the diagnostics the server publishes for `uri`."""
+    return lambda m: (
+        m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri
+    )
+
+
+def diagnostics(server: Path, *paths: Path) -> list[list[dict[str, Any]]]:
+    """What yaml-language-server reports on opening each of `paths`, one server for all."""
     settings = {"validate": True, "hover": True, "completion": True}
     settings["schemaStore"] = {"enable": False}  # offline: only the file's own schema
     client = Lsp([node(), str(server), "--stdio"])
@@ -230,7 +237,7 @@ def diagnostics(server: Path, path: Path) -> list[dict[str, Any]]:
             method="initialize",
             params={
                 "processId": None,
-                "rootUri": path.parent.as_uri(),
+                "rootUri": paths[0].parent.as_uri(),
                 "capabilities": {"workspace": {"configuration": True}},
             },
         )
@@ -239,15 +246,16 @@ def diagnostics(server: Path, path: Path) -> list[dict[str, Any]]:
         client.send(
             method="workspace/didChangeConfiguration", params={"settings": {"yaml": settings}}
         )
-        document = {"uri": path.as_uri(), "languageId": "yaml", "version": 1}
-        client.send(
-            method="textDocument/didOpen",
-            params={"textDocument": {**document, "text": path.read_text(encoding="utf-8")}},
-        )
-        published = client.wait_for(
-            lambda m: m.get("method") == "textDocument/publishDiagnostics", settings
-        )
-        return list(published["params"]["diagnostics"])
+        found = []
+        for path in paths:
+            document = {"uri": path.as_uri(), "languageId": "yaml", "version": 1}
+            client.send(
+                method="textDocument/didOpen",
+                params={"textDocument": {**document, "text": path.read_text(encoding="utf-8")}},
+            )
+            published = client.wait_for(published_for(document["uri"]), settings)
+            found.append(list(published["params"]["diagnostics"]))
+        return found
     finally:
         client.close()
 
@@ -261,13 +269,13 @@ def test_yaml_language_server_reads_the_readme_line(store: Path) -> None:
     session = store / readme_session.relative_to(DEMO)
     text = f"# yaml-language-server: $schema={target}\n" + session.read_text(encoding="utf-8")
     session.write_text(text, encoding="utf-8")
-    assert diagnostics(server, session) == []
-
     lines = text.splitlines(keepends=True)
     bad = next(n for n, line in enumerate(lines) if line.startswith("duration_minutes:"))
     lines[bad] = "duration_minutes: sixty\n"
-    session.write_text("".join(lines), encoding="utf-8")
-    found = diagnostics(server, session)
+    broken = session.with_name(f"{session.stem}-broken.yaml")  # beside it: same $schema path
+    broken.write_text("".join(lines), encoding="utf-8")
+    clean, found = diagnostics(server, session, broken)  # one server start for both
+    assert clean == []
     assert [d["range"]["start"]["line"] for d in found] == [bad], found
     assert found[0].get("severity") == 1  # an error
 
