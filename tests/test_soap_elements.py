@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import DEMO, PROJECT, run_cli
+from conftest import DEMO, PROJECT, run_here
 
 from medmassage.care.billing import billing_lines, billing_settings
 
@@ -198,11 +198,12 @@ def test_intraoral_work_names_its_consent(rendered: tuple[Path, Path]) -> None:
 
 
 def test_notes_are_deterministic(rendered: tuple[Path, Path], tmp_path: Path) -> None:
-    """Rendering the same records twice gives byte-identical notes."""
+    """Rendering the same records twice gives byte-identical notes (in this process: the
+    notes the tests above read came from the installed command)."""
     root, _ = rendered
     outs = [tmp_path / "first", tmp_path / "second"]
     for out in outs:
-        result = run_cli("--root", str(root), "render", "soap", "--all", "--out", str(out))
+        result = run_here("--root", str(root), "render", "soap", "--all", "--out", str(out))
         assert result.code == 0, result
     first = sorted(p.relative_to(outs[0]) for p in outs[0].rglob("*.soap.*"))
     assert first == sorted(p.relative_to(outs[1]) for p in outs[1].rglob("*.soap.*"))
