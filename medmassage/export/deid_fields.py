@@ -91,6 +91,7 @@ ACTIONS: dict[str, dict[Path, str]] = {
         ("insurance", "group"): "identifier",
         ("insurance", "claim_number"): "identifier",
         ("insurance", "adjuster"): "drop",
+        ("insurance", "payer"): "payer",  # Payer 2: no self-pay made of a removed name
     },
     "referral": {
         ("provider",): "id:provider",
@@ -302,6 +303,8 @@ def _replaced(action: str, value: str, path: Path, ctx: Context, parent: Any) ->
     ctx.count(path, "removed" if action == "placeholder" else "pseudonymised")
     if action == "npi":
         return ctx.pseudonyms.npi(value)
+    if action == "payer":
+        return ctx.pseudonyms.label("Payer", value)
     if action in ("identifier", "license"):
         return ctx.pseudonyms.identifier(value, keep_letters=action == "license")
     names = {

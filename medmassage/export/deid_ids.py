@@ -50,6 +50,14 @@ class Pseudonyms:
             self._given[key] = candidate
         return self._given[key]
 
+    def label(self, family: str, original: str) -> str:
+        """`family` and a number (Payer 2), numbered as originals are first met: the
+        same original, the same label."""
+        key = (family, original)
+        if key not in self._given:
+            self._given[key] = f"{family} {sum(1 for f, _ in self._given if f == family) + 1}"
+        return self._given[key]
+
     def npi(self, original: str) -> str:
         """A 10-digit NPI starting 1 or 2 (as issued NPIs do) with a valid check digit
         (CLINICAL.md §5), the same for the same original NPI wherever it appears."""
