@@ -86,7 +86,12 @@ KINDS: tuple[Kind, ...] = (
         date_field="date",
         creatable=True,
         care=True,
-        references=(THERAPIST, (("referral",), "referral"), (("assessment",), "assessment")),
+        references=(
+            THERAPIST,
+            (("referral",), "referral"),
+            (("assessment",), "assessment"),
+            (("certification", "by"), "provider"),
+        ),
     ),
     Kind(
         "session",
