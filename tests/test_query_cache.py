@@ -3,6 +3,7 @@ again, no chart's YAML read when nothing changed, and exactly the changed chart 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -102,3 +103,19 @@ def test_a_changed_setting_is_never_answered_from_the_cache(store: Path) -> None
     settings.write_text(settings.read_text() + "due:\n  reassess_max_visits: 2\n")
     after = _due_from_cache(store)  # every chart's items were kept under the old setting
     assert after == _due_read_again(store) and after != before
+
+
+def test_an_edit_that_keeps_size_and_mtime_still_changes_the_answer(store: Path) -> None:
+    """A chart's identity (kept as one digest of every file's size, mtime, ctime and inode)
+    still tells an edit whose size and mtime were put back: its ctime moved."""
+    session = sorted(store.glob("patients/*/sessions/*.yaml"))[0]
+    before = _every_answer(store, cached=True)
+    stat = session.stat()
+    text = session.read_text()
+    pain = text.index("pain: ") + len("pain: ")
+    digit = "1" if text[pain] != "1" else "2"  # one digit for another: the same size
+    session.write_text(text[:pain] + digit + text[pain + 1 :])
+    os.utime(session, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert session.stat().st_size == stat.st_size
+    after = _every_answer(store, cached=True)
+    assert after == _every_answer(store, cached=False) and after != before
