@@ -27,6 +27,7 @@ from medmassage.render.request import (
     Document,
     Renderer,
     Request,
+    Target,
     held_problems,
     left_out_by_status,
     output_path,
@@ -52,6 +53,9 @@ class Job(NamedTuple):
     candidates: list[Candidate]
     drawn: dict[str, Stored | None]  # what the render cache remembers, changed or not
     known: dict[str, Identity]  # identities of its files, looked up before any was read
+
+
+Pending = list[tuple[str, str, str]]  # (path, format, text) rendered, to be written
 
 
 class Result(NamedTuple):
@@ -237,26 +241,14 @@ def _render(
     ok, notice = selected(request, candidate, facts)
     holds = renderer.holds(target, folder)
     held = held_problems(holds, errors) if ok else []
-    pending: list[tuple[str, str, str]] = []
+    pending: Pending = []
     paths: list[str] = []
     doc_id = digest = ""
     outputs: dict[str, list[Any]] = {}  # the files written are added by `_write`
     if ok and not held:
-        doc_id, context = renderer.build(target)
-        digest = context_digest(doc_id, context)
-        outputs = _same_outputs(earlier, doc_id, digest, ids, statics)
-        paths = [
-            str(output_path(state.out, Document(target, doc_id), request.document, fmt))
-            for fmt in request.formats
-        ]
-        if not all(
-            intact(path, outputs.get(fmt)) for path, fmt in zip(paths, request.formats, strict=True)
-        ):
-            document = renderer.texts(target, doc_id, context)
-            pending = [
-                (path, fmt, document.texts[fmt])
-                for path, fmt in zip(paths, request.formats, strict=True)
-            ]
+        doc_id, digest, outputs, paths, pending = _files(
+            state, renderer, target, earlier, ids, statics
+        )
     deps = sorted(holds | statics)
     before = _remembered(earlier)
     identities = [(rel, ids.trusted(rel, before.get(rel, UNSETTLED))) for rel in deps]
@@ -273,6 +265,29 @@ def _render(
         tuple(pending),
         not ok and left_out_by_status(request, candidate, facts),
     )
+
+
+def _files(
+    state: State,
+    renderer: Renderer,
+    target: Target,
+    earlier: Stored | None,
+    ids: Identities,
+    statics: set[str],
+) -> tuple[str, str, dict[str, list[Any]], list[str], Pending]:
+    """A chosen document's id, context digest, the outputs kept, its paths and the texts
+    to write: none when its files hold what its context renders to (`_same_outputs`)."""
+    request = state.request
+    doc_id, context = renderer.build(target)
+    digest = context_digest(doc_id, context)
+    outputs = _same_outputs(earlier, doc_id, digest, ids, statics)
+    made = Document(target, doc_id)
+    paths = [str(output_path(state.out, made, request.document, fmt)) for fmt in request.formats]
+    pairs = list(zip(paths, request.formats, strict=True))
+    if all(intact(path, outputs.get(fmt)) for path, fmt in pairs):
+        return doc_id, digest, outputs, paths, []
+    texts = renderer.texts(target, doc_id, context).texts
+    return doc_id, digest, outputs, paths, [(path, fmt, texts[fmt]) for path, fmt in pairs]
 
 
 def _same_outputs(
