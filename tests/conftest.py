@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,38 @@ def store(tmp_path: Path) -> Path:
     target = tmp_path / "store"
     shutil.copytree(DEMO, target, ignore=shutil.ignore_patterns("rendered", ".medmassage-cache"))
     return target
+
+
+def _fingerprint(root: Path) -> str:
+    """A digest of every path and byte under `root` but its caches (which may change)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if rel.parts[0] == ".medmassage-cache":
+            continue
+        digest.update(rel.as_posix().encode() + b"\0")
+        if path.is_file() and not path.is_symlink():
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="session")
+def _shared_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    target = tmp_path_factory.mktemp("shared-demo") / "store"
+    shutil.copytree(DEMO, target, ignore=shutil.ignore_patterns("rendered", ".medmassage-cache"))
+    return target, _fingerprint(target)
+
+
+@pytest.fixture
+def demo_store(_shared_demo: tuple[Path, str]) -> Iterator[Path]:
+    """One copy of the demo clinic per test process, for tests that only read it (render to
+    stdout or to their own tmp_path): its validation cache is shared, so most tests skip
+    re-validating it. A test that changes anything in it but its cache fails: use `store`."""
+    root, before = _shared_demo
+    yield root
+    assert _fingerprint(root) == before, "a test changed the shared demo store; use `store`"
 
 
 def first_file(root: Path, pattern: str) -> Path:

@@ -61,17 +61,20 @@ def _home_care_args(root: Path) -> list[str]:
 
 
 def test_each_document_renders_for_every_patient_in_every_format_deterministically(
-    store: Path, tmp_path: Path
+    demo_store: Path, tmp_path: Path
 ) -> None:
     asks = {
-        "superbill": [*_refs(store, "sessions"), *(f"--format={f}" for f in (*FORMATS, "csv"))],
-        "home-care": [*_home_care_args(store), *(f"--format={f}" for f in FORMATS)],
+        "superbill": [
+            *_refs(demo_store, "sessions"),
+            *(f"--format={f}" for f in (*FORMATS, "csv")),
+        ],
+        "home-care": [*_home_care_args(demo_store), *(f"--format={f}" for f in FORMATS)],
         "referral-form": ["--all", "--status", "any", *(f"--format={f}" for f in FORMATS)],
     }
     for document, args in asks.items():
-        first = _render(store, tmp_path / "one", document, *args)
-        second = _render(store, tmp_path / "two", document, *args)
-        assert {p.parent.name for p in first} == set(_patients(store)), document
+        first = _render(demo_store, tmp_path / "one", document, *args)
+        second = _render(demo_store, tmp_path / "two", document, *args)
+        assert {p.parent.name for p in first} == set(_patients(demo_store)), document
         for a, b in zip(sorted(first), sorted(second), strict=True):
             assert a.read_bytes() == b.read_bytes(), a
             assert b.read_text(encoding="utf-8").strip(), b
@@ -80,27 +83,27 @@ def test_each_document_renders_for_every_patient_in_every_format_deterministical
 
 
 def test_superbill_lines_equal_the_billing_and_carry_the_cms_1500_elements(
-    store: Path, tmp_path: Path
+    demo_store: Path, tmp_path: Path
 ) -> None:
-    settings = _settings(store)
+    settings = _settings(demo_store)
     place = str(settings.get("billing", {}).get("place_of_service", "11"))
     out = tmp_path / "out"  # one run renders every visit's superbill
-    _render(store, out, "superbill", "--all", "--format", "md", "--format", "csv")
-    for ref in _refs(store, "sessions"):
+    _render(demo_store, out, "superbill", "--all", "--format", "md", "--format", "csv")
+    for ref in _refs(demo_store, "sessions"):
         patient_id, session_id = ref.split("/")
         stem = out / patient_id / f"{session_id}.superbill"
         text = stem.with_name(stem.name + ".md").read_text(encoding="utf-8")
         table = stem.with_name(stem.name + ".csv").read_text(encoding="utf-8")
         rows = list(csv.DictReader(io.StringIO(table)))
-        expected, computed = _billed(store, ref)
+        expected, computed = _billed(demo_store, ref)
         assert [(r["cpt"], int(r["units"])) for r in rows] == expected, ref
         assert ("computed" in text) == computed, ref
-        patient = _load(store, f"patients/{patient_id}/patient.yaml")
-        session = _load(store, f"patients/{patient_id}/sessions/{session_id}.yaml")
-        plan = _load(store, f"patients/{patient_id}/plans/{session['treatment_plan']}.yaml")
-        referral = _load(store, f"patients/{patient_id}/referrals/{plan['referral']}.yaml")
-        provider = _load(store, f"providers/{referral['provider']}.yaml")
-        therapist = _load(store, f"therapists/{session['therapist']}.yaml")
+        patient = _load(demo_store, f"patients/{patient_id}/patient.yaml")
+        session = _load(demo_store, f"patients/{patient_id}/sessions/{session_id}.yaml")
+        plan = _load(demo_store, f"patients/{patient_id}/plans/{session['treatment_plan']}.yaml")
+        referral = _load(demo_store, f"patients/{patient_id}/referrals/{plan['referral']}.yaml")
+        provider = _load(demo_store, f"providers/{referral['provider']}.yaml")
+        therapist = _load(demo_store, f"therapists/{session['therapist']}.yaml")
         cover = patient["insurance"]
         wanted = [
             patient["name"]["family"], str(patient["date_of_birth"]), str(session["date"]),
@@ -120,24 +123,24 @@ def test_superbill_lines_equal_the_billing_and_carry_the_cms_1500_elements(
             assert row["note_signed"].startswith("yes" if session.get("signature") else "no")
 
 
-def test_csv_is_only_for_documents_that_ship_it(store: Path) -> None:
-    ref = _refs(store, "sessions")[0]
-    result = run_here("--root", str(store), "render", "soap", ref, "--format", "csv")
+def test_csv_is_only_for_documents_that_ship_it(demo_store: Path) -> None:
+    ref = _refs(demo_store, "sessions")[0]
+    result = run_here("--root", str(demo_store), "render", "soap", ref, "--format", "csv")
     assert result.code != 0 and "Traceback" not in result.err, result
     assert "csv" in result.err
 
 
 def test_home_care_is_in_plain_words_and_names_the_practice_phone(
-    store: Path, tmp_path: Path
+    demo_store: Path, tmp_path: Path
 ) -> None:
-    phone = _settings(store)["practice"]["phone"]
+    phone = _settings(demo_store)["practice"]["phone"]
     jargon = re.compile(
         r"\b(" + "|".join(re.escape(k) for k in PLAIN_WORDS) + r")\b", re.IGNORECASE
     )
-    for ref in _refs(store, "plans"):
+    for ref in _refs(demo_store, "plans"):
         patient_id, plan_id = ref.split("/")
-        plan = _load(store, f"patients/{patient_id}/plans/{plan_id}.yaml")
-        paths = _render(store, tmp_path / "out", "home-care", ref)
+        plan = _load(demo_store, f"patients/{patient_id}/plans/{plan_id}.yaml")
+        paths = _render(demo_store, tmp_path / "out", "home-care", ref)
         for path in paths:
             text = path.read_text(encoding="utf-8")
             assert phone in text, path
@@ -148,22 +151,24 @@ def test_home_care_is_in_plain_words_and_names_the_practice_phone(
         text = next(p for p in paths if p.suffix == ".md").read_text(encoding="utf-8")
         assert text.count("How often:") == text.count("For how long:") >= 1, ref
         if not any(
-            (s := _load(store, f"patients/{patient_id}/sessions/{f.name}"))["treatment_plan"]
+            (s := _load(demo_store, f"patients/{patient_id}/sessions/{f.name}"))["treatment_plan"]
             == plan_id
             and s.get("plan", {}).get("home_care")
-            for f in (store / "patients" / patient_id / "sessions").glob("*.yaml")
+            for f in (demo_store / "patients" / patient_id / "sessions").glob("*.yaml")
         ):
             assert text.count("How often:") == len(plan.get("home_care", [])), ref
 
 
-def test_referral_form_is_prefilled_from_the_current_referral(store: Path, tmp_path: Path) -> None:
-    for patient_id in _patients(store):
-        paths = _render(store, tmp_path / "out", "referral-form", patient_id)
+def test_referral_form_is_prefilled_from_the_current_referral(
+    demo_store: Path, tmp_path: Path
+) -> None:
+    for patient_id in _patients(demo_store):
+        paths = _render(demo_store, tmp_path / "out", "referral-form", patient_id)
         text = next(p for p in paths if p.suffix == ".txt").read_text(encoding="utf-8")
-        referrals = sorted((store / "patients" / patient_id / "referrals").glob("*.yaml"))
-        referral = _load(store, str(referrals[-1].relative_to(store)))
+        referrals = sorted((demo_store / "patients" / patient_id / "referrals").glob("*.yaml"))
+        referral = _load(demo_store, str(referrals[-1].relative_to(demo_store)))
         for diagnosis in referral["diagnoses"]:
             assert diagnosis["code"] in text, (patient_id, diagnosis["code"])
         assert "Signature:" in text and "Date:" in text
-        provider = _load(store, f"providers/{referral['provider']}.yaml")
+        provider = _load(demo_store, f"providers/{referral['provider']}.yaml")
         assert provider["npi"] in text

@@ -39,16 +39,16 @@ def sessions(store: Path, billed: bool) -> list[tuple[str, Any]]:
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_a_note_without_billing_shows_the_computed_lines(store: Path, fmt: str) -> None:
-    settings = billing_settings(load(store / "medmassage.yaml").get("billing"))
+def test_a_note_without_billing_shows_the_computed_lines(demo_store: Path, fmt: str) -> None:
+    settings = billing_settings(load(demo_store / "medmassage.yaml").get("billing"))
     # a visit with a code under the threshold (shown, no unit) beside one that bills
     ref, lines = next(
         (ref, lines)
-        for ref, data in sessions(store, billed=False)
+        for ref, data in sessions(demo_store, billed=False)
         for lines in [billing_lines(data, settings)]
         if {bool(line.units) for line in lines} == {True, False}
     )
-    text = note(store, ref, fmt)
+    text = note(demo_store, ref, fmt)
     assert "Billing (computed)" in text
     for line in lines:
         if line.units:
@@ -59,11 +59,11 @@ def test_a_note_without_billing_shows_the_computed_lines(store: Path, fmt: str) 
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_a_billed_note_shows_each_code_with_its_minutes(store: Path, fmt: str) -> None:
-    settings = billing_settings(load(store / "medmassage.yaml").get("billing"))
-    ref, data = sessions(store, billed=True)[0]
+def test_a_billed_note_shows_each_code_with_its_minutes(demo_store: Path, fmt: str) -> None:
+    settings = billing_settings(load(demo_store / "medmassage.yaml").get("billing"))
+    ref, data = sessions(demo_store, billed=True)[0]
     minutes = {line.code: line.minutes for line in billing_lines(data, settings)}
-    text = note(store, ref, fmt)
+    text = note(demo_store, ref, fmt)
     assert "Billing (computed)" not in text
     for entry in data["billing"]["codes"]:
         assert f"{entry['code']} × {entry['units']} ({minutes[entry['code']]} min)" in text
