@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import Result, run_cli
+from conftest import Result, run_cli, run_here
 
 from medmassage import kinds
 from medmassage.charting import init as initstore
@@ -73,13 +73,15 @@ class Conversation:
 
 
 def init(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Result:
-    """`medmassage init ARGS` with stdin that is never a terminal."""
-    return run_cli("init", *args, cwd=cwd, env=env, input="")
+    """`medmassage init ARGS` with stdin that is never a terminal, in this process (the
+    first test and the terminal conversations start real ones)."""
+    return run_here("init", *args, cwd=cwd, env=env, input="")
 
 
 def test_a_new_store_is_valid_and_complete(tmp_path: Path) -> None:
     root = tmp_path / "clinic"
-    result = init(
+    result = run_cli(
+        "init",
         str(root),
         "--no-input",
         "--name",
@@ -90,6 +92,7 @@ def test_a_new_store_is_valid_and_complete(tmp_path: Path) -> None:
         "555-0101",
         "--email",
         "desk@example.org",
+        input="",
     )
     assert result.code == 0, result
     assert result.out == f"{root}\n"  # stdout: the store; the rest is on stderr
