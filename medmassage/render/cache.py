@@ -29,6 +29,7 @@ counts the visits; a new file among those read whole renders them all.
 Nothing is remembered about a document whose own records changed within the last
 second (unless they are still as remembered from before); another input that did is
 remembered as UNSETTLED, which no file matches, so the next run looks again.
+
 The cache lives in `.medmassage-cache/render.json` (git-ignored), one section per
 output folder and document, one record per chart; it is JSON with a checksum, and
 anything unexpected in it means it is ignored and rebuilt.
