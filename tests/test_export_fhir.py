@@ -528,3 +528,36 @@ def test_visits_a_week_are_whole_frequencies_per_period(halves: int) -> None:
     timing = per_week(halves / 2)
     assert timing["frequency"] / timing["period"] == halves / 2
     assert timing["periodUnit"] == "wk" and timing["period"] in (1, 2)
+
+
+def codings(node: Any) -> Iterator[dict[str, Any]]:
+    """Every Coding (a mapping with a system and a code) anywhere under `node`."""
+    if isinstance(node, dict):
+        if isinstance(node.get("system"), str) and "code" in node:
+            yield node
+        for value in node.values():
+            yield from codings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from codings(value)
+
+
+def test_a_term_of_the_vocabulary_has_one_system_in_every_resource(demo: Export) -> None:
+    """A technique ordered on the referral and the same technique given at a visit are one
+    code: both halves of the bundle name the store's vocabularies alike."""
+
+    def systems(resource_type: str, element: str) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        for bundle in demo.bundles.values():
+            for resource in resources(bundle):
+                if resource["resourceType"] == resource_type:
+                    for coding in codings(resource.get(element, [])):
+                        found.setdefault(coding["code"], set()).add(coding["system"])
+        return found
+
+    ordered = systems("ServiceRequest", "orderDetail")
+    given = systems("Procedure", "code")
+    both = ordered.keys() & given.keys()
+    assert both, "the demo orders and gives at least one technique"
+    for code in both:
+        assert ordered[code] & given[code], (code, ordered[code], given[code])

@@ -13,6 +13,7 @@ from medmassage.care import episode, outcomes
 from medmassage.chart import Chart, Record, StoreView
 from medmassage.export import fhir_ids as ids
 from medmassage.export.fhir_people import MASSAGE_THERAPIST, Resource
+from medmassage.export.fhir_terms import label, vocabulary
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"  # CLINICAL.md §5
 LOINC = "http://loinc.org"
@@ -45,19 +46,6 @@ GOAL_STATUS = {
 }
 # Units people write on goals, as UCUM codes (others are kept as written, without a code).
 _UCUM = {"degrees": "deg", "percent": "%", "mm": "mm", "points": "{score}", "minutes": "min"}
-
-
-def vocabulary(kind: str) -> str:
-    """The system URI of one of the store's vocabularies (technique, region, joint...), as
-    the visit half names them: no code set is given for these, and none is invented."""
-    return f"urn:medmassage:vocabulary:{kind}"
-
-
-def label(word: str) -> str:
-    """A vocabulary word as people write it: 'trigger_point_therapy' -> 'Trigger point
-    therapy'."""
-    text = word.replace("_", " ")
-    return text[:1].upper() + text[1:]
 
 
 def concept(kind: str, word: str, text: str | None = None) -> dict[str, Any]:

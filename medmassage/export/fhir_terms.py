@@ -6,7 +6,7 @@ Codes come only from sources the project can vouch for: LOINC 72514-3 for pain o
 numeric rating scale (CLINICAL.md §5), CPT codes from the store's technique table
 (CLINICAL.md §2), HL7's own code systems for encounter class, participant and observation
 category. Everything else (techniques, body regions, joints, movements, instruments) is
-the store's vocabulary term under a `urn:medmassage:` system with its words as the text,
+the store's vocabulary term under a `urn:medmassage:vocabulary:` system with its words as the text,
 because no code set is given for them and a code must never be invented."""
 
 from __future__ import annotations
@@ -57,9 +57,9 @@ def ref(helper: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
 
 
 def vocabulary(kind: str) -> str:
-    """The system URI of one of the store's vocabularies (technique, region, joint...), as
-    the administrative half (fhir_care.py) names them too."""
-    return f"urn:medmassage:{kind}"
+    """The system URI of one of the store's vocabularies (technique, region, joint...): no
+    code set is given for these, and none is invented. The one name for both halves."""
+    return f"urn:medmassage:vocabulary:{kind}"
 
 
 def label(term: str) -> str:
