@@ -339,16 +339,6 @@ def test_refusals_exit_2_with_a_plain_message_and_write_nothing(
         assert out.read_bytes() == b"an older archive"
 
 
-def test_an_empty_existing_folder_is_used(store: Path, tmp_path: Path) -> None:
-    out = tmp_path / "outside" / "release"
-    out.mkdir(parents=True)
-    assert export(store, "p-0002", str(out)).code == 0
-    assert (out / "index.html").is_file()
-    assert [p.name for p in out.parent.iterdir()] == ["release"]  # no temporary sibling left
-    for path in out.rglob("*"):  # the patient's record: readable by its owner only
-        assert path.stat().st_mode & 0o777 == (0o700 if path.is_dir() else 0o600), path
-
-
 def test_a_chart_with_errors_is_not_released(store: Path, tmp_path: Path) -> None:
     note = sorted((store / "patients" / "p-0003" / "sessions").glob("*.yaml"))[-1]
     note.write_text(note.read_text().replace("pain: ", "pain: 12 #", 1))
@@ -382,7 +372,7 @@ def test_an_error_in_a_provider_the_chart_names_stops_it_and_one_elsewhere_does_
 
 
 def test_a_failed_write_leaves_nothing(tmp_path: Path) -> None:
-    from medmassage.export.chart_output import write_folder
+    from medmassage.export.output import write_folder
 
     def files() -> Any:
         yield "documents/a.html", b"a"
@@ -401,7 +391,7 @@ def test_any_out_is_either_a_new_place_outside_the_store_or_a_usage_error(
     out: str, archive: bool
 ) -> None:
     from medmassage.errors import UsageError
-    from medmassage.export.chart_output import destination
+    from medmassage.export.output import destination
 
     store = DEMO.resolve()
     try:

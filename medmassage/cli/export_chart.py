@@ -33,13 +33,13 @@ def chart(
     appears whole or not at all. A chart with errors is not released: its errors are
     printed as by validate and the exit status is 1. Exit 2: usage errors (an unknown
     patient, OUT inside the store or not empty)."""
-    from medmassage.export import chart_output
+    from medmassage.export import output
     from medmassage.export.chart import NotReleased, open_release
     from medmassage.export.chart_release import summary_text, write_release
     from medmassage.report import escape
 
     store = opts.store()
-    dest = chart_output.destination(store.root, out, archive)
+    dest = output.destination(store.root, out, archive)
     try:
         release = open_release(store, patient, today)
     except NotReleased as exc:

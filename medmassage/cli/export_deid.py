@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from medmassage.cli.base import Options, _print_problems, format_option, today_option
@@ -27,14 +25,14 @@ _TEXT_WARNING = (
 
 
 @export.command("deid")
-@click.argument("out", type=click.Path(path_type=Path))
+@click.argument("out", metavar="OUT")
 @click.option("--seed", metavar="TEXT", help=_SEED_HELP)
 @click.option("--keep-text", is_flag=True, help=_KEEP_TEXT_HELP)
 @format_option(("text", "json"), "text for people, json for programs (one document).")
 @today_option()
 @click.pass_obj
 def deid(
-    opts: Options, out: Path, seed: str | None, keep_text: bool, fmt: str, today: str | None
+    opts: Options, out: str, seed: str | None, keep_text: bool, fmt: str, today: str | None
 ) -> None:
     """Write a de-identified copy of the whole store into OUT (a new or empty folder
     outside the store) by HIPAA Safe Harbor: names and identifiers replaced by

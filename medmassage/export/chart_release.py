@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from medmassage import kinds
-from medmassage.export import chart_output
+from medmassage.export import output
 from medmassage.export.chart import INDEX, Release
 from medmassage.export.chart_documents import FORMATS, Rendered
 from medmassage.export.chart_index import context, document_rel, render_index
@@ -37,15 +37,15 @@ def release_files(release: Release, rendered: Sequence[Rendered]) -> Iterator[tu
 def write_release(
     release: Release,
     rendered: Sequence[Rendered],
-    dest: chart_output.Destination,
+    dest: output.Destination,
 ) -> dict[str, Any]:
     """Write the release to its destination and return its summary."""
-    chart_output.write(dest, release_files(release, rendered))
+    output.write(dest, release_files(release, rendered))
     return summary(release, rendered, dest)
 
 
 def summary(
-    release: Release, rendered: Sequence[Rendered], dest: chart_output.Destination
+    release: Release, rendered: Sequence[Rendered], dest: output.Destination
 ) -> dict[str, Any]:
     """What the release holds: counts, the unsigned notes and the documents not made
     (ids and fixed words only: this goes to standard output and into logs)."""

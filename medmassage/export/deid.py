@@ -3,17 +3,15 @@
 
 The store is read through the validation façade; a store with errors is refused whole
 (a copy missing charts would be a wrong case study, and the copy must validate). Each
-record goes through `deid_fields`; the copy is written into a hidden sibling of OUT and
-renamed into place at the end, so a failure never leaves half a copy. The seed, the
+record goes through `deid_fields`; the copy is written as `export chart` writes a release
+(`output`): into a hidden sibling of OUT, renamed into place at the end, so a failure
+never leaves half a copy. The seed, the
 offsets and the map from old ids to new ones stay in memory: none is written."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +19,7 @@ from typing import Any
 
 from medmassage import kinds
 from medmassage.chart import Record
-from medmassage.errors import MedmassageError, Problem, UsageError, WriteError
+from medmassage.errors import MedmassageError, Problem
 from medmassage.export.deid_fields import Context, transform_record
 from medmassage.export.deid_ids import (
     PATIENT_PREFIX,
@@ -39,6 +37,7 @@ from medmassage.export.deid_shift import (
     shift_date,
     shift_date_id,
 )
+from medmassage.export.output import destination, write_folder
 from medmassage.store import RENDERED_DIR, SENT_DIR, TEMPLATES_DIR, Store, record_rel
 from medmassage.validate import Validation, check_chart, load_chart, open_store
 
@@ -49,9 +48,10 @@ class Refused(MedmassageError):
     """The store has errors: nothing was copied (the located problems say where)."""
 
     def __init__(self, problems: list[Problem]) -> None:
+        errors, files = len(problems), len({p.file for p in problems})
         super().__init__(
-            f"not exported: {len({p.file for p in problems})} file(s) of the store have "
-            "errors (above); fix them, then export again"
+            f"the store is not exported: {errors} error{'s' if errors != 1 else ''} above, in "
+            f"{files} file{'s' if files != 1 else ''}; fix them and export again"
         )
         self.problems = problems
 
@@ -67,23 +67,6 @@ class Outcome:
     not_copied: Counter[str] = field(default_factory=Counter)
     grouped: int = 0  # patients over 89, their ages grouped
     keep_text: bool = False
-
-
-def check_out(store: Store, out: Path) -> Path:
-    """OUT as an absolute path, when it may receive a copy: new or an empty folder, not
-    inside the store; UsageError (exit 2) otherwise."""
-    target = out.expanduser().absolute()
-    resolved = target.resolve()
-    root = store.root.resolve()
-    if resolved == root or root in resolved.parents:
-        raise UsageError(f"{out} is inside the store; name a folder outside it")
-    if target.is_symlink() or (target.exists() and not target.is_dir()):
-        raise UsageError(f"{out} exists and is not a folder; name a new or empty folder")
-    if target.is_dir() and any(target.iterdir()):
-        raise UsageError(f"{out} is not empty; name a new or empty folder")
-    if not target.parent.is_dir():
-        raise UsageError(f"the folder {target.parent} does not exist; create it first")
-    return target
 
 
 class _Reader:
@@ -114,60 +97,46 @@ def _errors(problems: Iterable[Problem]) -> list[Problem]:
 
 def export_deid(
     store: Store,
-    out: Path,
+    out: str,
     seed: str,
     keep_text: bool = False,
     today: str | None = None,
     progress: Progress | None = None,
 ) -> Outcome:
     """Write a de-identified copy of `store` into `out` (see the module's docstring);
-    Refused, with nothing written, when the store has errors."""
-    target = check_out(store, out)
+    UsageError for an OUT that may not receive it (the rules of `output.destination`),
+    Refused when the store has errors, WriteError when the copy cannot be written: in
+    each case nothing is left."""
+    dest = destination(store.root, out)
     reader = _Reader(open_store(store, today))
     keyed = Keyed(seed)
-    copier = _Copier(keyed, Pseudonyms(keyed), keep_text, Outcome(target, keep_text=keep_text))
+    copier = _Copier(keyed, Pseudonyms(keyed), keep_text, Outcome(dest.path, keep_text=keep_text))
     copier.map_shared(reader.shared.records, reader.survey.charts)
-    try:
-        partial = Path(
-            tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
-        )
-    except OSError as exc:
-        raise WriteError(f"cannot write into {target.parent}: {exc.strerror or exc}") from None
-    try:
-        copier.partial = partial
-        _copy_all(reader, copier, progress or (lambda items, label: nullcontext(items)))
-        _note_not_copied(store, copier.outcome)
-        from medmassage.export.deid_report import REPORT_FILE, report_markdown
-
-        _write(partial / REPORT_FILE, report_markdown(copier.outcome))
-        if target.is_dir():
-            target.rmdir()
-        partial.rename(target)
-    except OSError as exc:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise WriteError(
-            f"cannot write the copy: {exc.strerror or exc}; nothing was left"
-        ) from None
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
+    steps = progress or (lambda items, label: nullcontext(items))
+    write_folder(dest.path, _copy_all(store, reader, copier, steps))
     return copier.outcome
 
 
-def _copy_all(reader: _Reader, copier: _Copier, steps: Progress) -> None:
-    """Every record copied, chart by chart; Refused at the end if any had errors (the
-    partial copy is then removed by the caller)."""
+def _copy_all(
+    store: Store, reader: _Reader, copier: _Copier, steps: Progress
+) -> Iterator[tuple[str, bytes]]:
+    """Every file of the copy, chart by chart, then its report; Refused at the end if any
+    record had errors (the folder being written is then removed by `write_folder`)."""
     for record in reader.shared.records:
-        copier.copy_shared(record)
+        yield copier.copy_shared(record)
     patients = sorted(reader.survey.charts)
-    with steps(patients, f"de-identifying {len(patients)} charts") as each:
+    with steps(patients, f"De-identifying {len(patients)} charts") as each:
         for patient in each:
             records = reader.chart(patient)
             if not reader.errors:
-                copier.copy_chart(patient, records)
+                yield from copier.copy_chart(patient, records)
     reader.survey.save()
     if reader.errors:
         raise Refused(sorted(set(reader.errors)))
+    _note_not_copied(store, copier.outcome)
+    from medmassage.export.deid_report import REPORT_FILE, report_markdown
+
+    yield REPORT_FILE, report_markdown(copier.outcome).encode("utf-8")
 
 
 class _Copier:
@@ -179,7 +148,6 @@ class _Copier:
         self.keep_text = keep
         self.outcome = outcome
         self.ids: dict[str, dict[str, str]] = {}
-        self.partial = Path()
 
     def map_shared(self, shared: list[Record], charts: Iterable[str]) -> None:
         """New ids for therapists, providers and patients, numbered in a drawn order."""
@@ -194,7 +162,7 @@ class _Copier:
             kind, self.pseudonyms, offset, self.ids, self.keep_text, self.outcome.counts, **extra
         )
 
-    def copy_shared(self, record: Record) -> None:
+    def copy_shared(self, record: Record) -> tuple[str, bytes]:
         """Settings, a therapist or a provider, its dates moved by the store's offset."""
         shown = {}
         if record.kind in ("therapist", "provider"):
@@ -202,9 +170,11 @@ class _Copier:
             shown["name"] = f"{record.kind.capitalize()} {number}"
         ctx = self.context(record.kind, self.keyed.store_offset(), shown=shown)
         new_id = self.ids.get(record.kind, {}).get(record.id, record.id)
-        self.write(record_rel(record.kind, new_id), transform_record(record.kind, record.data, ctx))
+        return self.file(
+            record_rel(record.kind, new_id), transform_record(record.kind, record.data, ctx)
+        )
 
-    def copy_chart(self, patient: str, records: list[Record]) -> None:
+    def copy_chart(self, patient: str, records: list[Record]) -> Iterator[tuple[str, bytes]]:
         """One patient's records under their new id, dates moved by their own offset."""
         offset = self.keyed.patient_offset(patient)
         new_patient = self.ids["patient"][patient]
@@ -219,24 +189,14 @@ class _Copier:
             ctx = self.context(record.kind, offset, **extra)
             new_id = new_patient if record.kind == "patient" else self.ids["chart"][record.id]
             rel = record_rel(record.kind, new_id, new_patient)
-            self.write(rel, transform_record(record.kind, record.data, ctx))
+            yield self.file(rel, transform_record(record.kind, record.data, ctx))
 
-    def write(self, rel: str, data: dict[str, Any]) -> None:
-        """One record of the copy, written new (0600) under the partial folder."""
+    def file(self, rel: str, data: dict[str, Any]) -> tuple[str, bytes]:
+        """One record of the copy: its path in the copy and its YAML."""
         from medmassage.yamlio import dump
 
-        path = self.partial / rel
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        _write(path, dump(data))
         self.outcome.records += 1
-
-
-def _write(path: Path, text: str) -> None:
-    """A new file (0600) of the copy; an OSError is turned into WriteError by the caller,
-    which removes the partial copy."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(text)
+        return rel, dump(data).encode("utf-8")
 
 
 def _chart_ids(records: list[Record], offset: int) -> dict[str, str]:

@@ -32,7 +32,7 @@ def summary(outcome: Outcome) -> dict[str, Any]:
     for (kind, path, what), count in sorted(outcome.counts.items()):
         fields.setdefault(kind, {}).setdefault(path, {})[what] = count
     return {
-        "out": str(outcome.out),
+        "path": str(outcome.out),
         "patients": outcome.patients,
         "records": outcome.records,
         "ages_grouped": outcome.grouped,

@@ -1,11 +1,13 @@
-"""Where a chart release goes, and writing it so that it appears whole or not at all:
-a folder built in a temporary sibling and renamed into place at the end, or a zip
-archive written in memory and linked into place (a link, unlike a rename, never
-replaces a file that appeared meanwhile). Nothing is ever written inside the store, and
-nothing existing is overwritten: OUT must not exist, or be an empty folder.
+"""Where an export that writes a folder goes (OUT: `export deid`, `export chart`), and
+writing it so that it appears whole or not at all: a folder built in a temporary sibling
+and renamed into place at the end, or a zip archive written in memory and linked into
+place (a link, unlike a rename, never replaces a file that appeared meanwhile). Nothing
+is ever written inside the store, and nothing existing is overwritten: OUT must not
+exist, or be an empty folder. Both exports judge OUT here, so they refuse the same
+places in the same words.
 
 Archives are deterministic: entries in the order given, a fixed timestamp, fixed
-permissions and compression, so the same chart gives byte-identical archives."""
+permissions and compression, so the same files give byte-identical archives."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from medmassage.errors import UsageError, WriteError
-from medmassage.store.files import DIR_MODE, FILE_MODE, fsync_folder, write_new
+from medmassage.store.files import DIR_MODE, FILE_MODE, _reason, fsync_folder, write_new
 
 ZIP_SUFFIX = ".zip"
 # The earliest time a zip entry can carry: no clock in the archive.
@@ -30,7 +32,7 @@ _UNIX = 3  # ZipInfo.create_system: the permissions below are Unix ones
 
 @dataclass(frozen=True)
 class Destination:
-    """Where a release is written: the folder, or the archive (`archive` true), and the
+    """Where an export is written: the folder, or the archive (`archive` true), and the
     name of the one folder the archive holds."""
 
     path: Path
@@ -42,21 +44,21 @@ class Destination:
         return self.path.name.removesuffix(ZIP_SUFFIX)
 
 
-def destination(store_root: Path, out: str, archive: bool) -> Destination:
+def destination(store_root: Path, out: str, archive: bool = False) -> Destination:
     """Check OUT before anything is read: UsageError (exit 2) for a path inside the store,
     an existing archive or file, a folder that is not empty, or a parent folder missing."""
     if not out.strip() or "\0" in out:
-        raise UsageError("name the release's folder or archive (OUT)")
+        raise UsageError("name the folder (or archive) to write (OUT)")
     path = Path(out)
     if archive and not path.name.endswith(ZIP_SUFFIX):
         path = path.with_name(path.name + ZIP_SUFFIX)
     if path.name in ("", ".", "..") or path.name == ZIP_SUFFIX:
-        raise UsageError(f"{out}: name a new folder or archive for the release")
+        raise UsageError(f"{out}: name a new folder (or archive) to write")
     real = Path(os.path.realpath(path))
     store = Path(os.path.realpath(store_root))
     if real == store or real.is_relative_to(store):
         raise UsageError(
-            f"{path} is inside the store ({store_root}); a release goes outside it, where it "
+            f"{path} is inside the store ({store_root}); an export goes outside it, where it "
             "cannot be taken for records or committed by mistake"
         )
     if not path.parent.is_dir():
@@ -75,7 +77,7 @@ def _has_entries(folder: Path) -> bool:
 
 
 def write(dest: Destination, files: Iterable[tuple[str, bytes]]) -> None:
-    """Write the release's files (relative posix paths and bytes, in their order)."""
+    """Write an export's files (relative posix paths and bytes, in their order)."""
     if dest.archive:
         write_new(dest.path, archive_bytes(dest.top, files), dest.path.parent)
     else:
@@ -97,31 +99,39 @@ def archive_bytes(top: str, files: Iterable[tuple[str, bytes]]) -> bytes:
 
 def write_folder(path: Path, files: Iterable[tuple[str, bytes]]) -> None:
     """Build the folder in a temporary sibling, then rename it to `path` (which is absent
-    or an empty folder); on any failure the sibling is removed and nothing is left."""
-    temp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    or an empty folder); on any failure (an error, Ctrl-C, an exception raised by `files`
+    itself) the sibling is removed and nothing is left. WriteError names the folder that
+    could not be written in."""
+    temp: Path | None = None
     try:
+        temp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
         made: set[Path] = {temp}
         for rel, data in files:
             target = temp.joinpath(*rel.split("/"))
             _make_parents(target.parent, made)
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+            _write_file(target, data)
         os.chmod(temp, DIR_MODE)
         os.rename(temp, path)  # replaces an empty folder; fails on anything else
     except BaseException as exc:
-        shutil.rmtree(temp, ignore_errors=True)
+        if temp is not None:
+            shutil.rmtree(temp, ignore_errors=True)
         if isinstance(exc, OSError):
-            raise WriteError(
-                f"could not write {path}: {exc.strerror or exc}; nothing was written"
-            ) from None
+            reason = _reason(exc, path.parent)
+            raise WriteError(f"could not write {path}: {reason}; nothing was written") from None
         raise
     with contextlib.suppress(OSError):
         fsync_folder(path.parent)
 
 
+def _write_file(target: Path, data: bytes) -> None:
+    """One new file of the folder (0600), never an existing one."""
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
 def _make_parents(folder: Path, made: set[Path]) -> None:
-    """Create the folders of the release (0700) on the way to a file."""
+    """Create the folders of the export (0700) on the way to a file."""
     if folder in made:
         return
     _make_parents(folder.parent, made)
