@@ -422,3 +422,47 @@ def test_a_failure_midway_leaves_no_half_written_copy(
         deid.export_deid(Store(store), str(tmp_path / "copy"), SEED, today=TODAY)
     assert len(written) == 40 and not any(path.exists() for path in written)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
+
+
+def test_identifiers_in_any_script_leave_no_letter_or_digit_of_theirs(tmp_path: Path) -> None:
+    store = _copy_demo(tmp_path / "store")
+    patient = store / "patients" / "p-0002" / "patient.yaml"
+    written = {"member_id": "ÅSTRÖM-Łukasz-٣٤٥", "group": "Ñandú 12"}
+    text = patient.read_text()
+    for field_name, value in written.items():
+        text = re.sub(rf"(?m)^  {field_name}: .*$", f'  {field_name}: "{value}"', text)
+    patient.write_text(text)
+    therapist = sorted(store.glob("therapists/*.yaml"))[0]
+    license_number = _load(therapist)["license"]["number"]
+    therapist.write_text(therapist.read_text().replace(license_number, "LMT Renée Okafor 19427"))
+    assert _validate(store).json()["ok"]
+    out = tmp_path / "copy"
+    assert _export(store, out, "--seed", SEED).code == 0
+    copies = [_load(p) for p in out.glob("patients/*/patient.yaml")]
+    insurance = [c["insurance"] for c in copies if "member_id" in c.get("insurance", {})]
+    everything = "\n".join(_load_all(out))
+    for word in ("ÅSTRÖM", "Łukasz", "Ñandú", "Renée", "Okafor", "٣٤٥"):
+        assert word.lower() not in everything.lower(), word
+    assert not [c for c in everything if c.isalnum() and not c.isascii()]
+    member = next(i["member_id"] for i in insurance if len(i["member_id"]) == 17)
+    assert re.fullmatch(r"[A-Z]{6}-[A-Z][a-z]{5}-\d{3}", member), member
+    licenses = [_load(p)["license"]["number"] for p in out.glob("therapists/*.yaml")]
+    assert any(re.fullmatch(r"LMT [A-Z][a-z]{4} [A-Z][a-z]{5} \d{5}", n) for n in licenses)
+
+
+@given(st.text(max_size=16), st.booleans())
+def test_an_identifier_pseudonym_keeps_its_shape_and_no_character_of_its_own(
+    original: str, license_number: bool
+) -> None:
+    from medmassage.export.deid_ids import Pseudonyms
+
+    made = Pseudonyms(Keyed(SEED)).identifier(original, keep_letters=license_number)
+    if not any(c.isalnum() for c in original):
+        assert made == "[removed]"
+        return
+    assert made != original and all(c.isascii() for c in made if c.isalnum())
+    kept = re.match(r"[A-Z]{1,6}(?:[ -]|(?=\d))", original) if license_number else None
+    start = kept.end() if kept else 0
+    assert made[:start] == original[:start] and len(made) == len(original)
+    for mine, theirs in zip(made[start:], original[start:], strict=True):
+        assert mine == theirs if not theirs.isalnum() else mine.isascii() and mine.isalnum()

@@ -6,6 +6,7 @@ the store; the mapping lives only in memory and is never written into the copy."
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Callable, Iterable
 
@@ -15,6 +16,7 @@ from medmassage.export.deid_shift import Keyed
 PATIENT_PREFIX = "p-"
 THERAPIST_PREFIX = "therapist-"
 PROVIDER_PREFIX = "provider-"
+PLACEHOLDER = "[removed]"  # an identifier with nothing to draw a pseudonym from
 
 
 def numbered(keyed: Keyed, ids: Iterable[str], prefix: str, label: str) -> dict[str, str]:
@@ -70,24 +72,34 @@ class Pseudonyms:
 
     def identifier(self, original: str, keep_letters: bool = False) -> str:
         """A member, group, claim or tax number of the same shape: each digit replaced by
-        a drawn digit, each letter (unless `keep_letters`, for a license's credential
-        prefix like "LMT") by a drawn letter of the same case; other characters kept."""
+        a drawn digit and each letter by a drawn ASCII letter of the same case, in any
+        script (an accented letter, a digit of another script would otherwise survive);
+        other characters kept. With `keep_letters` (a license), only the credential
+        prefix is kept, like "LMT" in "LMT 19427" (see `_credential_prefix`)."""
+        if not any(c.isalnum() for c in original):
+            return PLACEHOLDER
+        kept = _credential_prefix(original) if keep_letters else 0
+        family = "license" if keep_letters else "identifier"
 
         def make(label: str) -> str:
-            out = []
-            for index, char in enumerate(original):
+            out = list(original[:kept])
+            for index, char in enumerate(original[kept:], kept):
                 drawn = self.keyed.number(f"{label}:{index}")
-                if char.isascii() and char.isdigit():
+                if char.isdigit() or (char.isnumeric() and not char.isalpha()):
                     out.append(str(drawn % 10))
-                elif char.isascii() and char.isalpha() and not keep_letters:
-                    letters = string.ascii_uppercase if char.isupper() else string.ascii_lowercase
+                elif char.isalpha():
+                    letters = string.ascii_lowercase if char.islower() else string.ascii_uppercase
                     out.append(letters[drawn % 26])
                 else:
                     out.append(char)
             return "".join(out)
 
-        if not any(c.isascii() and c.isalnum() for c in original):
-            return "[removed]"
-        keep_letters = keep_letters and any(c.isascii() and c.isdigit() for c in original)
-        family = "license" if keep_letters else "identifier"
         return self._draw(family, original, make)
+
+
+def _credential_prefix(license_number: str) -> int:
+    """How many leading characters of a license number are its credential prefix ("LMT "
+    of "LMT 19427"): up to six capital ASCII letters ending at a space, a hyphen or a
+    digit, with that separator; 0 when there is none."""
+    found = re.match(r"[A-Z]{1,6}(?:[ -]|(?=\d))", license_number)
+    return found.end() if found else 0
