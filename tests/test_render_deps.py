@@ -279,6 +279,20 @@ def test_an_earlier_visit_added_renumbers_the_later_notes(clinic: Path, tmp_path
     assert tree(out) == tree(tmp_path / "fresh")
 
 
+def test_a_note_named_alone_is_renumbered_too(clinic: Path, tmp_path: Path) -> None:
+    out = tmp_path / "rendered" / "soap"
+    render(clinic, "soap", out)
+    last = session_files(clinic)[-1].stem
+    earlier_visit(clinic)
+    got = invoke("--root", str(clinic), "render", "soap", f"p-0001/{last}", "--out", str(out))
+    assert got.exit_code == 0, got.stderr
+    assert shown_visits(out, "p-0001")[last] == expected_visits(clinic, "p-0001")[last]
+    render(clinic, "soap", tmp_path / "fresh")
+    for ext in ("md", "html", "txt"):
+        name = f"p-0001/{last}.soap.{ext}"
+        assert (out / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes()
+
+
 def test_a_deleted_visit_renumbers_the_later_notes(clinic: Path, tmp_path: Path) -> None:
     out = tmp_path / "rendered" / "soap"
     render(clinic, "soap", out)
