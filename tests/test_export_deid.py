@@ -466,3 +466,34 @@ def test_an_identifier_pseudonym_keeps_its_shape_and_no_character_of_its_own(
     assert made[:start] == original[:start] and len(made) == len(original)
     for mine, theirs in zip(made[start:], original[start:], strict=True):
         assert mine == theirs if not theirs.isalnum() else mine.isascii() and mine.isalnum()
+
+
+def test_a_state_field_keeps_a_state_and_nothing_smaller(tmp_path: Path) -> None:
+    store = _copy_demo(tmp_path / "store")
+    patient = store / "patients" / "p-0002" / "patient.yaml"
+    patient.write_text(re.sub(r"(?m)^(    state:) .*$", r"\1 Lane County", patient.read_text()))
+    provider = sorted(store.glob("providers/*.yaml"))[0]
+    provider.write_text(re.sub(r"(?m)^(  state:) .*$", r"\1 Oregon", provider.read_text()))
+    therapist = sorted(store.glob("therapists/*.yaml"))[0]
+    license = re.compile(r"(?m)^(  jurisdiction:) .*$")
+    therapist.write_text(license.sub(r"\1 Eugene city board", therapist.read_text()))
+    assert _validate(store).json()["ok"]
+    out = tmp_path / "copy"
+    result = _export(store, out, "--seed", SEED, "--format", "json")
+    assert result.code == 0, result
+    everything = "\n".join(_load_all(out))
+    assert "Lane County" not in everything and "Eugene" not in everything
+    states = {
+        _load(p)["contact"]["address"].get("state") for p in out.glob("patients/*/patient.yaml")
+    }
+    kept = {s for s in states if s is not None}
+    originals = {
+        _load(p)["contact"]["address"]["state"] for p in store.glob("patients/*/patient.yaml")
+    }
+    assert kept == originals - {"Lane County"} and None in states  # one state removed
+    assert "Oregon" in {_load(p)["address"].get("state") for p in out.glob("providers/*.yaml")}
+    jurisdictions = {_load(p)["license"]["jurisdiction"] for p in out.glob("therapists/*.yaml")}
+    assert "[removed]" in jurisdictions
+    fields = result.json()["fields"]
+    assert fields["patient"]["contact.address.state"] == {"removed (not a state)": 1}
+    assert _validate(out).json()["ok"]

@@ -18,6 +18,7 @@ from medmassage import codesets, kinds
 from medmassage.export.deid_ids import Pseudonyms
 from medmassage.export.deid_shift import (
     is_date_id,
+    is_state,
     shift_date,
     shift_date_id,
     shift_datetime,
@@ -34,7 +35,7 @@ _ADDRESS: dict[Path, str] = {
     ("street",): "placeholder",
     ("city",): "placeholder",
     ("postal_code",): "zip",
-    ("state",): "keep",  # Safe Harbor keeps the state
+    ("state",): "state",  # Safe Harbor keeps the state (and nothing smaller)
     ("country",): "keep",
 }
 _PEOPLE: dict[Path, str] = {
@@ -61,7 +62,7 @@ ACTIONS: dict[str, dict[Path, str]] = {
         ("id",): "id:therapist",
         ("name",): "name",
         ("license", "number"): "license",
-        ("license", "jurisdiction"): "keep",  # a state, which Safe Harbor keeps
+        ("license", "jurisdiction"): "state",  # a state, which Safe Harbor keeps
         ("license", "expires"): "date",
         ("credentials",): "keep",
         **_PEOPLE,
@@ -262,6 +263,11 @@ def _leaf(action: str, value: Any, path: Path, ctx: Context, required: bool, par
     if action == "drop" or (action == "zip" and zip3(value) is None):
         ctx.count(path, "removed")
         return _DROP
+    if action == "state":
+        if is_state(value):
+            return value
+        ctx.count(path, "removed (not a state)")
+        return PLACEHOLDER if required else _DROP
     return _replaced(action, value, path, ctx, parent)
 
 

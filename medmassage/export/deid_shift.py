@@ -29,6 +29,21 @@ RESTRICTED_ZIP3 = frozenset(
     {"036", "059", "063", "102", "203", "556", "692", "790", "821"}
     | {"823", "830", "831", "878", "879", "884", "890", "893"}
 )
+# A state as Safe Harbor keeps it: a region's code (OR, NY, NSW), or the name of a US state,
+# the District of Columbia or a territory. Anything else written in a state field (a
+# county, a city: geography below the state) is removed.
+_REGION_CODE = re.compile(r"[A-Z]{2,3}")
+US_STATE_NAMES = frozenset(
+    {"alabama", "alaska", "arizona", "arkansas", "california", "colorado", "connecticut"}
+    | {"delaware", "florida", "georgia", "hawaii", "idaho", "illinois", "indiana", "iowa"}
+    | {"kansas", "kentucky", "louisiana", "maine", "maryland", "massachusetts", "michigan"}
+    | {"minnesota", "mississippi", "missouri", "montana", "nebraska", "nevada", "new hampshire"}
+    | {"new jersey", "new mexico", "new york", "north carolina", "north dakota", "ohio"}
+    | {"oklahoma", "oregon", "pennsylvania", "rhode island", "south carolina", "south dakota"}
+    | {"tennessee", "texas", "utah", "vermont", "virginia", "washington", "west virginia"}
+    | {"wisconsin", "wyoming", "district of columbia", "puerto rico", "guam", "american samoa"}
+    | {"northern mariana islands", "u.s. virgin islands", "virgin islands"}
+)
 _ZIP = re.compile(r"(\d{3})\d{2}(?:-?\d{4})?")
 _DATE_ID = re.compile(r"(\d{4}-\d{2}-\d{2})((?:-[1-9]\d*)?)")
 _DATETIME = re.compile(r"(\d{4}-\d{2}-\d{2})(T.*)")
@@ -121,3 +136,12 @@ def zip3(postal_code: str) -> str | None:
         return None
     head = found.group(1)
     return "000" if head in RESTRICTED_ZIP3 else head
+
+
+def is_state(value: str) -> bool:
+    """True for what a de-identified copy keeps of a state field: a region's code or a US
+    state's (territory's) name; a county or a city written there is not a state."""
+    text = value.strip()
+    return _REGION_CODE.fullmatch(text) is not None or " ".join(text.lower().split()) in (
+        US_STATE_NAMES
+    )
