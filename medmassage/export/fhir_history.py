@@ -32,7 +32,7 @@ def allergy(patient_id: str, number: int, item: Mapping[str, Any]) -> Resource:
         "code": {"text": item["substance"]},
         "patient": ids.patient(patient_id),
     }
-    if item.get("reaction"):
+    if ids.words(item.get("reaction")):  # the manifestation a reaction must have
         reaction: dict[str, Any] = {"manifestation": [{"text": item["reaction"]}]}
         if item.get("severity"):
             reaction["severity"] = item["severity"]  # mild | moderate | severe, as in FHIR

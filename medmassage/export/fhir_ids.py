@@ -36,8 +36,34 @@ def reference(resource_type: str, *key: str, display: str | None = None) -> dict
 
 
 def entry(resource: dict[str, Any]) -> dict[str, Any]:
-    """The bundle entry of a resource whose `id` came from `resource_id`."""
-    return {"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource}
+    """The bundle entry of a resource whose `id` came from `resource_id`, tidied."""
+    return {"fullUrl": f"urn:uuid:{resource['id']}", "resource": tidy(resource)}
+
+
+def tidy(node: Any) -> Any:
+    """`node` as FHIR wants it (R4 JSON format §2.6.2): free text from the records trimmed
+    (the store keeps a YAML block's final line break, and `notes: " "` is a valid record;
+    FHIR strings should not start or end with white space and may not be all white space)
+    and no element left empty, nor a list or object that held only empty elements."""
+    if isinstance(node, str):
+        return node.strip()
+    if isinstance(node, list):
+        return [item for item in map(tidy, node) if not _is_empty(item)]
+    if isinstance(node, dict):
+        found = {key: tidy(value) for key, value in node.items()}
+        return {key: value for key, value in found.items() if not _is_empty(value)}
+    return node
+
+
+def _is_empty(value: Any) -> bool:
+    return isinstance(value, str | list | dict) and not value
+
+
+def words(value: Any) -> str | None:
+    """Free text of a record as it goes into FHIR (trimmed), or None when it says nothing:
+    for an element that may only be written with it."""
+    text = str(value).strip() if value is not None else ""
+    return text or None
 
 
 # The keys, one per kind of resource, so that both halves name a resource the same way.

@@ -33,7 +33,7 @@ def telecom(data: Mapping[str, Any], use: str) -> list[dict[str, str]]:
     return [
         {"system": system, "use": use, "value": str(data[system])}
         for system in ("phone", "fax", "email")
-        if data.get(system)
+        if ids.words(data.get(system))
     ]
 
 
@@ -61,7 +61,7 @@ def patient(view: StoreView, record: Record) -> Resource:
     names: list[dict[str, Any]] = [
         {"use": "official", "family": name["family"], "given": [name["given"]]}
     ]
-    if name.get("preferred"):
+    if ids.words(name.get("preferred")):
         names.append({"use": "nickname", "given": [name["preferred"]]})
     contact = data.get("contact") or {}
     return _drop_empty(
@@ -84,7 +84,7 @@ def patient(view: StoreView, record: Record) -> Resource:
 
 def _member(insurance: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     """The health plan's member number (v2-0203 `MB`), assigned by the payer it names."""
-    if not insurance or not insurance.get("member_id"):
+    if not insurance or not ids.words(insurance.get("member_id")):
         return []
     found: dict[str, Any] = {
         "use": "secondary",
@@ -105,12 +105,13 @@ def _emergency(person: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     ]
     if person.get("relationship"):
         relationship.append({"text": person["relationship"]})
+    phone = [{"system": "phone", "value": person["phone"]}] if ids.words(person["phone"]) else []
     return [
         _drop_empty(
             {
                 "relationship": relationship,
                 "name": {"text": person["name"]},
-                "telecom": [{"system": "phone", "value": person["phone"]}],
+                "telecom": phone,
             }
         )
     ]
