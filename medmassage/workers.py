@@ -9,6 +9,7 @@ the main process stops the pool instead of waiting for the work in flight."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import sys
@@ -63,6 +64,10 @@ def bind_to_parent(parent: int) -> None:
 
 def _boot(parent: int, initializer: Callable[..., None], args: tuple[Any, ...]) -> None:
     bind_to_parent(parent)
+    # A query pauses the collector in its main process (store.cache.paused_gc), and a
+    # forked worker inherits that; a worker reads thousands of files and keeps little,
+    # so it collects as usual and its memory stays flat.
+    gc.enable()
     initializer(*args)
 
 

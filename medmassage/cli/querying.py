@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -27,6 +29,21 @@ def _clinic(opts: Options, today: str | None, no_cache: bool) -> Clinic:
     return Clinic(opts.store(), today, use_cache=not no_cache)
 
 
+def answering(command: Callable[..., None]) -> Callable[..., None]:
+    """Run a query with the cyclic garbage collector paused (store.cache.paused_gc): a
+    query builds a few objects per record of the store and keeps them to the end, which
+    the collector would walk again and again."""
+
+    @functools.wraps(command)
+    def answer(*args: Any, **kwargs: Any) -> None:
+        from medmassage.store.cache import paused_gc
+
+        with paused_gc():
+            command(*args, **kwargs)
+
+    return answer
+
+
 @main.command("list")
 @click.argument("kind", type=click.Choice(_KINDS))
 @click.option("--patient", metavar="ID", help="Only this patient's records.")
@@ -44,6 +61,7 @@ def _clinic(opts: Options, today: str | None, no_cache: bool) -> Clinic:
 @today_option(_TODAY)
 @click.option("--no-cache", is_flag=True, help=_NO_CACHE)
 @click.pass_obj
+@answering
 def list_(
     opts: Options,
     kind: str,
@@ -82,6 +100,7 @@ def list_(
 @today_option(_TODAY)
 @click.option("--no-cache", is_flag=True, help=_NO_CACHE)
 @click.pass_obj
+@answering
 def show(opts: Options, patient: str, fmt: str, today: str | None, no_cache: bool) -> None:
     """The chart of PATIENT on one screen, names included (you asked for this chart):
     precautions and allergies first, diagnoses, the referral and its visits left, the
@@ -102,6 +121,7 @@ def show(opts: Options, patient: str, fmt: str, today: str | None, no_cache: boo
 @today_option(_TODAY)
 @click.option("--no-cache", is_flag=True, help=_NO_CACHE)
 @click.pass_obj
+@answering
 def progress(opts: Options, patient: str, fmt: str, today: str | None, no_cache: bool) -> None:
     """Measured progress of PATIENT: per goal of the plan in effect and per outcome measure,
     every value with its date, the change from baseline, the MCID verdict in the measure's

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from medmassage.cli.base import Options, format_option, main, today_option
+from medmassage.cli.querying import answering
 
 if TYPE_CHECKING:
     from medmassage.care.due import Item
@@ -55,6 +56,7 @@ _WIDTH = 80
     help="Exit with status 1 when anything listed is overdue (for CI).",
 )
 @click.pass_obj
+@answering
 def due(
     opts: Options,
     within: int | None,
