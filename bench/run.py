@@ -34,7 +34,7 @@ import sys
 import time
 from pathlib import Path
 
-from synthetic import PROJECT, build_store
+from synthetic import PROJECT, build_store, reuse_store
 from tasks import COLD, FLOOR, MEDMASSAGE, SOAP_COLD, SOAP_WARM, WARM, WRITE, tasks_for
 from timing import Timing, once, peak_memory_mb, rounds
 
@@ -74,6 +74,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=PROJECT / "bench" / "out")
     parser.add_argument("--skip-reference", action="store_true", help="do not run check-jsonschema")
     parser.add_argument("--skip-render", action="store_true", help="do not time render")
+    parser.add_argument(
+        "--keep-store",
+        action="store_true",
+        help="reuse the store an earlier run built at this size (its caches are dropped)",
+    )
     parser.add_argument(
         "--startup-reps", type=int, default=7, help="rounds of --help/--version (default 7)"
     )
@@ -204,7 +209,8 @@ def main() -> int:
     compile_bytecode()
     store = args.out / f"store-{args.sessions}"
     print(f"building a store of {args.sessions} sessions in {store} ...", file=sys.stderr)
-    files = build_store(store, args.sessions)
+    files = reuse_store(store, args.sessions) if args.keep_store else None
+    files = files or build_store(store, args.sessions)
     all_yaml = sorted(store.rglob("*.yaml"))
     time.sleep(1.2)  # let the files age past the cache's racy-timestamp window
     has_render = (

@@ -44,6 +44,17 @@ def build_store(target: Path, sessions: int) -> list[Path]:
     return made
 
 
+def reuse_store(target: Path, sessions: int) -> list[Path] | None:
+    """The session files of a store built earlier with exactly `sessions` sessions, its
+    caches and rendered output dropped (None: there is none, build it)."""
+    made = sorted(target.glob("patients/*/sessions/*.yaml"))
+    if len(made) != sessions:
+        return None
+    for name in (".medmassage-cache", "rendered"):
+        shutil.rmtree(target / name, ignore_errors=True)
+    return made
+
+
 def write_files(folder: Path, files: list[Path]) -> None:
     """What a cold render's output costs the file system alone: one new file per session,
     in one folder per patient, through a temporary name and a rename (about 2.5 KB each)."""
