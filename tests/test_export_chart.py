@@ -200,12 +200,19 @@ def test_documents_a_chart_does_not_get_are_named_on_the_index(store: Path, tmp_
     assert "Physician update (p-0002): " in page.split("Documents not made")[1]
 
 
-def test_the_index_lists_every_file_in_date_order_and_every_link_resolves(
-    store: Path, tmp_path: Path
-) -> None:
+@pytest.fixture
+def with_a_letter(store: Path, tmp_path: Path) -> Path:
+    """p-0003's chart, once a physician update was sent, released into tmp_path/release."""
     send_a_letter(store, "p-0003")
     out = tmp_path / "release"
     assert export(store, "p-0003", str(out)).code == 0
+    return out
+
+
+def test_the_index_lists_every_file_in_date_order_and_every_link_resolves(
+    with_a_letter: Path,
+) -> None:
+    out = with_a_letter
     index = read_index(out)
     for href in index.links:
         assert not href.startswith(("http:", "https:", "/", "//")), href
@@ -269,11 +276,9 @@ def test_the_summary_names_no_one(store: Path, tmp_path: Path) -> None:
 
 
 def test_the_zip_holds_the_same_files_and_is_byte_identical_across_runs(
-    store: Path, tmp_path: Path
+    store: Path, tmp_path: Path, with_a_letter: Path
 ) -> None:
-    send_a_letter(store, "p-0003")
-    folder = tmp_path / "release"
-    assert export(store, "p-0003", str(folder)).code == 0
+    folder = with_a_letter
     archives = []
     for run in ("one", "two"):
         (tmp_path / run).mkdir()

@@ -10,7 +10,7 @@ import itertools
 import json
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,17 +71,21 @@ def _files(root: Path) -> Iterator[Path]:
     return (path for path in sorted(root.rglob("*")) if path.is_file())
 
 
+def _at(record: Any, fields: Iterable[str]) -> Any:
+    """The value at a field path of a parsed record (None where there is none)."""
+    for name in fields:
+        record = record.get(name) if isinstance(record, dict) else None
+    return record
+
+
 def _identifiers(root: Path) -> set[str]:
     """Every identifying value of the store, gathered from its records."""
     found: set[str] = set()
 
     def add(record: Any, *paths: str) -> None:
-        for path in paths:
-            value = record
-            for part in path.split("."):
-                value = value.get(part) if isinstance(value, dict) else None
-            if isinstance(value, str) and value:
-                found.add(value)
+        found.update(
+            v for v in (_at(record, p.split(".")) for p in paths) if isinstance(v, str) and v
+        )
 
     contact = ("phone", "fax", "email", "npi", "address.street", "address.city")
     settings = _load(root / "medmassage.yaml")
@@ -231,17 +235,10 @@ _TEXT_FIELDS = {
 
 
 def _free_text(root: Path) -> set[str]:
-    found = set()
-    for folder, paths in _TEXT_FIELDS.items():
-        for path in root.glob(f"patients/*/{folder}/*.yaml"):
-            record = _load(path)
-            for fields in paths:
-                value = record
-                for name in fields:
-                    value = value.get(name) if isinstance(value, dict) else None
-                if isinstance(value, str):
-                    found.add(value)
-    return found
+    """The free text of the store's charts, at the field paths of _TEXT_FIELDS."""
+    records = [(f, _load(p)) for f in _TEXT_FIELDS for p in root.glob(f"patients/*/{f}/*.yaml")]
+    values = (_at(record, fields) for f, record in records for fields in _TEXT_FIELDS[f])
+    return {value for value in values if isinstance(value, str)}
 
 
 def test_free_text_is_dropped_unless_kept_with_a_warning(
