@@ -311,7 +311,16 @@ def store_files(store: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize(
-    "case", ["not-empty", "inside-store", "unknown-patient", "bad-id", "zip-exists"]
+    "case",
+    [
+        "not-empty",
+        "inside-store",
+        "unknown-patient",
+        "bad-id",
+        "zip-exists",
+        "zip-dots",
+        "zip-here",
+    ],
 )
 def test_refusals_exit_2_with_a_plain_message_and_write_nothing(
     store: Path, tmp_path: Path, case: str
@@ -329,11 +338,15 @@ def test_refusals_exit_2_with_a_plain_message_and_write_nothing(
         patient = "p-9999"
     elif case == "bad-id":
         patient = "../p-0002"
+    elif case == "zip-dots":  # its one folder would be "..": entries outside the archive's
+        out, extra = outside / "...zip", ["--zip"]
+    elif case == "zip-here":
+        out, extra = Path("."), ["--zip"]
     else:
         out, extra = outside / "release.zip", ["--zip"]
         out.write_bytes(b"an older archive")
     listing = sorted(p.name for p in outside.iterdir())
-    result = export(store, patient, str(out), *extra)
+    result = export(store, patient, str(out), *extra, cwd=outside)
     assert result.code == 2, result
     assert result.err.startswith("medmassage: error:") and "Traceback" not in result.err
     assert sorted(p.name for p in outside.iterdir()) == listing
@@ -407,5 +420,6 @@ def test_any_out_is_either_a_new_place_outside_the_store_or_a_usage_error(
     assert not real.is_relative_to(store) and not found.path.exists()
     if archive:
         assert found.archive and found.path.name.endswith(".zip")
+        assert found.top not in ("", ".", "..") and "/" not in found.top
     else:
         assert found.path == Path(out)

@@ -50,10 +50,13 @@ def destination(store_root: Path, out: str, archive: bool = False) -> Destinatio
     if not out.strip() or "\0" in out:
         raise UsageError("name the folder (or archive) to write (OUT)")
     path = Path(out)
+    # An archive's one folder is named after it: "..zip" would hold entries in "./" and
+    # "...zip" entries in "../", outside the folder it is unpacked in.
+    top = path.name.removesuffix(ZIP_SUFFIX) if archive else path.name
+    if top in ("", ".", ".."):
+        raise UsageError(f"{out}: name a new folder (or archive) to write")
     if archive and not path.name.endswith(ZIP_SUFFIX):
         path = path.with_name(path.name + ZIP_SUFFIX)
-    if path.name in ("", ".", "..") or path.name == ZIP_SUFFIX:
-        raise UsageError(f"{out}: name a new folder (or archive) to write")
     real = Path(os.path.realpath(path))
     store = Path(os.path.realpath(store_root))
     if real == store or real.is_relative_to(store):
