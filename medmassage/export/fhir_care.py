@@ -60,10 +60,18 @@ def record_identifier(record: Record, part: str = "") -> list[dict[str, str]]:
     return [{"system": RECORD_SYSTEM, "value": record.rel + (f"#{part}" if part else "")}]
 
 
+# The largest FHIR integer (and positiveInt): Timing.repeat.frequency is one.
+_MAX_INT = 2**31 - 1
+
+
 def per_week(value: float) -> dict[str, Any]:
-    """`value` visits a week as Timing.repeat (frequency and period are whole numbers in
-    FHIR: 1.5 a week is 3 every 2 weeks)."""
-    ratio = Fraction(value).limit_denominator(7)
+    """`value` visits a week as Timing.repeat, exactly as the record writes it (frequency
+    is a whole number in FHIR: 1.5 a week is 3 every 2 weeks, 1.3 is 13 every 10 weeks,
+    0.05 is 1 every 20 weeks). A rate no FHIR integer can hold is left out (no frequency
+    of 0, which R4 forbids, nor a rate other than the record's)."""
+    ratio = Fraction(str(value)).limit_denominator(_MAX_INT)
+    if not 0 < ratio.numerator <= _MAX_INT or ratio != Fraction(str(value)):
+        return {}
     return {"frequency": ratio.numerator, "period": ratio.denominator, "periodUnit": "wk"}
 
 

@@ -147,7 +147,7 @@ REFERRAL = [
            note="one Condition per code, in ServiceRequest.reasonReference"),
     Mapped("referral", "diagnoses[].description", "Condition.code.text"),
     Mapped("referral", "frequency_per_week", f"{_TIMING}.frequency",
-           note="per period of 1 wk (1.5 a week: 3 per 2 wk)"),
+           note="per repeat.period wk, exactly: 1.5 a week is 3 per 2 wk, 1.3 is 13 per 10 wk"),
     Mapped("referral", "duration_weeks",
            f"ServiceRequest.extension.where(url='{DURATION_WEEKS}').valueDuration.value",
            note="extension: R4 has no element for it beside the bounds"),
@@ -195,7 +195,8 @@ PLAN = [
     Mapped("plan", "regions[]", note="R4 CarePlan activities have no body site (each visit's "
            "Procedure has)"),
     Mapped("plan", "session_minutes", f"{_SESSIONS}.duration", note="durationUnit min"),
-    Mapped("plan", "sessions_per_week", f"{_SESSIONS}.frequency", note="per period of 1 wk"),
+    Mapped("plan", "sessions_per_week", f"{_SESSIONS}.frequency",
+           note="per repeat.period wk, exactly, as for a referral"),
     Mapped("plan", "weeks", f"{_SESSIONS}.boundsDuration.value"),
     Mapped("plan", "visits", f"{_SESSIONS}.count"),
     Mapped("plan", "home_care[]", f"{_ACTIVITY}.description", note="one activity each"),

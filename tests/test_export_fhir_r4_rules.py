@@ -1,0 +1,111 @@
+"""`medmassage export fhir` on valid records the demo clinic does not hold, where R4 has a
+rule the records' schema does not: through the real CLI on a copy of the demo clinic, each
+figure checked against the record as read from its YAML.
+
+- Timing.repeat.frequency is a positiveInt: visits a week go in as a whole number per a
+  whole number of weeks, exactly as written (1.3 a week is 13 every 10 weeks, not the
+  nearest fraction of sevenths; 0.05 a week is 1 every 20 weeks, not 0)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import DEMO, TODAY, run_cli
+from hypothesis import given
+from hypothesis import strategies as st
+
+from medmassage.export.fhir_care import per_week
+from medmassage.yamlio import dump, load_file
+
+# Rates a referral and its plan may be written with: one every 20 weeks, 1.3 a week.
+RATES = {"p-0002": 1.3, "p-0005": 0.05}
+
+
+def _set_rates(store: Path) -> None:
+    for patient, rate in RATES.items():
+        for kind, field in (("referrals", "frequency_per_week"), ("plans", "sessions_per_week")):
+            for path in sorted((store / "patients" / patient / kind).glob("*.yaml")):
+                data = load_file(path, path.name)
+                data[field] = rate
+                path.write_text(dump(data), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """A copy of the demo where two patients' referrals and plans have the RATES, checked
+    valid, and its bundles by patient."""
+    folder = tmp_path_factory.mktemp("fhir-rules")
+    store = folder / "store"
+    shutil.copytree(DEMO, store, ignore=shutil.ignore_patterns("rendered", ".medmassage-cache"))
+    _set_rates(store)
+    checked = run_cli("--root", str(store), "validate", "--today", TODAY)
+    assert checked.code == 0, checked
+    out = folder / "out"
+    done = run_cli("--root", str(store), "export", "fhir", "--out", str(out), "--today", TODAY)
+    assert done.code == 0, done
+    bundles = {
+        path.name.removesuffix(".fhir.json"): json.loads(path.read_text(encoding="utf-8"))
+        for path in out.glob("*.fhir.json")
+    }
+    return store, bundles
+
+
+def _timings(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    found = []
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        if resource["resourceType"] == kind == "ServiceRequest":
+            found.append(resource["occurrenceTiming"]["repeat"])
+        elif resource["resourceType"] == kind == "CarePlan":
+            found += [
+                a["detail"]["scheduledTiming"]["repeat"]
+                for a in resource["activity"]
+                if "scheduledTiming" in a["detail"]
+            ]
+    return found
+
+
+@pytest.mark.parametrize(
+    ("kind", "folder", "field"),
+    [
+        ("ServiceRequest", "referrals", "frequency_per_week"),
+        ("CarePlan", "plans", "sessions_per_week"),
+    ],
+)
+def test_visits_a_week_go_in_exactly_as_written(
+    exported: tuple[Path, dict[str, Any]], kind: str, folder: str, field: str
+) -> None:
+    store, bundles = exported
+    for patient in RATES:
+        written = [
+            load_file(path, path.name)[field]
+            for path in sorted((store / "patients" / patient / folder).glob("*.yaml"))
+        ]
+        timings = _timings(bundles[patient], kind)
+        assert len(timings) == len(written) > 0
+        for rate, repeat in zip(written, timings, strict=True):
+            assert repeat["frequency"] >= 1 and repeat["period"] >= 1
+            assert isinstance(repeat["frequency"], int) and isinstance(repeat["period"], int)
+            assert Fraction(repeat["frequency"], repeat["period"]) == Fraction(str(rate))
+            assert repeat["periodUnit"] == "wk"
+
+
+@given(st.decimals(min_value=Decimal("0.001"), max_value=Decimal("21"), places=3))
+def test_any_rate_with_a_few_decimals_is_held_exactly(rate: Decimal) -> None:
+    timing = per_week(float(rate))
+    assert 1 <= timing["frequency"] <= 2**31 - 1 and 1 <= timing["period"] <= 2**31 - 1
+    assert Fraction(timing["frequency"], timing["period"]) == Fraction(rate)
+
+
+@given(st.floats(min_value=1e-300, max_value=1e300))
+def test_a_rate_no_fhir_integer_holds_is_left_out_not_bent(rate: float) -> None:
+    timing = per_week(rate)
+    if timing:
+        assert 1 <= timing["frequency"] <= 2**31 - 1 and 1 <= timing["period"] <= 2**31 - 1
+        assert Fraction(timing["frequency"], timing["period"]) == Fraction(str(rate))
