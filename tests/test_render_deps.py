@@ -21,9 +21,12 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from conftest import DEMO, TODAY
+from hypothesis import given
+from hypothesis import strategies as st
 
 from medmassage.cli import main
 from medmassage.documents import DOCUMENTS
+from medmassage.render.cache import rows_of, runs
 
 P1 = "patients/p-0001"
 VISIT = re.compile(r"visit (\d+) of (\d+)")
@@ -344,3 +347,23 @@ def test_every_document_after_a_change_equals_a_fresh_render(
 
 def test_every_document_kind_has_a_change_it_shows() -> None:
     assert set(DOCUMENTS) == {name for _, shown_in in CHANGES.values() for name in shown_in}
+
+
+# -- how the rows a document is drawn from are kept ---------------------------------------
+
+
+@given(st.sets(st.integers(min_value=0, max_value=300)))
+def test_rows_kept_as_runs_read_back_the_same(rows: set[int]) -> None:
+    ordered = sorted(rows)
+    assert rows_of(runs(ordered), 301, empty=True) == ordered
+
+
+@given(st.lists(st.one_of(st.integers(-5, 400), st.booleans(), st.none(), st.text(max_size=2))))
+def test_rows_of_refuses_anything_but_ascending_runs_in_range(encoded: list[Any]) -> None:
+    """A tampered cache: whatever the list holds, it reads as rows within range or not at all."""
+    try:
+        rows = rows_of(encoded, 301)
+    except ValueError:
+        return
+    assert rows and rows == sorted(set(rows)) and rows[0] >= 0 and rows[-1] < 301
+    assert rows_of(runs(rows), 301) == rows

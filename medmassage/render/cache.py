@@ -56,7 +56,7 @@ from medmassage.store.cache import (
 )
 
 CACHE_FILE = "render.json"
-FORMAT = 4
+FORMAT = 5
 # The identity remembered for an input too new to trust: no file has it.
 UNSETTLED = [-1, -1, -1, -1]
 
@@ -154,7 +154,36 @@ def intact(path: str, record: Any) -> bool:
 #   documents: {name: [id, rows drawn from, rows holding it back (0: the same),
 #                      *facts (in the order of `keys`), context digest,
 #                      *(format, *OUTPUT_FIELDS)...]}
+# Rows are kept as runs [start, length, start, length, ...]: the notes of a chart share
+# most of their inputs (every visit), so a note's rows are a few runs, not one per visit.
 _ROW = 5
+
+
+def runs(rows: list[int]) -> list[int]:
+    """Ascending row numbers as runs: [0, 1, 2, 5] -> [0, 3, 5, 1]."""
+    found: list[int] = []
+    for row in rows:
+        if found and found[-2] + found[-1] == row:
+            found[-1] += 1
+        else:
+            found += [row, 1]
+    return found
+
+
+def rows_of(encoded: Any, count: int, empty: bool = False) -> list[int]:
+    """The row numbers of runs, each below `count`; ValueError unless they are ascending
+    runs (and not none at all, unless `empty`)."""
+    if not isinstance(encoded, list) or len(encoded) % 2 or not (encoded or empty):
+        raise ValueError("malformed rows")
+    rows: list[int] = []
+    for k in range(0, len(encoded), 2):
+        start, length = encoded[k], encoded[k + 1]
+        if type(start) is not int or type(length) is not int:
+            raise ValueError("malformed rows")
+        if start < (rows[-1] + 1 if rows else 0) or length < 1 or start + length > count:
+            raise ValueError("malformed rows")
+        rows.extend(range(start, start + length))
+    return rows
 
 
 class ChartRecord:
@@ -175,15 +204,15 @@ class ChartRecord:
         """A document whose input files all still have their recorded identity (`changed`:
         or not, to compare its context with the one built again)."""
         item = self.documents.get(name)
-        if (
-            not isinstance(item, list)
-            or len(item) < 4 + len(self.keys)
-            or not _within(item[1], len(self.pairs))
-        ):
+        if not isinstance(item, list) or len(item) < 4 + len(self.keys):
             return None
-        if not changed and self.stale and not self.stale.isdisjoint(item[1]):
+        try:
+            rows = rows_of(item[1], len(self.pairs))
+        except ValueError:
             return None
-        return Stored(self, item)
+        if not changed and self.stale and not self.stale.isdisjoint(rows):
+            return None
+        return Stored(self, item, rows)
 
     def everything(self) -> dict[str, Stored]:
         """Every document of the chart, whether its files changed or not."""
@@ -194,23 +223,16 @@ class ChartRecord:
         }
 
 
-def _within(rows: Any, count: int) -> bool:
-    """True for a non-empty list of row numbers below `count`."""
-    try:
-        return isinstance(rows, list) and bool(rows) and min(rows) >= 0 and max(rows) < count
-    except TypeError:
-        return False
-
-
 class Stored:
     """A remembered document with the attributes of a `Drawn`, read from its chart's
     record only as far as it is asked (most are asked only for facts and outputs). A
     malformed record raises IndexError, KeyError, TypeError or ValueError on access."""
 
-    __slots__ = ("item", "record")
+    __slots__ = ("item", "record", "rows")
 
-    def __init__(self, record: ChartRecord, item: list[Any]) -> None:
+    def __init__(self, record: ChartRecord, item: list[Any], rows: list[int] | None = None) -> None:
         self.record, self.item = record, item
+        self.rows = rows  # the rows drawn from, once read
 
     @property
     def id(self) -> str:
@@ -218,15 +240,21 @@ class Stored:
             raise TypeError("malformed document id")
         return self.item[0]
 
+    def _drawn_from(self) -> list[int]:
+        if self.rows is None:
+            self.rows = rows_of(self.item[1], len(self.record.pairs))
+        return self.rows
+
     @property
     def deps(self) -> list[tuple[str, Identity]]:
         pairs = self.record.pairs
-        return [pairs[i] for i in self.item[1]]
+        return [pairs[i] for i in self._drawn_from()]
 
     @property
     def holds(self) -> list[str]:
         pairs, item = self.record.pairs, self.item
-        return [pairs[i][0] for i in (item[1] if item[2] == 0 else item[2])]
+        rows = self._drawn_from() if item[2] == 0 else rows_of(item[2], len(pairs), empty=True)
+        return [pairs[i][0] for i in rows]
 
     @property
     def facts(self) -> dict[str, Any]:
@@ -286,8 +314,8 @@ def pack(documents: dict[str, Drawn | Stored], keys: tuple[str, ...]) -> dict[st
             continue
         packed[name] = [
             *row,
-            drawn_from,
-            0 if holding == drawn_from else holding,
+            runs(drawn_from),
+            0 if holding == drawn_from else runs(holding),
             *(facts.get(k) for k in keys),
             digest,
             *outputs,
