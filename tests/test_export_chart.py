@@ -320,6 +320,7 @@ def store_files(store: Path) -> dict[str, bytes]:
         "zip-exists",
         "zip-dots",
         "zip-here",
+        "zip-backslash",
     ],
 )
 def test_refusals_exit_2_with_a_plain_message_and_write_nothing(
@@ -342,6 +343,8 @@ def test_refusals_exit_2_with_a_plain_message_and_write_nothing(
         out, extra = outside / "...zip", ["--zip"]
     elif case == "zip-here":
         out, extra = Path("."), ["--zip"]
+    elif case == "zip-backslash":  # a folder separator to unzip tools on Windows
+        out, extra = outside / "..\\up.zip", ["--zip"]
     else:
         out, extra = outside / "release.zip", ["--zip"]
         out.write_bytes(b"an older archive")
@@ -420,6 +423,6 @@ def test_any_out_is_either_a_new_place_outside_the_store_or_a_usage_error(
     assert not real.is_relative_to(store) and not found.path.exists()
     if archive:
         assert found.archive and found.path.name.endswith(".zip")
-        assert found.top not in ("", ".", "..") and "/" not in found.top
+        assert found.top not in ("", ".", "..") and not {"/", "\\"} & set(found.top)
     else:
         assert found.path == Path(out)

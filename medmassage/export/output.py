@@ -51,9 +51,10 @@ def destination(store_root: Path, out: str, archive: bool = False) -> Destinatio
         raise UsageError("name the folder (or archive) to write (OUT)")
     path = Path(out)
     # An archive's one folder is named after it: "..zip" would hold entries in "./" and
-    # "...zip" entries in "../", outside the folder it is unpacked in.
+    # "...zip" entries in "../", outside the folder it is unpacked in (and a backslash
+    # separates folders to unzip tools on Windows).
     top = path.name.removesuffix(ZIP_SUFFIX) if archive else path.name
-    if top in ("", ".", ".."):
+    if top in ("", ".", "..") or (archive and "\\" in top):
         raise UsageError(f"{out}: name a new folder (or archive) to write")
     if archive and not path.name.endswith(ZIP_SUFFIX):
         path = path.with_name(path.name + ZIP_SUFFIX)
