@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import DEMO, PROJECT, TODAY, Result, run_cli
+from conftest import DEMO, PROJECT, TODAY, Result, run_cli, run_here
 
 COMMANDS = {"deid": ("deid",), "chart": ("chart", "p-0002")}
 
@@ -132,3 +132,28 @@ def test_an_out_that_cannot_be_written_is_a_plain_error(command: str, empty: boo
     assert proc.stderr.startswith("medmassage: error: ") and proc.stderr.count("\n") == 1
     assert f"no permission to write in the folder {locked}" in proc.stderr
     assert after == before
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_ctrl_c_midway_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    from medmassage.export import output
+
+    store = copy_demo(tmp_path / "store")
+    written: list[Path] = []
+    real_write = output._write_file
+
+    def interrupted(path: Path, data: bytes) -> None:
+        if len(written) == 20:
+            raise KeyboardInterrupt
+        written.append(path)
+        real_write(path, data)
+
+    monkeypatch.setattr(output, "_write_file", interrupted)
+    out = tmp_path / "out"
+    args = ("--root", str(store), "export", *COMMANDS[command], str(out), "--today", TODAY)
+    result = run_here(*args)
+    assert result.code == 130 and "interrupted" in result.err, result
+    assert len(written) == 20 and not any(path.exists() for path in written)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]  # no hidden folder left
