@@ -4,6 +4,7 @@ from the render engine itself (`render DOCUMENT --patient P`), never listed by h
 
 from __future__ import annotations
 
+import datetime as dt
 import html.parser
 import os
 import zipfile
@@ -426,3 +427,25 @@ def test_any_out_is_either_a_new_place_outside_the_store_or_a_usage_error(
         assert found.top not in ("", ".", "..") and not {"/", "\\"} & set(found.top)
     else:
         assert found.path == Path(out)
+
+
+def test_a_chart_with_warnings_only_is_released_and_the_summary_says_so(
+    store: Path, tmp_path: Path
+) -> None:
+    patient = first_patient_with_unsigned_note(store)
+    later = (dt.date.fromisoformat(TODAY) + dt.timedelta(days=60)).isoformat()  # note now late
+
+    def run(*args: str) -> Any:
+        return run_cli("--root", str(store), *args, "--today", later)
+
+    checked = run("validate", "--format", "json").json()["problems"]
+    mine = [p for p in checked if f"patients/{patient}/" in p["file"]]
+    assert mine and all(p["severity"] == "warning" for p in mine)
+    as_json = run("export", "chart", patient, str(tmp_path / "one"), "--format", "json")
+    text = run("export", "chart", patient, str(tmp_path / "two"))
+    assert as_json.code == text.code == 0, (as_json, text)
+    assert as_json.json()["warnings"] == len(mine)
+    warned = f"{len(mine)} warning{'s' if len(mine) != 1 else ''}"
+    assert f"{warned} (medmassage validate lists them)" in text.out
+    quiet = export(store, "p-0002", str(tmp_path / "three"))  # no warning: not a word of them
+    assert quiet.code == 0 and "(medmassage validate" not in quiet.out

@@ -87,11 +87,13 @@ def summary_text(found: dict[str, Any], shown: str) -> str:
     )
     shared = found["providers_and_therapists"]
     people = _count(shared, "provider or therapist", "providers and therapists")
+    warned = found["warnings"]  # released all the same, but the user should look at them
+    warnings = f"; {_count(warned, 'warning')} (medmassage validate lists them)" if warned else ""
     return (
         f"{shown}\n{found['patient']}: {_count(found['documents'], 'document')} "
         f"({' and '.join(found['formats'])}), {_count(found['records'], 'record')}, "
         f"{_count(found['sent'], 'copy', 'copies')} sent, "
-        f"{people}; {notes}"
+        f"{people}; {notes}{warnings}"
     )
 
 
