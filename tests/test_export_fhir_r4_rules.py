@@ -109,3 +109,38 @@ def test_a_rate_no_fhir_integer_holds_is_left_out_not_bent(rate: float) -> None:
     if timing:
         assert 1 <= timing["frequency"] <= 2**31 - 1 and 1 <= timing["period"] <= 2**31 - 1
         assert Fraction(timing["frequency"], timing["period"]) == Fraction(str(rate))
+
+
+# R4's codes for a verdict on a goal: HL7 goal-achievement, and ObservationInterpretation
+# (the value set Observation.interpretation is bound to, extensibly) where one applies.
+ACHIEVEMENT = "http://terminology.hl7.org/CodeSystem/goal-achievement"
+INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+STORE_PROGRESS = "urn:medmassage:vocabulary:progress"
+VERDICTS = {
+    "met": {(ACHIEVEMENT, "achieved")},
+    "progressing": {(ACHIEVEMENT, "improving"), (INTERPRETATION, "B")},
+    "unchanged": {(ACHIEVEMENT, "no-change")},
+    "regressed": {(ACHIEVEMENT, "worsening"), (INTERPRETATION, "W")},
+    "not_addressed": set(),
+}
+
+
+def test_progress_on_a_goal_carries_the_r4_codes_for_it(
+    exported: tuple[Path, dict[str, Any]],
+) -> None:
+    store, bundles = exported
+    written: dict[str, int] = {}
+    for path in sorted(store.glob("patients/*/sessions/*.yaml")):
+        for entry in load_file(path, path.name).get("assessment", {}).get("goals", []):
+            written[entry["progress"]] = written.get(entry["progress"], 0) + 1
+    found: dict[str, int] = {}
+    for bundle in bundles.values():
+        for entry in bundle["entry"]:
+            for concept in entry["resource"].get("interpretation", []):
+                codes = {(c["system"], c["code"]) for c in concept["coding"]}
+                mine = [(s, c) for s, c in codes if s == STORE_PROGRESS]
+                assert len(mine) == 1, codes
+                verdict = mine[0][1]
+                assert codes - set(mine) == VERDICTS[verdict], codes
+                found[verdict] = found.get(verdict, 0) + 1
+    assert found == written and len(written) >= 3

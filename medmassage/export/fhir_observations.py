@@ -190,6 +190,28 @@ def questionnaire(visit: Visit, number: int, entry: dict[str, Any]) -> Resource:
     }
 
 
+# A note's verdict on a goal in HL7's goal-achievement codes (R4 Goal.achievementStatus:
+# progression toward the target), and, where one applies, the ObservationInterpretation
+# code R4 binds Observation.interpretation to (extensible: a code of the value set that
+# applies must be used): B better, W worse than before. Not addressed has neither.
+_ACHIEVEMENT = "http://terminology.hl7.org/CodeSystem/goal-achievement"
+_INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+_PROGRESS_CODES = {
+    "met": [(_ACHIEVEMENT, "achieved", "Achieved")],
+    "progressing": [(_INTERPRETATION, "B", "Better"), (_ACHIEVEMENT, "improving", "Improving")],
+    "unchanged": [(_ACHIEVEMENT, "no-change", "No Change")],
+    "regressed": [(_INTERPRETATION, "W", "Worse"), (_ACHIEVEMENT, "worsening", "Worsening")],
+}
+
+
+def progress_concept(progress: str) -> dict[str, Any]:
+    """A verdict on a goal (met, progressing...): the store's term, then the HL7 codes
+    that say the same."""
+    concept = term("progress", progress)
+    concept["coding"] += [coding(*code) for code in _PROGRESS_CODES.get(progress, [])]
+    return concept
+
+
 def goal_progress(
     visit: Visit, number: int, plan: Record | None, entry: dict[str, Any]
 ) -> Resource:
@@ -206,7 +228,7 @@ def goal_progress(
         unit = outcomes.unit(goals[goal_id]) if goal_id in goals else ""
         value = entry["value"]
         found["valueQuantity"] = quantity(value, unit) if unit else {"value": value}
-    found["interpretation"] = [term("progress", str(entry["progress"]))]
+    found["interpretation"] = [progress_concept(str(entry["progress"]))]
     if entry.get("note"):
         found["note"] = [{"text": entry["note"]}]
     return found
