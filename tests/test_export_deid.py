@@ -33,6 +33,8 @@ from medmassage.export.deid_shift import (
     zip3,
 )
 from medmassage.schema_loader import raw_schema
+from medmassage.signature import fingerprint
+from medmassage.yamlio import parse_text
 from tests.conftest import DEMO, TODAY, run_cli
 
 SEED = "7"
@@ -494,3 +496,27 @@ def test_a_state_field_keeps_a_state_and_nothing_smaller(tmp_path: Path) -> None
     fields = result.json()["fields"]
     assert fields["patient"]["contact.address.state"] == {"removed (not a state)": 1}
     assert _validate(out).json()["ok"]
+
+
+def test_a_goal_label_that_tells_something_is_renumbered(tmp_path: Path) -> None:
+    store = _copy_demo(tmp_path / "store")
+    told = "back-to-whitcombe-warehouse"
+    chart = store / "patients" / "p-0002"
+    for path in [*chart.glob("plans/*.yaml"), *chart.glob("sessions/*.yaml")]:
+        text = re.sub(r"(?m)^(  - id|    - goal): g1$", rf"\1: {told}", path.read_text())
+        old = re.search(r'(?m)^  sha256: "(\w+)"$', text)
+        if old:  # the note sealed again, as if it had been signed so
+            new = fingerprint(parse_text(text, path.name))
+            text = text.replace(old.group(1), new)
+        path.write_text(text)
+    assert told in "".join(p.read_text() for p in chart.rglob("*.yaml"))
+    assert _validate(store).json()["ok"]
+    out = tmp_path / "copy"
+    assert _export(store, out, "--seed", SEED).code == 0
+    assert not [p for p in _files(out) if "whitcombe" in p.read_text()]
+    copy = _validate(out).json()
+    assert copy["ok"] and not [p for p in copy["problems"] if p["rule"].startswith("ref/")]
+    new = _mapping(store)["p-0002"]
+    [plan] = [_load(p) for p in (out / "patients" / new / "plans").glob("*.yaml")]
+    labels = [goal["id"] for goal in plan["goals"]]
+    assert all(re.fullmatch(r"g\d+", label) for label in labels) and len(set(labels)) == len(labels)

@@ -10,6 +10,7 @@ offsets and the map from old ids to new ones stay in memory: none is written."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -41,6 +42,7 @@ from medmassage.export.output import destination, write_folder
 from medmassage.store import RENDERED_DIR, SENT_DIR, TEMPLATES_DIR, Store, record_rel
 from medmassage.validate import Validation, check_chart, load_chart, open_store
 
+_GOAL = re.compile(r"g\d+")  # the goal labels `create` gives: g1, g2...
 Progress = Callable[[Sequence[str], str], AbstractContextManager[Iterable[str]]]
 
 
@@ -179,6 +181,7 @@ class _Copier:
         offset = self.keyed.patient_offset(patient)
         new_patient = self.ids["patient"][patient]
         self.ids["chart"] = _chart_ids(records, offset)
+        self.ids["goal"] = _goal_ids(records)
         birth = _grouped_birth(records, offset)
         self.outcome.grouped += birth is not None
         self.outcome.patients += 1
@@ -208,6 +211,23 @@ def _chart_ids(records: list[Record], offset: int) -> dict[str, str]:
         old: shift_date_id(old, offset) if is_date_id(old) else f"record-{next(others)}"
         for old in ids
     }
+
+
+def _goal_ids(records: list[Record]) -> dict[str, str]:
+    """A chart's goal labels in the copy: g1, g2... kept (they tell nothing); any other
+    label (a user may name a goal after an employer or a sport) becomes the next gN."""
+    labels = {
+        str(goal["id"])
+        for record in records
+        if record.kind == "plan"
+        for goal in record.data.get("goals", [])
+        if isinstance(goal, dict) and "id" in goal
+    }
+    plain = {label for label in labels if _GOAL.fullmatch(label)}
+    after = max((int(label[1:]) for label in plain), default=0)
+    others = sorted(labels - plain)
+    renamed = {old: f"g{after + number}" for number, old in enumerate(others, 1)}
+    return {label: label for label in plain} | renamed
 
 
 def _grouped_birth(records: list[Record], offset: int) -> str | None:

@@ -103,14 +103,14 @@ ACTIONS: dict[str, dict[Path, str]] = {
         ("therapist",): "id:therapist",
         ("referral",): "id:chart",
         ("assessment",): "id:chart",
-        ("goals", "*", "id"): "keep",  # g1, g2: the plan's own labels, named in sessions
+        ("goals", "*", "id"): "id:goal",  # g1, g2: the plan's own labels, named in sessions
         ("goals", "*", "measure", "unit"): "keep",
         ("certification", "by"): "id:provider",
     },
     "session": {
         ("therapist",): "id:therapist",
         ("treatment_plan",): "id:chart",
-        ("assessment", "goals", "*", "goal"): "keep",
+        ("assessment", "goals", "*", "goal"): "id:goal",
         ("billing", "codes", "*", "modifier"): "keep",
     },
     "attendance": {("therapist",): "id:therapist"},
@@ -166,7 +166,7 @@ class Context:
     kind: str
     pseudonyms: Pseudonyms
     offset: int
-    ids: dict[str, dict[str, str]]  # "therapist" / "provider" / "patient" / "chart": old -> new
+    ids: dict[str, dict[str, str]]  # therapist, provider, patient, chart, goal: old -> new
     keep_text: bool
     counts: Counter[tuple[str, str, str]]
     birth: str | None = None  # the grouped birth date of a patient over 89
@@ -278,7 +278,8 @@ def _renamed(action: str, value: str, path: Path, ctx: Context) -> str:
     if new is None:
         ctx.count(path, "renamed (refers to nothing)")
         return shift_date_id(value, ctx.offset) if is_date_id(value) else "unknown"
-    ctx.count(path, "renamed")
+    if new != value:  # g1 stays g1: nothing done, nothing counted
+        ctx.count(path, "renamed")
     return new
 
 
