@@ -409,5 +409,11 @@ def test_free_text_goes_in_trimmed_and_blank_text_not_at_all(
     assert len(exported) > 10, "texts that FHIR elements hold were expected among them"
     assert '\\n"' not in text, "a text ends in a line break"
     for label, path, value in everything(blank):
+        where = f"{label} {'.'.join(path)}"
         if path[-1] in ("telecom", "identifier") and isinstance(value, dict):
-            assert value.get("value"), f"{label} {'.'.join(path)} has no value"
+            assert value.get("value"), f"{where} has no value"
+        if isinstance(value, str):
+            # No part of a text made of parts left empty: "Neck: , right", "Diabetes —".
+            assert not re.search(r"[:—]\s*(,|$)", value), f"{where}: {value!r}"
+        if path == ("PractitionerRole",):
+            assert {"code", "specialty", "organization"} & value.keys(), f"{where} is empty"

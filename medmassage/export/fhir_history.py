@@ -46,7 +46,7 @@ def precaution_text(item: Mapping[str, Any]) -> str:
     parts = [str(item["condition"])]
     if item.get("regions"):
         parts.append("regions: " + ", ".join(r.replace("_", " ") for r in item["regions"]))
-    if item.get("notes"):
+    if ids.words(item.get("notes")):
         parts.append(str(item["notes"]))
     return " — ".join(parts)
 

@@ -106,7 +106,8 @@ def palpation(visit: Visit, number: int, entry: dict[str, Any]) -> Resource:
     """One palpation finding: what was felt as the value, where (region, muscle, side) as
     the body site."""
     region, side = str(entry["region"]), str(entry["side"])
-    where = f"{label(region)}: {entry['muscle']}" if entry.get("muscle") else label(region)
+    muscle = fhir_ids.words(entry.get("muscle"))
+    where = f"{label(region)}: {muscle}" if muscle else label(region)
     found = _observation(visit, f"palpation-{number}", text_concept("Palpation"), "exam")
     found["bodySite"] = term("region", region, f"{where}, {side}")
     found["valueCodeableConcept"] = term("finding", str(entry["finding"]))

@@ -190,7 +190,7 @@ def provider(record: Record) -> list[Resource]:
     found = _practitioner(("provider", record.id), data)
     found["qualification"] = [{"code": {"text": data["credentials"]}}]
     resources = [_drop_empty(found)]
-    if data.get("specialty") or data.get("organization"):
+    if ids.words(data.get("specialty")) or ids.words(data.get("organization")):
         role: Resource = {
             "resourceType": "PractitionerRole",
             "id": ids.resource_id("PractitionerRole", "provider", record.id),
