@@ -157,3 +157,36 @@ def test_ctrl_c_midway_leaves_nothing(
     assert result.code == 130 and "interrupted" in result.err, result
     assert len(written) == 20 and not any(path.exists() for path in written)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]  # no hidden folder left
+
+
+_KILLED_MIDWAY = """
+import os, signal, sys
+from medmassage.export import output
+from medmassage.cli import main
+written = []
+real_write = output._write_file
+def write(path, data):
+    if len(written) == 20:
+        os.kill(os.getpid(), signal.SIGTERM)  # `kill PID` while the folder is being written
+    written.append(path)
+    real_write(path, data)
+output._write_file = write
+main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_kill_midway_leaves_nothing(tmp_path: Path, command: str) -> None:
+    store = copy_demo(tmp_path / "store")
+    args = ["--root", str(store), "export", *COMMANDS[command], str(tmp_path / "out")]
+    proc = subprocess.run(
+        [sys.executable, "-c", _KILLED_MIDWAY, *args, "--today", TODAY],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        timeout=300,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert proc.returncode == -15, proc.stderr  # ended by the signal it was sent
+    assert "Traceback" not in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]  # no hidden folder left

@@ -15,9 +15,11 @@ import contextlib
 import io
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,9 +105,17 @@ def archive_bytes(top: str, files: Iterable[tuple[str, bytes]]) -> bytes:
 
 def write_folder(path: Path, files: Iterable[tuple[str, bytes]]) -> None:
     """Build the folder in a temporary sibling, then rename it to `path` (which is absent
-    or an empty folder); on any failure (an error, Ctrl-C, an exception raised by `files`
-    itself) the sibling is removed and nothing is left. WriteError names the folder that
-    could not be written in."""
+    or an empty folder); on any failure (an error, Ctrl-C, `kill`, an exception raised by
+    `files` itself) the sibling is removed and nothing is left. WriteError names the
+    folder that could not be written in."""
+    with _cleanly_terminated():
+        _build_folder(path, files)
+    with contextlib.suppress(OSError):
+        fsync_folder(path.parent)
+
+
+def _build_folder(path: Path, files: Iterable[tuple[str, bytes]]) -> None:
+    """The body of `write_folder`: the temporary sibling filled, renamed, or removed."""
     temp: Path | None = None
     try:
         temp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
@@ -123,8 +133,34 @@ def write_folder(path: Path, files: Iterable[tuple[str, bytes]]) -> None:
             reason = _reason(exc, path.parent)
             raise WriteError(f"could not write {path}: {reason}; nothing was written") from None
         raise
-    with contextlib.suppress(OSError):
-        fsync_folder(path.parent)
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived while a folder was being written (raised to remove it first)."""
+
+
+@contextlib.contextmanager
+def _cleanly_terminated() -> Iterator[None]:
+    """SIGTERM (what `kill` sends) while the folder is written: raised as _Terminated, so
+    the temporary folder, which holds patients' records, is removed; then the process ends
+    by that same signal, as it would have. Off the main thread signals cannot be caught,
+    and nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_term(signum: int, frame: object) -> None:
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    except _Terminated:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise  # only where a signal sent to oneself is not delivered at once
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _write_file(target: Path, data: bytes) -> None:
