@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -31,12 +32,28 @@ def test_readme_quick_start_is_exactly_two_commands() -> None:
     assert "python3 dev.py test" in (PROJECT / ".ci" / "run").read_text()
 
 
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the README's commands run: a folder like the project's, holding a copy of the
+    demo store (so the commands never write into the checkout) and links to the project's
+    environment and dev.py, with its own folder for temporary files."""
+    here = tmp_path_factory.mktemp("readme")
+    ignore = shutil.ignore_patterns("rendered", ".medmassage-cache")
+    shutil.copytree(PROJECT / "records", here / "records", ignore=ignore)
+    for name in (".venv", "dev.py"):
+        if (PROJECT / name).exists():
+            (here / name).symlink_to(PROJECT / name)
+    (here / "tmp").mkdir()
+    return here
+
+
 @pytest.mark.parametrize("command", [c for c in commands() if c not in NOT_HERE])
-def test_readme_command_runs(command: str) -> None:
+def test_readme_command_runs(command: str, workdir: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDMASSAGE_")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["TMPDIR"] = str(workdir / "tmp")
     proc = subprocess.run(
-        command, shell=True, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600
+        command, shell=True, cwd=workdir, env=env, capture_output=True, text=True, timeout=600
     )
     assert proc.returncode == 0, f"{command}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
     assert "Traceback" not in proc.stderr
