@@ -4,7 +4,12 @@ figure checked against the record as read from its YAML.
 
 - Timing.repeat.frequency is a positiveInt: visits a week go in as a whole number per a
   whole number of weeks, exactly as written (1.3 a week is 13 every 10 weeks, not the
-  nearest fraction of sevenths; 0.05 a week is 1 every 20 weeks, not 0)."""
+  nearest fraction of sevenths; 0.05 a week is 1 every 20 weeks, not 0).
+- Observation.interpretation is bound (extensibly) to ObservationInterpretation, and R4
+  has goal-achievement codes for progress on a goal.
+- Elements R4 requires (Goal.description, MedicationStatement.medication[x], Flag.code,
+  a Patient.contact's details: pat-1) are there when the record's text for them is blank,
+  which a record's schema allows (white space passes "must not be empty")."""
 
 from __future__ import annotations
 
@@ -144,3 +149,86 @@ def test_progress_on_a_goal_carries_the_r4_codes_for_it(
                 assert codes - set(mine) == VERDICTS[verdict], codes
                 found[verdict] = found.get(verdict, 0) + 1
     assert found == written and len(written) >= 3
+
+
+def _blank_required(store: Path) -> None:
+    """Blank (white space) in the first patient's emergency contact name and phone, in every
+    patient's first medication name and first precaution's condition, and in each plan's
+    first goal description."""
+    for number, path in enumerate(sorted(store.glob("patients/*/patient.yaml"))):
+        data = load_file(path, path.name)
+        if number == 0:
+            data["emergency_contact"] |= {"name": "  ", "phone": "  "}
+        for field, key in (("medications", "name"), ("precautions", "condition")):
+            if data.get(field):
+                data[field][0][key] = "  "
+        path.write_text(dump(data), encoding="utf-8")
+    for path in sorted(store.glob("patients/*/plans/*.yaml")):
+        data = load_file(path, path.name)
+        data["goals"][0]["description"] = "  "
+        path.write_text(dump(data), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def blank_required(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """A copy of the demo with _blank_required, checked valid, and its bundles."""
+    folder = tmp_path_factory.mktemp("fhir-blank-required")
+    store = folder / "store"
+    shutil.copytree(DEMO, store, ignore=shutil.ignore_patterns("rendered", ".medmassage-cache"))
+    _blank_required(store)
+    checked = run_cli("--root", str(store), "validate", "--today", TODAY)
+    assert checked.code == 0, checked
+    out = folder / "out"
+    done = run_cli("--root", str(store), "export", "fhir", "--out", str(out), "--today", TODAY)
+    assert done.code == 0, done
+    bundles = {
+        path.name.removesuffix(".fhir.json"): json.loads(path.read_text(encoding="utf-8"))
+        for path in out.glob("*.fhir.json")
+    }
+    return store, bundles
+
+
+def _of(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
+
+
+def test_required_elements_stand_when_the_records_text_is_blank(
+    blank_required: tuple[Path, dict[str, Any]],
+) -> None:
+    from fhir.resources.R4B import get_fhir_model_class
+
+    store, bundles = blank_required
+    blanks = 0
+    for patient, bundle in bundles.items():
+        record = load_file(store / "patients" / patient / "patient.yaml", "patient.yaml")
+        contact = record.get("emergency_contact") or {}
+        has_details = any(str(contact.get(k, "")).strip() for k in ("name", "phone"))
+        person = _of(bundle, "Patient")[0]
+        assert ("contact" in person) == has_details, patient  # pat-1
+        pairs = [
+            ("MedicationStatement", "medications", "name", "medicationCodeableConcept"),
+            ("Flag", "precautions", "condition", "code"),
+        ]
+        for kind, field, key, element in pairs:
+            made = _of(bundle, kind)
+            assert len(made) == len(record.get(field, []))
+            for item, resource in zip(record.get(field, []), made, strict=True):
+                text = resource[element]["text"]
+                assert text.strip(), (patient, kind)
+                blanks += not item[key].strip()
+                assert item[key].strip() in text
+        goals = [
+            g
+            for path in sorted(store.glob(f"patients/{patient}/plans/*.yaml"))
+            for g in load_file(path, path.name)["goals"]
+        ]
+        made = _of(bundle, "Goal")
+        assert len(made) == len(goals)
+        for goal, resource in zip(goals, made, strict=True):
+            wanted = goal["description"].strip() or str(goal["id"])
+            assert wanted in resource["description"]["text"]
+            blanks += not goal["description"].strip()
+        for entry in bundle["entry"]:
+            resource = entry["resource"]
+            get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+    assert blanks >= 3, "blank texts were expected among the records"

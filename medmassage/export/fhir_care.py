@@ -255,7 +255,8 @@ def goals(chart: Chart, plan: Record, addresses: list[Any]) -> list[Resource]:
             "extension": [{"url": BASELINE, "valueQuantity": quantity(goal["baseline"], goal)}],
             "identifier": record_identifier(plan, goal["id"]),
             "lifecycleStatus": GOAL_STATUS[data["status"]],
-            "description": {"text": goal["description"]},
+            # Goal.description is 1..1: a goal whose description is blank is named by its id.
+            "description": {"text": ids.words(goal["description"]) or f"Goal {goal['id']}"},
             "subject": ids.patient(pid),
             "startDate": data["date"],
             "target": [

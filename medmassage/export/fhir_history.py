@@ -43,12 +43,11 @@ def allergy(patient_id: str, number: int, item: Mapping[str, Any]) -> Resource:
 def precaution_text(item: Mapping[str, Any]) -> str:
     """A contraindication in words: the condition, the regions to avoid, the notes (a Flag
     has no element for the last two)."""
-    parts = [str(item["condition"])]
+    parts = [ids.words(item["condition"])]
     if item.get("regions"):
         parts.append("regions: " + ", ".join(r.replace("_", " ") for r in item["regions"]))
-    if ids.words(item.get("notes")):
-        parts.append(str(item["notes"]))
-    return " — ".join(parts)
+    parts.append(ids.words(item.get("notes")))
+    return " — ".join(part for part in parts if part) or "Not described in the record"
 
 
 def flag(patient_id: str, number: int, item: Mapping[str, Any]) -> Resource:
@@ -75,7 +74,8 @@ def medication(patient_id: str, number: int, item: Mapping[str, Any]) -> Resourc
         "resourceType": "MedicationStatement",
         "id": _key("MedicationStatement", patient_id, number),
         "status": "active",
-        "medicationCodeableConcept": {"text": item["name"]},
+        # MedicationStatement.medication[x] is 1..1, and a record may leave the name blank.
+        "medicationCodeableConcept": {"text": ids.words(item["name"]) or "Not named in the record"},
         "subject": ids.patient(patient_id),
     }
     if item.get("purpose"):

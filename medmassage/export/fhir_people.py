@@ -97,8 +97,10 @@ def _member(insurance: Mapping[str, Any] | None) -> list[dict[str, Any]]:
 
 
 def _emergency(person: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-    """The emergency contact as Patient.contact (relationship v2-0131 `C`, and in words)."""
-    if not person:
+    """The emergency contact as Patient.contact (relationship v2-0131 `C`, and in words);
+    none when the record leaves both the name and the phone blank (pat-1: a contact holds
+    a person's details)."""
+    if not person or not (ids.words(person.get("name")) or ids.words(person.get("phone"))):
         return []
     relationship = [
         {"coding": [{"system": CONTACT_ROLE, "code": "C"}], "text": "Emergency contact"}
