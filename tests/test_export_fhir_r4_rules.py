@@ -13,15 +13,13 @@ figure checked against the record as read from its YAML.
 
 from __future__ import annotations
 
-import json
-import shutil
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import fhir_stores
 import pytest
-from conftest import DEMO, TODAY, run_cli
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -46,19 +44,9 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     """A copy of the demo where two patients' referrals and plans have the RATES, checked
     valid, and its bundles by patient."""
     folder = tmp_path_factory.mktemp("fhir-rules")
-    store = folder / "store"
-    shutil.copytree(DEMO, store, ignore=shutil.ignore_patterns("rendered", ".medmassage-cache"))
+    store = fhir_stores.copy_demo(folder / "store")
     _set_rates(store)
-    checked = run_cli("--root", str(store), "validate", "--today", TODAY)
-    assert checked.code == 0, checked
-    out = folder / "out"
-    done = run_cli("--root", str(store), "export", "fhir", "--out", str(out), "--today", TODAY)
-    assert done.code == 0, done
-    bundles = {
-        path.name.removesuffix(".fhir.json"): json.loads(path.read_text(encoding="utf-8"))
-        for path in out.glob("*.fhir.json")
-    }
-    return store, bundles
+    return store, fhir_stores.exported(store, folder / "out")
 
 
 def _timings(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:
@@ -173,19 +161,9 @@ def _blank_required(store: Path) -> None:
 def blank_required(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     """A copy of the demo with _blank_required, checked valid, and its bundles."""
     folder = tmp_path_factory.mktemp("fhir-blank-required")
-    store = folder / "store"
-    shutil.copytree(DEMO, store, ignore=shutil.ignore_patterns("rendered", ".medmassage-cache"))
+    store = fhir_stores.copy_demo(folder / "store")
     _blank_required(store)
-    checked = run_cli("--root", str(store), "validate", "--today", TODAY)
-    assert checked.code == 0, checked
-    out = folder / "out"
-    done = run_cli("--root", str(store), "export", "fhir", "--out", str(out), "--today", TODAY)
-    assert done.code == 0, done
-    bundles = {
-        path.name.removesuffix(".fhir.json"): json.loads(path.read_text(encoding="utf-8"))
-        for path in out.glob("*.fhir.json")
-    }
-    return store, bundles
+    return store, fhir_stores.exported(store, folder / "out")
 
 
 def _of(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:

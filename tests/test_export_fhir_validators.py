@@ -28,19 +28,14 @@ import copy
 import json
 import os
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DEMO, PROJECT, TODAY, run_cli
+from fhir_stores import blank_free_text, copy_demo, exported, send_an_update
 from node_tools import node, node_modules
 
-from medmassage.yamlio import dump, load_file
-
-CODED = {"minLength", "pattern", "format", "enum", "const", "$ref"}
 NODE_PACKAGES = (
     "@asymmetrik/fhir-json-schema-validator@0.9.8",
     "fhir@4.12.0",
@@ -114,71 +109,6 @@ process.stdout.write(JSON.stringify(out));
 """
 
 
-def _send_an_update(store: Path) -> None:
-    """Send a physician update of the first patient with a referral to the referring
-    provider, with a copy to another provider (through the real CLI)."""
-    referral = sorted(store.glob("patients/*/referrals/*.yaml"))[0]
-    patient = referral.parent.parent.name
-    to = str(load_file(referral, referral.name)["provider"])
-    cc = sorted(p.stem for p in (store / "providers").glob("*.yaml") if p.stem != to)[0]
-    at = f"{TODAY}T16:30:00-08:00"
-    args = ("physician-update", patient, "--via", "fax", "--to", to, "--cc", cc)
-    sent = run_cli("--root", str(store), "send", *args, "--at", at, "--today", TODAY)
-    assert sent.code == 0, sent
-
-
-def free_text_fields() -> set[str]:
-    """The names of the record fields that hold optional free text (blank passes their
-    schema): string properties with no minimum length, pattern, format or list of values,
-    wherever a property of that name appears in the schemas."""
-    free: set[str] = set()
-    coded: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for name, schema in (node.get("properties") or {}).items():
-                if not isinstance(schema, dict):
-                    continue
-                if schema.get("type") == "string" and not CODED & schema.keys():
-                    free.add(name)
-                elif schema.get("type") != "object":
-                    coded.add(name)
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    for path in sorted((PROJECT / "schemas").glob("*.schema.json")):
-        walk(json.loads(path.read_text(encoding="utf-8")))
-    return free - coded
-
-
-def _blank_free_text(store: Path) -> list[str]:
-    """In every unsigned record, each free-text field in turn made all white space or given
-    a final line break (as a YAML `|` block keeps it); the texts given a line break."""
-    fields, padded, turn = free_text_fields(), [], 0
-
-    def change(node: Any) -> None:
-        nonlocal turn
-        items = node.items() if isinstance(node, dict) else enumerate(node)
-        for key, value in list(items):
-            if isinstance(value, str) and key in fields:
-                turn += 1
-                node[key] = "  " if turn % 2 else value + "\n"
-                padded.extend([] if turn % 2 else [value])
-            elif isinstance(value, dict | list):
-                change(value)
-
-    for path in sorted(store.rglob("*.yaml")):
-        rel = path.relative_to(store).as_posix()
-        data = load_file(path, rel)
-        if "signature" not in data and not rel.startswith("schemas/"):
-            change(data)
-            path.write_text(dump(data), encoding="utf-8")
-    return padded
-
-
 @pytest.fixture(scope="module")
 def padded_texts() -> list[str]:
     """Filled in by `bundles`: the texts given a final line break in the `blank` copy."""
@@ -193,23 +123,11 @@ def bundles(
     holds, and a Communication), and of a copy whose free text is blank or ends in a line
     break (valid records all), as `export fhir` wrote them, by `<copy>/<patient>`."""
     folder = tmp_path_factory.mktemp("fhir-validators")
-    found: dict[str, dict[str, Any]] = {}
-    for copy_name in ("sent", "blank"):
-        store = folder / copy_name
-        ignore = shutil.ignore_patterns("rendered", ".medmassage-cache")
-        shutil.copytree(DEMO, store, ignore=ignore)
-        if copy_name == "sent":
-            _send_an_update(store)
-        if copy_name == "blank":
-            padded_texts.extend(_blank_free_text(store))
-            checked = run_cli("--root", str(store), "validate", "--today", TODAY)
-            assert checked.code == 0, checked
-        out = folder / f"{copy_name}-out"
-        done = run_cli("--root", str(store), "export", "fhir", "--out", str(out), "--today", TODAY)
-        assert done.code == 0, done
-        for path in sorted(out.glob("*.fhir.json")):
-            patient = path.name.removesuffix(".fhir.json")
-            found[f"{copy_name}/{patient}"] = json.loads(path.read_text(encoding="utf-8"))
+    sent, blank = copy_demo(folder / "sent"), copy_demo(folder / "blank")
+    send_an_update(sent)
+    padded_texts.extend(blank_free_text(blank))
+    found = {f"sent/{p}": b for p, b in exported(sent, folder / "sent-out").items()}
+    found |= {f"blank/{p}": b for p, b in exported(blank, folder / "blank-out").items()}
     kinds = {e["resource"]["resourceType"] for b in found.values() for e in b["entry"]}
     assert {"Communication", "Provenance", "Condition", "Goal"} <= kinds
     return found
