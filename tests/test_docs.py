@@ -63,3 +63,39 @@ def test_the_group_lists_every_command_in_its_help() -> None:
     assert result.exit_code == 0
     for name in COMMANDS:
         assert re.search(rf"^  {name}\b", result.stdout, re.MULTILINE), name
+
+
+SUBCOMMANDS = sorted(
+    (group, name)
+    for group, command in main.commands.items()
+    if isinstance(command, click.Group)
+    for name in command.commands
+)
+
+
+def test_there_are_subcommands() -> None:
+    assert {("export", "fhir"), ("export", "deid"), ("export", "chart")} <= set(SUBCOMMANDS)
+
+
+@pytest.mark.parametrize(("group", "name"), SUBCOMMANDS)
+def test_every_subcommand_has_help_and_a_readme_example(group: str, name: str) -> None:
+    command = main.commands[group].commands[name]  # type: ignore[attr-defined]
+    result = invoke(group, name, "--help")
+    assert result.exit_code == 0, result.stderr
+    assert command.help and result.stdout.startswith(f"Usage: main {group} {name} ")
+    for option in command.params:
+        if isinstance(option, click.Option) and not option.hidden:
+            assert option.help, f"{group} {name} {option.opts[0]} has no help"
+    assert re.search(rf"medmassage (--root \S+ )?{group} {name}\b", README), (group, name)
+
+
+def test_render_help_names_every_document_and_how_a_ref_names_one() -> None:
+    """`render --help` is written by hand (importing the documents would slow every
+    --help): it must list each document of the registry with the REF form its `per` asks."""
+    from medmassage.documents import DOCUMENTS
+
+    lines = invoke("render", "--help").stdout.splitlines()
+    for name, document in DOCUMENTS.items():
+        ref = "PATIENT" if document.per == "patient" else f"PATIENT/{document.per.upper()}"
+        listed = [line.split() for line in lines if re.search(rf"\b{re.escape(name)}\b", line)]
+        assert [ref] in [words[:1] for words in listed], (name, ref, listed)

@@ -52,27 +52,33 @@ class _DocumentName(_StrParam):
     "--all",
     "all_",
     is_flag=True,
-    help="Every session (soap), or every active patient with a referral (physician-update).",
+    help=(
+        "Every document of its kind: one per visit, plan or assessment, or one per patient, "
+        "for the patients of --status."
+    ),
 )
 @click.option(
     "--patient",
     metavar="ID",
-    help="Every session of this patient (soap), or this patient's update.",
+    help="Every document of its kind for this patient.",
 )
 @click.option(
     "--since",
     metavar=DATE,
     callback=_date_param,
     help=(
-        "soap: sessions from this day; physician-update: period start (default: the day after the "
-        "last update sent, else the referral date)."
+        "Documents about records from this day on; for physician-update the period's start "
+        "(default: the day after the last update sent, else the referral date)."
     ),
 )
 @click.option(
     "--until",
     metavar=DATE,
     callback=_date_param,
-    help="soap: sessions up to this day; physician-update: period end (default: the last visit).",
+    help=(
+        "Documents about records up to this day; for physician-update the period's end "
+        "(default: the last visit)."
+    ),
 )
 @format_option(
     ("md", "html", "txt", "csv", "all"),
@@ -137,13 +143,20 @@ def render(
     ascii_: bool,
     list_templates: bool,
 ) -> None:
-    """Render DOCUMENT (soap or physician-update) from records that validate.
+    """Render DOCUMENT from records that validate.
 
-    REF is PATIENT/SESSION or PATIENT for soap, PATIENT for physician-update, or a
-    record file or folder. Files go to OUT/<patient>/<id>.<document>.<ext>, where <id>
-    is the session id (soap) or the period's end date (physician-update); the paths
-    written are printed, one per line. Records with errors are not rendered: their
-    errors are printed (as by validate) and the exit status is 1, but the rest are."""
+    \b
+    REF names one DOCUMENT:
+      PATIENT/SESSION     soap, superbill (one per visit)
+      PATIENT/PLAN        plan-of-care, home-care (one per plan)
+      PATIENT/ASSESSMENT  progress-report (one per re-assessment)
+      PATIENT             physician-update, discharge-summary, referral-form
+
+    A REF may also be PATIENT for every document of the patient, or a record file or
+    folder. Files go to OUT/<patient>/<id>.<document>.<ext>, where <id> names what it is
+    about (a record's id, a letter's date); the paths written are printed, one per line.
+    Records with errors are not rendered: their errors are printed (as by validate) and
+    the exit status is 1, but the rest are."""
     from medmassage.render.batch import Batch
     from medmassage.render.request import ACTIVE, Request
 
