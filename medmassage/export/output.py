@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from medmassage.errors import UsageError, WriteError
-from medmassage.store.files import DIR_MODE, FILE_MODE, _reason, fsync_folder, write_new
+from medmassage.store.files import DIR_MODE, FILE_MODE, fsync_folder, why_not_written, write_new
 
 ZIP_SUFFIX = ".zip"
 # The earliest time a zip entry can carry: no clock in the archive.
@@ -130,7 +130,7 @@ def _build_folder(path: Path, files: Iterable[tuple[str, bytes]]) -> None:
         if temp is not None:
             shutil.rmtree(temp, ignore_errors=True)
         if isinstance(exc, OSError):
-            reason = _reason(exc, path.parent)
+            reason = why_not_written(exc, path.parent)
             raise WriteError(f"could not write {path}: {reason}; nothing was written") from None
         raise
 

@@ -49,8 +49,9 @@ def make_folders(folder: Path, stop: Path) -> list[Path]:
             raise _refused(item) from None
         except OSError as exc:
             remove_folders(created)
+            why = why_not_written(exc, item.parent)
             raise WriteError(
-                f"cannot create the folder {item}: {_reason(exc, item.parent)}; nothing was written"
+                f"cannot create the folder {item}: {why}; nothing was written"
             ) from None
         created.append(item)
         with contextlib.suppress(OSError):
@@ -90,7 +91,8 @@ def _refused(path: Path) -> WriteError:
     return WriteError(f"{path} is a file, not a folder; nothing was written")
 
 
-def _reason(exc: OSError, folder: Path) -> str:
+def why_not_written(exc: OSError, folder: Path) -> str:
+    """Why writing into `folder` failed, in plain words (permission, full disk...)."""
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return f"no permission to write in the folder {folder}"
     if exc.errno == errno.ENOSPC:
@@ -166,7 +168,7 @@ def _failure(path: Path, exc: OSError) -> WriteError:
     if exc.errno in _NO_LINKS and exc.filename2 is not None:
         reason = "this file system does not support hard links, which safe exclusive writes need"
     else:
-        reason = _reason(exc, path.parent)
+        reason = why_not_written(exc, path.parent)
     return WriteError(f"could not write {path}: {reason}; nothing was written")
 
 
