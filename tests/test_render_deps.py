@@ -1,50 +1,51 @@
 """`render` never keeps a stale document: after any change to a record a document reads
 (an earlier visit added, a visit deleted, the referral, a provider, a therapist, the
 patient, the settings, an attendance record, a plan), rendering again into the same
-folder gives byte for byte what a render into an empty folder gives. A SOAP note's
-"visit N of M" counts every visit under its referral, so a visit added before it, or
-one deleted, changes it; the numbers expected are counted here from the session files.
+folder gives byte for byte what a render into an empty folder gives, and the documents
+that show the change are altered. A SOAP note's "visit N of M" counts every visit under
+its referral, so a visit added before it, or one deleted, changes it; the numbers
+expected are counted here from the session files.
 
-Through the command line, in this process (Click's runner) on a copy of the demo clinic;
-the caches trust files at once (no one-second window to wait out)."""
+Through the command line, in this process (Click's runner), on a copy of the demo clinic
+cut to three charts: the one most changes touch (p-0001, active), the discharged one
+(p-0002, for the episode's letters) and one no change to a patient's folder touches
+(p-0004, another provider), which must not even be loaded again after such a change (the
+render cache decides per document and chart, so the other charts add nothing but time).
+The cache's decision is per document and chart, not per format (every format of a
+document is written from one context), so one test renders every format and the others
+md alone. The caches trust files at once (no one-second window to wait out)."""
 
 from __future__ import annotations
 
 import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from click.testing import CliRunner
-from conftest import DEMO, TODAY
+from conftest import DEMO, TODAY, run_here
 from hypothesis import given
 from hypothesis import strategies as st
 
-from medmassage.cli import main
 from medmassage.documents import DOCUMENTS
+from medmassage.render import jobs
 from medmassage.render.cache import rows_of, runs
 
+CHARTS = ("p-0001", "p-0002", "p-0005")  # the charts of the clinic copied (see above)
 P1 = "patients/p-0001"
 VISIT = re.compile(r"visit (\d+) of (\d+)")
 
 
-def invoke(*args: str) -> Any:
-    """The real command in this process (no MEDMASSAGE_ROOT from outside)."""
-    env = {"NO_COLOR": "1", "MEDMASSAGE_ROOT": None}
-    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
-
-
-def render(root: Path, document: str, out: Path) -> None:
-    """`render DOCUMENT --all --status any --format all --out OUT`, which must succeed."""
-    got = invoke(
+def render(root: Path, document: str, out: Path, fmt: str = "md") -> None:
+    """`render DOCUMENT --all --status any --format FMT --out OUT`, which must succeed."""
+    got = run_here(
         "--root", str(root), "render", document, "--all", "--status", "any",
-        "--format", "all", "--out", str(out),
+        "--format", fmt, "--out", str(out),
     )  # fmt: skip
-    assert got.exit_code == 0, (document, got.stdout, got.stderr)
+    assert got.code == 0, (document, got)
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -74,12 +75,39 @@ def replace(path: Path, old: str, new: str) -> None:
     rewrite(path, text.replace(old, new, 1))
 
 
+def copy_clinic(target: Path, charts: tuple[str, ...] = CHARTS) -> Path:
+    """A copy of the demo clinic with only these patients, and no renders or caches."""
+
+    def left_out(folder: str, names: list[str]) -> set[str]:
+        dropped = {n for n in names if n in ("rendered", ".medmassage-cache")}
+        if Path(folder) == DEMO / "patients":
+            dropped.update(n for n in names if n not in charts)
+        return dropped
+
+    shutil.copytree(DEMO, target, ignore=left_out)
+    assert sorted(p.name for p in (target / "patients").iterdir()) == sorted(charts)
+    return target
+
+
 @pytest.fixture
 def clinic(tmp_path: Path, trusting: None) -> Path:
-    """A private copy of the demo clinic."""
-    target = tmp_path / "store"
-    shutil.copytree(DEMO, target, ignore=shutil.ignore_patterns("rendered", ".medmassage-cache"))
-    return target
+    """A private copy of the demo clinic, cut to CHARTS."""
+    return copy_clinic(tmp_path / "store")
+
+
+@pytest.fixture
+def loaded(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str]]]:
+    """(document, patient) of each chart a render loads: one the render cache answers
+    for in full is not loaded at all."""
+    seen: list[tuple[str, str]] = []
+    real = jobs.do_job
+
+    def spied(state: Any, job: Any) -> Any:
+        seen.append((state.request.document, job.patient))
+        return real(state, job)
+
+    monkeypatch.setattr(jobs, "do_job", spied)
+    yield seen
 
 
 # -- what the notes should say, counted from the records ----------------------------------
@@ -165,8 +193,9 @@ def provider_name(root: Path) -> None:
 
 
 def therapist_name(root: Path) -> None:
-    """A therapist's name changed."""
+    """The therapists' names changed (p-0001's, and p-0002's, who wrote its progress report)."""
     replace(root / "therapists/amara-okafor.yaml", "name: Amara Okafor", "name: Amara Quist")
+    replace(root / "therapists/mateo-lindqvist.yaml", "name: Mateo Lindqvist", "name: Mateo Berg")
 
 
 def practice_phone(root: Path) -> None:
@@ -233,27 +262,63 @@ CHANGES: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
     "discharged_pain": (discharged_pain, (SOAP, *EPISODE)),
 }
 
+# The charts a change to one patient's folder is rendered on: that patient's, and one it
+# leaves alone (a change elsewhere: CHARTS).
+CHARTS_OF = {
+    **{change: ("p-0001", "p-0005") for change in CHANGES if change != "discharged_pain"},
+    "discharged_pain": ("p-0002", "p-0005"),
+}
+for store_wide in ("provider_name", "therapist_name", "practice_phone", "patient_name"):
+    del CHARTS_OF[store_wide]
+
 
 def valid(root: Path) -> None:
     """The store still validates without errors."""
-    got = invoke("--root", str(root), "validate", "--today", TODAY, "--no-cache")
-    assert got.exit_code == 0, got.stdout
+    got = run_here("--root", str(root), "validate", "--today", TODAY, "--no-cache")
+    assert got.code == 0, got.out
 
 
-def rerender(root: Path, tmp: Path, change: Callable[[Path], None]) -> dict[str, set[str]]:
+def records(root: Path) -> dict[str, bytes]:
+    """Every file of the store but its caches, with its bytes."""
+    return {k: v for k, v in tree(root).items() if not k.startswith(".medmassage-cache/")}
+
+
+def spared(root: Path, change: Callable[[Path], None]) -> tuple[set[str], set[str]]:
+    """Make the change; returns the charts whose folder it changed, and those it left
+    alone when it changed nothing outside patients' folders (else none)."""
+    was = records(root)
+    change(root)
+    now = records(root)
+    changed = {rel for rel in was.keys() | now.keys() if was.get(rel) != now.get(rel)}
+    assert changed
+    touched = {rel.split("/")[1] for rel in changed if rel.startswith("patients/")}
+    if len(touched) < len(changed) and any(not r.startswith("patients/") for r in changed):
+        return touched, set()
+    return touched, {p.name for p in (root / "patients").iterdir()} - touched
+
+
+def rerender(
+    root: Path, tmp: Path, change: Callable[[Path], None], loaded: list[Any], fmt: str = "html"
+) -> dict[str, set[str]]:
     """Render every document, make the change, render again into the same folders: each
     equals a render into an empty folder (files of documents no longer made stay as they
-    were). Returns, per document, the files the change altered."""
+    were), the charts changed are loaded again, and a chart the change left alone is not
+    (for a document that wrote any file). Returns, per document, the files altered."""
     out = tmp / "rendered"
     for name in DOCUMENTS:
-        render(root, name, out / name)
+        render(root, name, out / name, fmt)
     before = {name: tree(out / name) for name in DOCUMENTS}
-    change(root)
+    touched, alone = spared(root, change)
     valid(root)
+    loaded.clear()
+    for name in DOCUMENTS:
+        render(root, name, out / name, fmt)
+    # A document that wrote no file at all has no folder, so nothing is remembered for it.
+    kept = [(name, p) for name, p in loaded if p in alone and (out / name).is_dir()]
+    assert touched <= {patient for _, patient in loaded} and kept == [], (touched, loaded)
     altered = {}
     for name in DOCUMENTS:
-        render(root, name, out / name)
-        render(root, name, tmp / "fresh" / name)
+        render(root, name, tmp / "fresh" / name, fmt)
         after, clean = tree(out / name), tree(tmp / "fresh" / name)
         assert {k: after.get(k) for k in clean} == clean, name
         assert {k: after[k] for k in after if k not in clean} == {
@@ -287,13 +352,15 @@ def test_a_note_named_alone_is_renumbered_too(clinic: Path, tmp_path: Path) -> N
     render(clinic, "soap", out)
     last = session_files(clinic)[-1].stem
     earlier_visit(clinic)
-    got = invoke("--root", str(clinic), "render", "soap", f"p-0001/{last}", "--out", str(out))
-    assert got.exit_code == 0, got.stderr
+    named = f"p-0001/{last}"
+    got = run_here(
+        "--root", str(clinic), "render", "soap", named, "--format", "md", "--out", str(out)
+    )
+    assert got.code == 0, got.err
     assert shown_visits(out, "p-0001")[last] == expected_visits(clinic, "p-0001")[last]
     render(clinic, "soap", tmp_path / "fresh")
-    for ext in ("md", "html", "txt"):
-        name = f"p-0001/{last}.soap.{ext}"
-        assert (out / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes()
+    name = f"{named}.soap.md"
+    assert (out / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes()
 
 
 def test_a_deleted_visit_renumbers_the_later_notes(clinic: Path, tmp_path: Path) -> None:
@@ -326,7 +393,7 @@ def test_the_referral_s_visits_authorized_reach_every_note(clinic: Path, tmp_pat
 def test_a_provider_renamed_is_renamed_in_the_letter(clinic: Path, tmp_path: Path) -> None:
     out = tmp_path / "rendered" / "update"
     render(clinic, "physician-update", out)
-    letters = sorted((out / "p-0001").glob("*.physician-update.txt"))
+    letters = sorted((out / "p-0001").glob("*.physician-update.md"))
     assert letters and "Lena Hartwell" in letters[0].read_text()
     provider_name(clinic)
     render(clinic, "physician-update", out)
@@ -338,11 +405,31 @@ def test_a_provider_renamed_is_renamed_in_the_letter(clinic: Path, tmp_path: Pat
 
 @pytest.mark.parametrize("change", sorted(CHANGES))
 def test_every_document_after_a_change_equals_a_fresh_render(
-    clinic: Path, tmp_path: Path, change: str
+    tmp_path: Path, trusting: None, loaded: list[Any], change: str
 ) -> None:
+    """In html alone (the settings' phone is in its letterhead): the cache decides for a
+    document and chart, whatever the formats. On the charts the change touches and one it
+    leaves alone."""
     edit, shown_in = CHANGES[change]
-    altered = rerender(clinic, tmp_path, edit)
+    root = copy_clinic(tmp_path / "cut", CHARTS_OF.get(change, CHARTS))
+    altered = rerender(root, tmp_path, edit, loaded)
     assert [name for name in shown_in if not altered[name]] == []
+
+
+def names_and_an_earlier_visit(root: Path) -> None:
+    """The patients' names changed (every document shows them, but a superbill's csv rows)
+    and an earlier visit added (a superbill more, in every format)."""
+    patient_name(root)
+    earlier_visit(root)
+
+
+def test_every_format_after_a_change_equals_a_fresh_render(
+    clinic: Path, tmp_path: Path, loaded: list[Any]
+) -> None:
+    """Every format (csv too) of every document, after changes each format of each shows."""
+    altered = rerender(clinic, tmp_path, names_and_an_earlier_visit, loaded, "all")
+    formats = {name: {k.rsplit(".", 1)[1] for k in files} for name, files in altered.items()}
+    assert [name for name in DOCUMENTS if formats[name] < {"md", "html", "txt"}] == []
 
 
 def test_every_document_kind_has_a_change_it_shows() -> None:
