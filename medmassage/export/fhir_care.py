@@ -1,7 +1,11 @@
 """The episode of care in FHIR (SPEC §10): a referral becomes a ServiceRequest and one
 Condition per ICD-10-CM code (CLINICAL.md §5), a treatment plan a CarePlan and one Goal
-per goal. Core elements wherever R4 has them; the two values it has no element for (the
-referral's length in weeks, a goal's baseline) go in extensions named below."""
+per goal. Core elements only, no extension (a validator rejects an extension it has no
+definition for): the two values R4 has no element for are said in words in the resource's
+note (R4 ServiceRequest.note, Goal.note: "any other notes and comments"), the referral's
+length in weeks and a goal's baseline; a goal also addresses the Observation its baseline
+was measured by, when the bundle holds it (R4 Goal.addresses: "health record elements that
+are intended to be addressed by the goal", an Observation among them)."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from medmassage.chart import Chart, Record, StoreView
 from medmassage.export import fhir_ids as ids
 from medmassage.export.fhir_people import MASSAGE_THERAPIST, Resource
 from medmassage.export.fhir_terms import label, vocabulary
+from medmassage.rules.outcomes import agrees
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"  # CLINICAL.md §5
 LOINC = "http://loinc.org"
@@ -21,9 +26,8 @@ UCUM = "http://unitsofmeasure.org"
 RECORD_SYSTEM = "urn:medmassage:record"
 PAIN_NRS = "72514-3"  # LOINC: pain severity 0-10 verbal numeric rating (CLINICAL.md §5)
 _TERMINOLOGY = "http://terminology.hl7.org/CodeSystem/"
-EXTENSION = "urn:medmassage:fhir:extension:"
-DURATION_WEEKS = EXTENSION + "referral-duration"  # valueDuration: weeks of care asked for
-BASELINE = EXTENSION + "goal-baseline"  # valueQuantity: the goal's starting value
+DURATION_NOTE = "Duration asked for: {} weeks"  # ServiceRequest.note: the referral's weeks
+BASELINE_NOTE = "Baseline: {}"  # Goal.note: the goal's starting value and unit
 
 # A plan's status as CarePlan.status, its activities' status and its goals' lifecycle.
 CAREPLAN_STATUS = {
@@ -115,19 +119,23 @@ def _condition_refs(chart: Chart, referral: Mapping[str, Any], referral_id: str)
 def service_request(view: StoreView, chart: Chart, referral: Record) -> Resource:
     """The referral as a ServiceRequest from its provider to the clinic: frequency as
     occurrenceTiming.repeat, bounded by the referral's date and `valid_until`; the visits
-    authorized as quantityQuantity; the diagnoses as reasonReference. Completed once every
-    authorized visit is used, else active (expiry is the bounds' end, for the reader)."""
+    authorized as quantityQuantity; the diagnoses as reasonReference; the weeks of care asked
+    for in words as the first note (the bounds, a choice of one, hold the dates). Completed
+    once every authorized visit is used, else active (expiry is the bounds' end)."""
     pid, data = chart.patient_id, referral.data
     used = len(episode.visits_under(view, chart, referral))
     repeat = {
         "boundsPeriod": {"start": data["date"], "end": data["valid_until"]},
         **per_week(data["frequency_per_week"]),
     }
-    notes = [*data.get("precautions", []), *([data["notes"]] if data.get("notes") else [])]
+    notes = [
+        DURATION_NOTE.format(data["duration_weeks"]),
+        *data.get("precautions", []),
+        *([data["notes"]] if data.get("notes") else []),
+    ]
     found: Resource = {
         "resourceType": "ServiceRequest",
         "id": ids.resource_id("ServiceRequest", pid, referral.id),
-        "extension": [{"url": DURATION_WEEKS, "valueDuration": weeks(data["duration_weeks"])}],
         "identifier": record_identifier(referral),
         "status": "completed" if used >= data["visits_authorized"] else "active",
         "intent": "order",
@@ -243,16 +251,59 @@ def quantity(value: float, goal: Mapping[str, Any]) -> dict[str, Any]:
     return found
 
 
-def goals(chart: Chart, plan: Record, addresses: list[Any]) -> list[Resource]:
+# The goal measures an assessment records as a list: (its field, its Observations' slot).
+_FIGURES = {
+    "range_of_motion": ("range_of_motion", "rom"),
+    "outcome_measure": ("outcome_measures", "outcome"),
+}
+
+
+def _figures(goal: Mapping[str, Any], assessment: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """The assessment's figures that may be the goal's measure, in record order: (the slot
+    its Observation is named by, as fhir_observations.py names them; the figure alone as an
+    assessment)."""
+    kind, day = goal["measure"]["kind"], {"date": str(assessment.get("date", ""))}
+    if kind == "pain":
+        which, given = outcomes.pain_kind(goal), assessment.get("pain", {})
+        return [(f"pain-{which}", {**day, "pain": {which: given[which]}})] if which in given else []
+    field, slot = _FIGURES.get(kind, ("", ""))
+    entries = assessment.get(field, []) if field else []
+    return [(f"{slot}-{n}", {**day, field: [entry]}) for n, entry in enumerate(entries, 1)]
+
+
+def baseline_observation(
+    chart: Chart, plan: Record, goal: Mapping[str, Any], present: set[str]
+) -> list[dict[str, Any]]:
+    """The Observation the goal's baseline was measured by, as a reference: the plan
+    assessment's figure of the goal's measure (read as progress reports and the baseline
+    rule read it, care.outcomes.goal_series: the pain the goal names, the range of motion in
+    its unit, the questionnaire score in its unit) when its value is the typed baseline and
+    the bundle holds the visits; else none (a baseline typed from elsewhere is said only in
+    the note)."""
+    assessment = chart.of("assessment").get(plan.data["assessment"])
+    if assessment is None:
+        return []
+    for slot, alone in _figures(goal, assessment.data):
+        points = outcomes.goal_series(goal, (), (alone,))
+        if points:  # the first figure of the measure, as the baseline rule reads it
+            found = ids.observation(chart.patient_id, "assessment", assessment.id, slot)
+            fits = agrees(float(goal["baseline"]), points[0].value)
+            return [found] if fits and found["reference"] in present else []
+    return []
+
+
+def goals(chart: Chart, plan: Record, addresses: list[Any], present: set[str]) -> list[Resource]:
     """One Goal per goal of the plan: its description, the measure with the target value
-    and due date, the plan's date as start, the baseline in an extension."""
+    and due date, the plan's date as start, the baseline in words as the note (R4 Goal has
+    no baseline element), and among what it addresses, beside the plan's diagnoses, the
+    Observation that measured the baseline (`baseline_observation`)."""
     pid, data = chart.patient_id, plan.data
     found = []
     for goal in data["goals"]:
+        baseline = quantity(goal["baseline"], goal)
         resource: Resource = {
             "resourceType": "Goal",
             "id": ids.resource_id("Goal", pid, plan.id, goal["id"]),
-            "extension": [{"url": BASELINE, "valueQuantity": quantity(goal["baseline"], goal)}],
             "identifier": record_identifier(plan, goal["id"]),
             "lifecycleStatus": GOAL_STATUS[data["status"]],
             # Goal.description is 1..1: a goal whose description is blank is named by its id.
@@ -267,7 +318,10 @@ def goals(chart: Chart, plan: Record, addresses: list[Any]) -> list[Resource]:
                 }
             ],
             "expressedBy": ids.therapist(data["therapist"]),
-            "addresses": addresses,
+            "addresses": [*addresses, *baseline_observation(chart, plan, goal, present)],
+            "note": [
+                {"text": BASELINE_NOTE.format(f"{baseline['value']} {baseline['unit']}".strip())}
+            ],
         }
         found.append({key: value for key, value in resource.items() if value != []})
     return found
@@ -276,7 +330,7 @@ def goals(chart: Chart, plan: Record, addresses: list[Any]) -> list[Resource]:
 def plan_resources(chart: Chart, plan: Record, present: set[str]) -> list[Resource]:
     """A plan's CarePlan followed by its Goals."""
     found = care_plan(chart, plan, present)
-    return [found, *goals(chart, plan, found.get("addresses", []))]
+    return [found, *goals(chart, plan, found.get("addresses", []), present)]
 
 
 def referral_resources(view: StoreView, chart: Chart, referral: Record) -> list[Resource]:

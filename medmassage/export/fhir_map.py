@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from medmassage.export.fhir_care import BASELINE, CAREPLAN_STATUS, DURATION_WEEKS, ICD10CM
+from medmassage.export.fhir_care import CAREPLAN_STATUS, ICD10CM
 from medmassage.export.fhir_people import NPI, TAX_ID
 
 
@@ -148,9 +148,8 @@ REFERRAL = [
     Mapped("referral", "diagnoses[].description", "Condition.code.text"),
     Mapped("referral", "frequency_per_week", f"{_TIMING}.frequency",
            note="per repeat.period wk, exactly: 1.5 a week is 3 per 2 wk, 1.3 is 13 per 10 wk"),
-    Mapped("referral", "duration_weeks",
-           f"ServiceRequest.extension.where(url='{DURATION_WEEKS}').valueDuration.value",
-           note="extension: R4 has no element for it beside the bounds"),
+    Mapped("referral", "duration_weeks", "ServiceRequest.note.text", "words",
+           "the weeks of care asked for, as the first note; repeat.bounds[x] holds the dates"),
     Mapped("referral", "visits_authorized", "ServiceRequest.quantityQuantity.value"),
     Mapped("referral", "valid_until", f"{_TIMING}.boundsPeriod.end"),
     Mapped("referral", "techniques[]", "ServiceRequest.orderDetail.coding.code"),
@@ -185,9 +184,9 @@ PLAN = [
     Mapped("plan", "goals[].measure.side", f"{_MEASURE}.text", "words"),
     Mapped("plan", "goals[].measure.unit", "Goal.target.detailQuantity.unit",
            note="UCUM-coded when it has a code"),
-    Mapped("plan", "goals[].baseline",
-           f"Goal.extension.where(url='{BASELINE}').valueQuantity.value",
-           note="extension: R4 Goal has no baseline"),
+    Mapped("plan", "goals[].baseline", "Goal.note.text", "words",
+           "R4 Goal has no baseline element; Goal.addresses also names the plan assessment's "
+           "Observation of the measure, when the bundle holds it and it has that value"),
     Mapped("plan", "goals[].target", "Goal.target.detailQuantity.value"),
     Mapped("plan", "goals[].due", "Goal.target.dueDate"),
     Mapped("plan", "goals[].term", note="short or long term: no R4 element (the due date tells)"),
