@@ -18,22 +18,26 @@ out)."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from conftest import DEMO, TODAY, run_here
+from conftest import TODAY, run_here
 from hypothesis import given
 from hypothesis import strategies as st
+from render_deps_support import (
+    copy_clinic,
+    load,
+    replace,
+    rewrite,
+    share_compiled,
+    spy_loads,
+    tree,
+)
 
-from medmassage import schema_loader
 from medmassage.documents import DOCUMENTS
-from medmassage.render import jobs
 from medmassage.render.cache import rows_of, runs
 
 # The charts copied: the one most changes touch, the discharged one (the episode's
@@ -52,47 +56,6 @@ def render(root: Path, document: str, out: Path, fmt: str = "md") -> None:
     assert got.code == 0, (document, got)
 
 
-def tree(folder: Path) -> dict[str, bytes]:
-    """Every file under `folder` with its bytes."""
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
-
-
-def load(path: Path) -> Any:
-    return yaml.safe_load(path.read_text())
-
-
-def rewrite(path: Path, text: str) -> None:
-    """Write a record as an editor saving a new file does: a new inode, so the change is
-    seen however soon after the last render it lands."""
-    fresh = path.with_name(path.name + ".tmp")
-    fresh.write_text(text)
-    os.replace(fresh, path)
-
-
-def replace(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, (path, old)
-    rewrite(path, text.replace(old, new, 1))
-
-
-def copy_clinic(target: Path, charts: tuple[str, ...]) -> Path:
-    """A copy of the demo clinic with only these patients, and no renders or caches."""
-
-    def left_out(folder: str, names: list[str]) -> set[str]:
-        dropped = {n for n in names if n in ("rendered", ".medmassage-cache")}
-        if Path(folder) == DEMO / "patients":
-            dropped.update(n for n in names if n not in charts)
-        return dropped
-
-    shutil.copytree(DEMO, target, ignore=left_out)
-    assert sorted(p.name for p in (target / "patients").iterdir()) == sorted(charts)
-    return target
-
-
 @pytest.fixture
 def clinic(tmp_path: Path, trusting: None) -> Path:
     """A private copy of the demo clinic, cut to p-0001 (what the tests using it read)."""
@@ -100,27 +63,14 @@ def clinic(tmp_path: Path, trusting: None) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def compiled_schemas(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Records are checked against their schemas by the compiled fast path, built once in
-    this process, however few of a kind a run loads (a run loading many does the same; the
-    two paths agree: tests/test_schema_meaning.py): about half of what the renders here
-    would cost otherwise is jsonschema checking each record of a small chart again."""
-    monkeypatch.setattr(schema_loader, "COMPILE_FROM", 1)
+def compiled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Schemas and templates compiled once per process (see `share_compiled`)."""
+    share_compiled(monkeypatch)
 
 
 @pytest.fixture
-def loaded(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str]]]:
-    """(document, patient) of each chart a render loads: one the render cache answers
-    for in full is not loaded at all."""
-    seen: list[tuple[str, str]] = []
-    real = jobs.do_job
-
-    def spied(state: Any, job: Any) -> Any:
-        seen.append((state.request.document, job.patient))
-        return real(state, job)
-
-    monkeypatch.setattr(jobs, "do_job", spied)
-    yield seen
+def loaded(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    return spy_loads(monkeypatch)
 
 
 # -- what the notes should say, counted from the records ----------------------------------
@@ -310,7 +260,7 @@ def spared(root: Path, change: Callable[[Path], None]) -> tuple[set[str], set[st
     changed = {rel for rel in was.keys() | now.keys() if was.get(rel) != now.get(rel)}
     assert changed
     touched = {rel.split("/")[1] for rel in changed if rel.startswith("patients/")}
-    if len(touched) < len(changed) and any(not r.startswith("patients/") for r in changed):
+    if any(not rel.startswith("patients/") for rel in changed):
         return touched, set()
     return touched, {p.name for p in (root / "patients").iterdir()} - touched
 
