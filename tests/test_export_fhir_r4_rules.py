@@ -8,8 +8,8 @@ figure checked against the record as read from its YAML.
 - Observation.interpretation is bound (extensibly) to ObservationInterpretation, and R4
   has goal-achievement codes for progress on a goal.
 - Elements R4 requires (Goal.description, MedicationStatement.medication[x], Flag.code,
-  a Patient.contact's details: pat-1) are there when the record's text for them is blank,
-  which a record's schema allows (white space passes "must not be empty")."""
+  a Patient.contact's details: pat-1) come from record text the schema requires to be
+  more than white space: a blank one is a located error, and its chart is not exported."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from typing import Any
 
 import fhir_stores
 import pytest
+from conftest import TODAY, run_cli
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -139,74 +140,42 @@ def test_progress_on_a_goal_carries_the_r4_codes_for_it(
     assert found == written and len(written) >= 3
 
 
-def _blank_required(store: Path) -> None:
+def _blank_required(store: Path) -> list[tuple[str, str]]:
     """Blank (white space) in the first patient's emergency contact name and phone, in every
     patient's first medication name and first precaution's condition, and in each plan's
-    first goal description."""
+    first goal description: (file, field path) of each text blanked."""
+    blanked = []
     for number, path in enumerate(sorted(store.glob("patients/*/patient.yaml"))):
-        data = load_file(path, path.name)
+        rel, data = path.relative_to(store).as_posix(), load_file(path, path.name)
         if number == 0:
-            data["emergency_contact"] |= {"name": "  ", "phone": "  "}
+            data["emergency_contact"] |= {"name": "  ", "phone": " \t"}
+            blanked += [(rel, "$.emergency_contact.name"), (rel, "$.emergency_contact.phone")]
         for field, key in (("medications", "name"), ("precautions", "condition")):
             if data.get(field):
-                data[field][0][key] = "  "
+                data[field][0][key] = "\n "
+                blanked.append((rel, f"$.{field}[0].{key}"))
         path.write_text(dump(data), encoding="utf-8")
     for path in sorted(store.glob("patients/*/plans/*.yaml")):
         data = load_file(path, path.name)
         data["goals"][0]["description"] = "  "
         path.write_text(dump(data), encoding="utf-8")
+        blanked.append((path.relative_to(store).as_posix(), "$.goals[0].description"))
+    return blanked
 
 
-@pytest.fixture(scope="module")
-def blank_required(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    """A copy of the demo with _blank_required, checked valid, and its bundles."""
-    folder = tmp_path_factory.mktemp("fhir-blank-required")
-    store = fhir_stores.copy_demo(folder / "store")
-    _blank_required(store)
-    return store, fhir_stores.exported(store, folder / "out")
-
-
-def _of(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:
-    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
-
-
-def test_required_elements_stand_when_the_records_text_is_blank(
-    blank_required: tuple[Path, dict[str, Any]],
-) -> None:
-    from fhir.resources.R4B import get_fhir_model_class
-
-    store, bundles = blank_required
-    blanks = 0
-    for patient, bundle in bundles.items():
-        record = load_file(store / "patients" / patient / "patient.yaml", "patient.yaml")
-        contact = record.get("emergency_contact") or {}
-        has_details = any(str(contact.get(k, "")).strip() for k in ("name", "phone"))
-        person = _of(bundle, "Patient")[0]
-        assert ("contact" in person) == has_details, patient  # pat-1
-        pairs = [
-            ("MedicationStatement", "medications", "name", "medicationCodeableConcept"),
-            ("Flag", "precautions", "condition", "code"),
-        ]
-        for kind, field, key, element in pairs:
-            made = _of(bundle, kind)
-            assert len(made) == len(record.get(field, []))
-            for item, resource in zip(record.get(field, []), made, strict=True):
-                text = resource[element]["text"]
-                assert text.strip(), (patient, kind)
-                blanks += not item[key].strip()
-                assert item[key].strip() in text
-        goals = [
-            g
-            for path in sorted(store.glob(f"patients/{patient}/plans/*.yaml"))
-            for g in load_file(path, path.name)["goals"]
-        ]
-        made = _of(bundle, "Goal")
-        assert len(made) == len(goals)
-        for goal, resource in zip(goals, made, strict=True):
-            wanted = goal["description"].strip() or str(goal["id"])
-            assert wanted in resource["description"]["text"]
-            blanks += not goal["description"].strip()
-        for entry in bundle["entry"]:
-            resource = entry["resource"]
-            get_fhir_model_class(resource["resourceType"]).model_validate(resource)
-    assert blanks >= 3, "blank texts were expected among the records"
+def test_text_r4_requires_is_refused_blank_and_its_chart_not_exported(tmp_path: Path) -> None:
+    store = fhir_stores.copy_demo(tmp_path / "store")
+    blanked = _blank_required(store)
+    checked = run_cli("--root", str(store), "validate", "--today", TODAY, "--format", "json")
+    assert checked.code == 1, checked
+    errors = {
+        (p["file"], p["path"]) for p in checked.json()["problems"] if p["severity"] == "error"
+    }
+    assert errors == set(blanked) and len(blanked) >= 5
+    done = run_cli(
+        "--root", str(store), "export", "fhir", "--out", str(tmp_path / "out"), "--today", TODAY
+    )
+    charts = {file.split("/")[1] for file, _ in blanked}
+    written = {p.name.removesuffix(".fhir.json") for p in (tmp_path / "out").glob("*.fhir.json")}
+    assert done.code == 1 and not charts & written, done
+    assert all(file in done.err for file, _ in blanked)
