@@ -289,3 +289,16 @@ def test_parallel_and_serial_renders_are_byte_identical(store: Path, tmp_path: P
     assert results[1] == results[2]
     files, shown, held, _ = results[1]
     assert len(files) > 3 * 50 and any(problems for problems in held[0].values())
+
+
+def test_a_run_that_writes_no_file_still_keeps_its_answers(clinic: Path, tmp_path: Path) -> None:
+    """When no chart has the document, nothing is written and no output folder is made;
+    the cache still keeps that run's answers, so the next run loads no chart again."""
+    from medmassage.render.cache import CACHE_FILE, FORMAT
+
+    out = tmp_path / "never-made"
+    # The fixture's one re-assessment is on 2026-04-02: none falls in March.
+    first = render(clinic, "progress-report", out=out, until="2026-03-31")
+    assert first.written == [] and not out.exists()
+    sections = store_cache.load_checked(Store(clinic).cache_dir / CACHE_FILE, FORMAT)
+    assert sections[f"{out.resolve()}|progress-report"]["charts"]

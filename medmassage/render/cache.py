@@ -385,8 +385,12 @@ class RenderCache:
         if charts == self.old:
             return
         self.sections[self.section] = {"base": self.base, "charts": charts}
-        # Forget output folders that are gone (test runs, one-off --out folders).
+        # Forget output folders that are gone (test runs, one-off --out folders), but not
+        # this run's: a run that wrote no file (no chart has the document) made no folder,
+        # and its answers are still worth keeping.
         sections = {
-            name: s for name, s in self.sections.items() if Path(name.rpartition("|")[0]).is_dir()
+            name: s
+            for name, s in self.sections.items()
+            if name == self.section or Path(name.rpartition("|")[0]).is_dir()
         }
         save_checked(self.path, FORMAT, sections)
