@@ -13,7 +13,7 @@ from conftest import DEMO, PROJECT, TODAY, run_cli
 from medmassage.yamlio import dump, load_file
 
 # Schema keywords that make a string field something other than free text.
-CODED = {"minLength", "pattern", "format", "enum", "const", "$ref", "allOf"}
+CODED = {"minLength", "pattern", "format", "enum", "const", "$ref"}
 
 
 def copy_demo(store: Path) -> Path:

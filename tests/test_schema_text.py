@@ -38,16 +38,17 @@ Path_ = tuple[str | int, ...]
 
 def is_text(node: Any) -> bool:
     """Whether a schema node of the bundled schema is a field of required text."""
-    return isinstance(node, dict) and {"$ref": "#/$defs/text"} in node.get("allOf", [])
+    return isinstance(node, dict) and node.get("$ref") == "#/$defs/text"
 
 
 def text_fields(node: Any, data: Any, defs: dict[str, Any], at: Path_ = ()) -> Iterator[Path_]:
     """The path of every value in `data` held by a field of required text."""
-    if isinstance(node, dict) and "$ref" in node:
-        node = defs[node["$ref"].rsplit("/", 1)[1]]
     if is_text(node) and isinstance(data, str):
         yield at
-    elif isinstance(data, dict) and isinstance(node, dict):
+        return
+    if isinstance(node, dict) and "$ref" in node:
+        node = defs[node["$ref"].rsplit("/", 1)[1]]
+    if isinstance(data, dict) and isinstance(node, dict):
         if "anyOf" in node:
             node = next((o for o in node["anyOf"] if o.get("type") == "object"), node)
         for key, value in data.items():
@@ -175,8 +176,8 @@ def test_validate_locates_each_blank_text_in_the_file(tmp_path: Path) -> None:
 
 
 def test_de_identification_still_removes_the_free_text_among_them() -> None:
-    # The shared definition is reached through allOf, so de-identification still reads a
-    # chief complaint or a medication name as free text, not as a vocabulary term.
+    # The shared definition is a vocabulary $ref, which de-identification would otherwise
+    # keep as a term: a chief complaint or a medication name is still free text to it.
     judged = {}
     for _, kind, at in DEMO_TEXTS:
         path = tuple("*" if isinstance(step, int) else step for step in at)

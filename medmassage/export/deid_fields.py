@@ -148,7 +148,8 @@ def action_for(kind: str, path: Path, node: dict[str, Any]) -> str:
         term = ref[len(_VOCABULARY) :]
         if term == "id":
             raise KeyError(f"{kind}: no action for the id field {'.'.join(path)}")
-        return {"date": "date", "datetime": "datetime"}.get(term, "keep")
+        # A term list is kept; `text` (required text, not blank) is free text all the same.
+        return {"date": "date", "datetime": "datetime", "text": "text"}.get(term, "keep")
     if node.get("type") != "string":
         return "keep"
     if node.get("format") == "email":
