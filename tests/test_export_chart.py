@@ -7,14 +7,16 @@ from __future__ import annotations
 import datetime as dt
 import html.parser
 import os
+import shutil
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import pytest
 import yaml
-from conftest import DEMO, TODAY, run_cli
+from conftest import DEMO, TODAY, run_cli, run_here
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,8 +25,10 @@ from medmassage.documents import DOCUMENTS
 FORMATS = ("html", "txt")
 
 
-def export(store: Path, *args: str, cwd: Path | None = None) -> Any:
-    return run_cli("--root", str(store), "export", "chart", *args, "--today", TODAY, cwd=cwd)
+def export(store: Path, *args: str, cwd: Path | None = None, real: bool = False) -> Any:
+    """`export chart` in this process, or as a real process when `real` (the entry point)."""
+    run = run_cli if real else run_here
+    return run("--root", str(store), "export", "chart", *args, "--today", TODAY, cwd=cwd)
 
 
 def files_under(folder: Path) -> dict[str, bytes]:
@@ -71,7 +75,7 @@ def rendered_by_engine(store: Path, patient: str, out: Path) -> dict[str, bytes]
     document the engine refuses for this chart, exit 2, writes nothing)."""
     for name in DOCUMENTS:
         args = ["--format", FORMATS[0], "--format", FORMATS[1], "--out", str(out)]
-        result = run_cli("--root", str(store), "render", name, "--patient", patient, *args)
+        result = run_here("--root", str(store), "render", name, "--patient", patient, *args)
         assert result.code in (0, 2), result
         assert "Traceback" not in result.err
     return files_under(out / patient) if (out / patient).is_dir() else {}
@@ -82,7 +86,7 @@ def send_a_letter(store: Path, patient: str) -> None:
     referral = next(
         data for rel, data in chart_records(store, patient).items() if "/referrals/" in rel
     )
-    result = run_cli(
+    result = run_here(
         "--root", str(store), "send", "physician-update", patient, "--via", "fax",
         "--to", referral["provider"], "--at", f"{TODAY}T10:00:00-08:00", "--today", TODAY,
     )  # fmt: skip
@@ -142,7 +146,7 @@ def test_the_release_holds_the_chart_byte_for_byte_its_documents_and_nothing_els
 ) -> None:
     send_a_letter(store, patient)
     out = tmp_path / "release"
-    result = export(store, patient, str(out))
+    result = export(store, patient, str(out), real=True)  # one run as a real process
     assert result.code == 0, result
     released = files_under(out)
     chart = files_under(store / "patients" / patient)
@@ -171,8 +175,9 @@ def test_the_release_holds_the_chart_byte_for_byte_its_documents_and_nothing_els
 
 
 def test_a_discharged_patient_gets_the_discharge_summary_and_others_do_not(
-    store: Path, tmp_path: Path
+    demo_store: Path, tmp_path: Path
 ) -> None:
+    store = demo_store
     for patient in ("p-0002", "p-0003"):
         status = yaml.safe_load((store / "patients" / patient / "patient.yaml").read_text())
         out = tmp_path / patient
@@ -190,7 +195,7 @@ def test_documents_a_chart_does_not_get_are_named_on_the_index(store: Path, tmp_
     text = path.read_text()
     assert "share_with_providers: true" in text
     path.write_text(text.replace("share_with_providers: true", "share_with_providers: false"))
-    refused = run_cli("--root", str(store), "render", "physician-update", "p-0002")
+    refused = run_here("--root", str(store), "render", "physician-update", "p-0002")
     assert refused.code == 2  # the engine makes no letter without consent to share
     out = tmp_path / "release"
     result = export(store, "p-0002", str(out), "--format", "json")
@@ -201,13 +206,31 @@ def test_documents_a_chart_does_not_get_are_named_on_the_index(store: Path, tmp_
     assert "Physician update (p-0002): " in page.split("Documents not made")[1]
 
 
-@pytest.fixture
-def with_a_letter(store: Path, tmp_path: Path) -> Path:
-    """p-0003's chart, once a physician update was sent, released into tmp_path/release."""
+@pytest.fixture(scope="module")
+def _lettered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, bytes]]:
+    """A copy of the demo in which p-0003 was sent a physician update, that chart released
+    once into a folder, and the release's files (to prove no test changed them)."""
+    base = tmp_path_factory.mktemp("lettered")
+    store = base / "store"
+    shutil.copytree(DEMO, store, ignore=shutil.ignore_patterns("rendered", ".medmassage-cache"))
     send_a_letter(store, "p-0003")
-    out = tmp_path / "release"
+    out = base / "release"
     assert export(store, "p-0003", str(out)).code == 0
-    return out
+    return store, out, files_under(out)
+
+
+@pytest.fixture
+def lettered_store(_lettered: tuple[Path, Path, dict[str, bytes]]) -> Path:
+    """The store of `with_a_letter`, only read (exports write elsewhere)."""
+    return _lettered[0]
+
+
+@pytest.fixture
+def with_a_letter(_lettered: tuple[Path, Path, dict[str, bytes]]) -> Iterator[Path]:
+    """p-0003's chart, once a physician update was sent, released (shared: read only)."""
+    _, out, files = _lettered
+    yield out
+    assert files_under(out) == files, "a test changed the shared release"
 
 
 def test_the_index_lists_every_file_in_date_order_and_every_link_resolves(
@@ -227,7 +250,8 @@ def test_the_index_lists_every_file_in_date_order_and_every_link_resolves(
     assert dated[: len(days)] == days  # undated rows come last
 
 
-def test_the_index_says_which_notes_are_unsigned(store: Path, tmp_path: Path) -> None:
+def test_the_index_says_which_notes_are_unsigned(demo_store: Path, tmp_path: Path) -> None:
+    store = demo_store
     patient = first_patient_with_unsigned_note(store)
     out = tmp_path / "release"
     result = export(store, patient, str(out))
@@ -257,7 +281,8 @@ def test_record_text_on_the_index_is_escaped(store: Path, tmp_path: Path) -> Non
     assert "Helena &lt;b&gt;&amp;amp;" in page and "<b>" not in page
 
 
-def test_the_summary_names_no_one(store: Path, tmp_path: Path) -> None:
+def test_the_summary_names_no_one(demo_store: Path, tmp_path: Path) -> None:
+    store = demo_store
     data = yaml.safe_load((store / "patients" / "p-0002" / "patient.yaml").read_text())
     out = tmp_path / "release"
     text = export(store, "p-0002", str(out))
@@ -277,9 +302,9 @@ def test_the_summary_names_no_one(store: Path, tmp_path: Path) -> None:
 
 
 def test_the_zip_holds_the_same_files_and_is_byte_identical_across_runs(
-    store: Path, tmp_path: Path, with_a_letter: Path
+    lettered_store: Path, tmp_path: Path, with_a_letter: Path
 ) -> None:
-    folder = with_a_letter
+    store, folder = lettered_store, with_a_letter
     archives = []
     for run in ("one", "two"):
         (tmp_path / run).mkdir()
@@ -294,7 +319,8 @@ def test_the_zip_holds_the_same_files_and_is_byte_identical_across_runs(
     assert inside == files_under(folder)
 
 
-def test_zip_named_with_its_suffix_is_written_as_named(store: Path, tmp_path: Path) -> None:
+def test_zip_named_with_its_suffix_is_written_as_named(demo_store: Path, tmp_path: Path) -> None:
+    store = demo_store
     outside = tmp_path / "outside"
     outside.mkdir()
     result = export(store, "p-0002", str(outside / "copy.zip"), "--zip")
@@ -325,8 +351,9 @@ def store_files(store: Path) -> dict[str, bytes]:
     ],
 )
 def test_refusals_exit_2_with_a_plain_message_and_write_nothing(
-    store: Path, tmp_path: Path, case: str
+    demo_store: Path, tmp_path: Path, case: str
 ) -> None:
+    store = demo_store
     before = store_files(store)
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -430,13 +457,14 @@ def test_any_out_is_either_a_new_place_outside_the_store_or_a_usage_error(
 
 
 def test_a_chart_with_warnings_only_is_released_and_the_summary_says_so(
-    store: Path, tmp_path: Path
+    demo_store: Path, tmp_path: Path
 ) -> None:
+    store = demo_store
     patient = first_patient_with_unsigned_note(store)
     later = (dt.date.fromisoformat(TODAY) + dt.timedelta(days=60)).isoformat()  # note now late
 
     def run(*args: str) -> Any:
-        return run_cli("--root", str(store), *args, "--today", later)
+        return run_here("--root", str(store), *args, "--today", later)
 
     checked = run("validate", "--format", "json").json()["problems"]
     mine = [p for p in checked if f"patients/{patient}/" in p["file"]]
