@@ -35,7 +35,7 @@ from medmassage.export.deid_shift import (
 from medmassage.schema_loader import raw_schema
 from medmassage.signature import fingerprint
 from medmassage.yamlio import parse_text
-from tests.conftest import DEMO, TODAY, run_cli
+from tests.conftest import DEMO, TODAY, run_cli, run_here
 
 SEED = "7"
 _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
@@ -50,8 +50,10 @@ def _copy_demo(target: Path) -> Path:
     return target
 
 
-def _export(root: Path, out: Path, *extra: str) -> Any:
-    return run_cli("--root", str(root), "export", "deid", str(out), *extra)
+def _export(root: Path, out: Path, *extra: str, real: bool = False) -> Any:
+    """`export deid` in this process, or as a real process when `real`."""
+    run = run_cli if real else run_here
+    return run("--root", str(root), "export", "deid", str(out), *extra)
 
 
 @pytest.fixture(scope="module")
@@ -61,12 +63,20 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def copied(demo: Path) -> tuple[Path, Any]:
-    """The demo de-identified once with SEED, and the run's JSON summary."""
+def _copied_once(demo: Path) -> tuple[Path, Any, dict[str, bytes]]:
     out = demo.parent / "copy"
-    result = _export(demo, out, "--seed", SEED, "--format", "json")
+    result = _export(demo, out, "--seed", SEED, "--format", "json", real=True)  # a real process
     assert result.code == 0, result
-    return out, result
+    return out, result, _tree(out)
+
+
+@pytest.fixture
+def copied(_copied_once: tuple[Path, Any, dict[str, bytes]]) -> Iterator[tuple[Path, Any]]:
+    """The demo de-identified once with SEED, and the run's JSON summary (shared by the
+    tests: only read, and checked unchanged after each of them)."""
+    out, result, files = _copied_once
+    yield out, result
+    assert _tree(out) == files, "a test changed the shared de-identified copy"
 
 
 def _files(root: Path) -> Iterator[Path]:
@@ -177,10 +187,12 @@ def test_intervals_inside_each_chart_are_kept(demo: Path, copied: tuple[Path, An
 
 
 def _validate(root: Path) -> Any:
-    return run_cli("--root", str(root), "validate", "--today", TODAY, "--format", "json")
+    return run_here("--root", str(root), "validate", "--today", TODAY, "--format", "json")
 
 
-def test_the_copy_validates_and_renders(demo: Path, copied: tuple[Path, Any]) -> None:
+def test_the_copy_validates_and_renders(
+    demo: Path, copied: tuple[Path, Any], tmp_path: Path
+) -> None:
     out, _ = copied
     copy = _validate(out)
     assert copy.code == 0 and copy.json()["ok"], copy
@@ -188,11 +200,13 @@ def test_the_copy_validates_and_renders(demo: Path, copied: tuple[Path, Any]) ->
     # The warnings: the notes unsigned in the original are now long past the signing window.
     unsigned = [p for p in demo.glob("patients/*/sessions/*.yaml") if "signature" not in _load(p)]
     assert [p["rule"] for p in copy.json()["problems"]] == ["integrity/unsigned"] * len(unsigned)
-    rendered = run_cli("--root", str(out), "render", "soap", "--all", "--format", "md")
+    at = tmp_path / "rendered"  # not into the shared copy
+    rendered = run_here(
+        "--root", str(out), "render", "soap", "--all", "--format", "md", "--out", str(at)
+    )
     assert rendered.code == 0, rendered
-    notes = list((out / "rendered").rglob("*.soap.md"))
+    notes = list(at.rglob("*.soap.md"))
     assert len(notes) == len(list(out.glob("patients/*/sessions/*.yaml")))
-    shutil.rmtree(out / "rendered")
     for path in (*out.glob("therapists/*.yaml"), *out.glob("providers/*.yaml")):
         assert npi_valid(_load(path)["npi"])
 
@@ -380,7 +394,7 @@ def test_documents_sent_stay_behind_and_their_log_is_kept_without_file(tmp_path:
                  ("commit", "-qm", "demo")):  # fmt: skip
         subprocess.run(["git", "-C", str(store), *args], check=True, capture_output=True)
     referral = _load(sorted(store.glob("patients/p-0005/referrals/*.yaml"))[-1])
-    sent = run_cli("--root", str(store), "send", "physician-update", "p-0005", "--via", "fax",
+    sent = run_here("--root", str(store), "send", "physician-update", "p-0005", "--via", "fax",
                    "--to", referral["provider"], "--at", f"{TODAY}T16:30:00-08:00",
                    "--today", TODAY)  # fmt: skip
     assert sent.code == 0, sent
