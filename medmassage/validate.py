@@ -289,9 +289,10 @@ class Validation:
         return Report(sum(1 for e in targets if e.kind is not None), problems, view)
 
     def duplicate_patients(self) -> list[Problem]:
-        """ref/duplicate-patient, judged on every run across charts (one small file read per
-        patient): no chart's cache can know that another chart came or went."""
-        from medmassage.rules.references import check_duplicate_patients
+        """ref/duplicate-patient, judged on every run across charts: no chart's cache can
+        know that another chart came or went. Who each patient is comes from the cache
+        for an unchanged chart, else from one small file read (then cached)."""
+        from medmassage.rules.references import check_duplicate_patients, person_digest
         from medmassage.yamlio import load_file
 
         found = []
@@ -299,12 +300,14 @@ class Validation:
             for entry in entries:
                 if entry.kind != "patient":
                     continue
-                try:
-                    found.append(
-                        (entry.rel, patient, load_file(self.store.root / entry.rel, entry.rel))
-                    )
-                except MedmassageError:
-                    continue  # its own chart reports why it cannot be read
+                known, person = self.cache.person(patient)
+                if not known:
+                    try:
+                        person = person_digest(load_file(self.store.root / entry.rel, entry.rel))
+                    except MedmassageError:
+                        continue  # its own chart reports why it cannot be read
+                    self.cache.remember_person(patient, person)
+                found.append((entry.rel, patient, person))
         return [
             Problem(f.rel, 1, 1, "$", f.rule, f.severity, f.message)
             for f in check_duplicate_patients(found)

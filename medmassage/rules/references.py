@@ -5,6 +5,7 @@ requires the note to be signed.)"""
 from __future__ import annotations
 
 import difflib
+import hashlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -123,14 +124,22 @@ def duplicate_patient(rel: str, patient: str, other: str) -> Finding:
     )
 
 
+def person_digest(record: dict[str, Any]) -> str | None:
+    """A digest of `patient_key` (None: the record lacks a name or birth date): what the
+    validation cache keeps per chart to find duplicates without reading every patient
+    file again, and without keeping names and birth dates in the cache."""
+    key = patient_key(record)
+    return None if key is None else hashlib.sha256(repr(key).encode()).hexdigest()
+
+
 def check_duplicate_patients(
-    patients: Iterable[tuple[str, str, dict[str, Any]]],
+    patients: Iterable[tuple[str, str, str | None]],
 ) -> Iterator[Finding]:
-    """ref/duplicate-patient across the store, from (file, id, record) of every patient:
-    each patient with the name and birth date of one before it (by id) is warned, naming it."""
-    first: dict[tuple[str, str, str], str] = {}
-    for rel, patient, data in sorted(patients, key=lambda found: found[1]):
-        key = patient_key(data)
+    """ref/duplicate-patient across the store, from (file, id, person_digest) of every
+    patient: each patient with the name and birth date of one before it (by id) is
+    warned, naming it."""
+    first: dict[str, str] = {}
+    for rel, patient, key in sorted(patients, key=lambda found: found[1]):
         if key is None:
             continue
         if key in first:

@@ -265,6 +265,23 @@ class ChartCache:
                     found["summary"] = summary
                 self.new[patient] = found
 
+    def person(self, patient: str) -> tuple[bool, str | None]:
+        """The digest of who a chart's patient is (rules.references.person_digest), kept
+        with a chart `reuse` found unchanged or `store` just recorded; (False, None) when
+        it is not known yet."""
+        cached = self.new.get(patient)
+        if isinstance(cached, dict) and "person" in cached:
+            person = cached["person"]
+            return True, person if isinstance(person, str) else None
+        return False, None
+
+    def remember_person(self, patient: str, person: str | None) -> None:
+        """Keep the digest of who a chart's patient is with the chart's cached results (a
+        copy: what was loaded stays as it was, so `save` sees the change)."""
+        cached = self.new.get(patient)
+        if self.enabled and isinstance(cached, dict):
+            self.new[patient] = {**cached, "person": person}
+
     def save(self) -> None:
         """Write the cache atomically; a store that cannot hold one just goes without."""
         if not self.enabled or self.new == self.old:
