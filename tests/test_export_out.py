@@ -14,14 +14,14 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import DEMO, PROJECT, TODAY, Result, run_cli, run_here
+from conftest import DEMO, PROJECT, TODAY, Result, run_here
 
 COMMANDS = {"deid": ("deid",), "chart": ("chart", "p-0002")}
 
 
 def export(store: Path, command: str, out: Path | str, *extra: str) -> Result:
     args = ("--root", str(store), "export", *COMMANDS[command], str(out), "--today", TODAY)
-    return run_cli(*args, "--seed", "7", *extra) if command == "deid" else run_cli(*args, *extra)
+    return run_here(*args, "--seed", "7", *extra) if command == "deid" else run_here(*args, *extra)
 
 
 def copy_demo(target: Path) -> Path:
@@ -40,8 +40,10 @@ def listing(folder: Path) -> list[str]:
     ["not-empty", "a-file", "the-store", "inside-store", "inside-rendered", "symlink", "dangling",
      "no-parent"],
 )  # fmt: skip
-def test_out_is_judged_alike_by_both_exports(tmp_path: Path, command: str, case: str) -> None:
-    store = copy_demo(tmp_path / "store")
+def test_out_is_judged_alike_by_both_exports(
+    demo_store: Path, tmp_path: Path, command: str, case: str
+) -> None:
+    store = demo_store  # shared, only read: checked unchanged after the test
     outside = tmp_path / "outside"
     (outside / "empty").mkdir(parents=True)
     (outside / "full").mkdir()
@@ -73,9 +75,9 @@ def test_out_is_judged_alike_by_both_exports(tmp_path: Path, command: str, case:
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_an_empty_folder_receives_the_export_readable_by_its_owner_only(
-    tmp_path: Path, command: str
+    demo_store: Path, tmp_path: Path, command: str
 ) -> None:
-    store = copy_demo(tmp_path / "store")
+    store = demo_store
     out = tmp_path / "outside" / "out"
     out.mkdir(parents=True)
     result = export(store, command, out, "--format", "json")
