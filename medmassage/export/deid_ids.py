@@ -100,6 +100,9 @@ class Pseudonyms:
 def _credential_prefix(license_number: str) -> int:
     """How many leading characters of a license number are its credential prefix ("LMT "
     of "LMT 19427"): up to six capital ASCII letters ending at a space, a hyphen or a
-    digit, with that separator; 0 when there is none."""
+    digit, with that separator; 0 when there is none, or when nothing of the number
+    follows it (all of "A " kept would leave nothing to draw: then every letter is drawn)."""
     found = re.match(r"[A-Z]{1,6}(?:[ -]|(?=\d))", license_number)
-    return found.end() if found else 0
+    if found is None or not any(c.isalnum() for c in license_number[found.end() :]):
+        return 0
+    return found.end()
