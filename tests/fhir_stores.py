@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from conftest import DEMO, PROJECT, TODAY, run_cli
+from conftest import DEMO, PROJECT, TODAY, run_here
 
 from medmassage.yamlio import dump, load_file
 
@@ -25,9 +25,9 @@ def copy_demo(store: Path) -> Path:
 def exported(store: Path, out: Path) -> dict[str, dict[str, Any]]:
     """The store checked valid by `validate`, then every bundle `export fhir --out` wrote
     for it, by patient."""
-    checked = run_cli("--root", str(store), "validate", "--today", TODAY)
+    checked = run_here("--root", str(store), "validate", "--today", TODAY)
     assert checked.code == 0, checked
-    done = run_cli("--root", str(store), "export", "fhir", "--out", str(out), "--today", TODAY)
+    done = run_here("--root", str(store), "export", "fhir", "--out", str(out), "--today", TODAY)
     assert done.code == 0, done
     return {
         path.name.removesuffix(".fhir.json"): json.loads(path.read_text(encoding="utf-8"))
@@ -37,14 +37,14 @@ def exported(store: Path, out: Path) -> dict[str, dict[str, Any]]:
 
 def send_an_update(store: Path) -> None:
     """Send a physician update of the first patient with a referral to the referring
-    provider, with a copy to another provider (through the real CLI)."""
+    provider, with a copy to another provider (the CLI, run in this process)."""
     referral = sorted(store.glob("patients/*/referrals/*.yaml"))[0]
     patient = referral.parent.parent.name
     to = str(load_file(referral, referral.name)["provider"])
     cc = sorted(p.stem for p in (store / "providers").glob("*.yaml") if p.stem != to)[0]
     at = f"{TODAY}T16:30:00-08:00"
     args = ("physician-update", patient, "--via", "fax", "--to", to, "--cc", cc)
-    sent = run_cli("--root", str(store), "send", *args, "--at", at, "--today", TODAY)
+    sent = run_here("--root", str(store), "send", *args, "--at", at, "--today", TODAY)
     assert sent.code == 0, sent
 
 
