@@ -6,8 +6,9 @@ new kind is one new row here (plus its schema)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from medmassage.errors import UsageError
 
@@ -209,3 +210,21 @@ def creatable() -> tuple[str, ...]:
 def references() -> tuple[tuple[str, tuple[str, ...], str], ...]:
     """(kind of the referring record, field path, kind referred to), for every reference."""
     return _REFERENCES
+
+
+def referenced(
+    node: Any, fields: tuple[str, ...], path: tuple[str | int, ...] = ()
+) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """(path, id) for every string at the field path `fields` of a reference ("*": every
+    item of a list) in record data `node`; the path has list indexes filled in."""
+    if not fields:
+        if isinstance(node, str):
+            yield path, node
+        return
+    head, rest = fields[0], fields[1:]
+    if head == "*":
+        if isinstance(node, list):
+            for index, item in enumerate(node):
+                yield from referenced(item, rest, (*path, index))
+    elif isinstance(node, dict) and head in node:
+        yield from referenced(node[head], rest, (*path, head))

@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from medmassage import kinds
 from medmassage.chart import Record, StoreView
@@ -119,27 +118,13 @@ def named_shared(view: StoreView, records: Sequence[Record], documents: Document
             if record.kind == kind and target in store_kinds:
                 found.update(
                     record_rel(target, value)
-                    for value in _values(record.data, fields)
-                    if view.exists(target, value)
+                    for _, value in kinds.referenced(record.data, fields)
+                    if is_valid_id(value) and view.exists(target, value)
                 )
     prefixes = tuple(f"{kind.folder}/" for kind in kinds.with_folders("store"))
     for chosen in documents.chosen:
         found.update(rel for rel in chosen.holds if rel.startswith(prefixes))
     return sorted(found)
-
-
-def _values(node: Any, fields: tuple[str, ...]) -> Iterator[str]:
-    """The strings at a field path of the kinds registry ("*": every item of a list)."""
-    if not fields:
-        if isinstance(node, str) and is_valid_id(node):
-            yield node
-        return
-    head, rest = fields[0], fields[1:]
-    if head == "*" and isinstance(node, list):
-        for item in node:
-            yield from _values(item, rest)
-    elif isinstance(node, dict) and head in node:
-        yield from _values(node[head], rest)
 
 
 def _chart_copies(

@@ -16,22 +16,6 @@ from medmassage.store import record_rel
 from medmassage.store.ids import is_valid_id
 
 
-def _values(
-    node: Any, fields: tuple[str, ...], path: tuple[str | int, ...] = ()
-) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    if not fields:
-        if isinstance(node, str):
-            yield path, node
-        return
-    head, rest = fields[0], fields[1:]
-    if head == "*":
-        if isinstance(node, list):
-            for index, item in enumerate(node):
-                yield from _values(item, rest, (*path, index))
-    elif isinstance(node, dict) and head in node:
-        yield from _values(node[head], rest, (*path, head))
-
-
 def _known(view: StoreView, kind: str, patient: str | None) -> list[str]:
     return sorted(rid for (k, p, rid) in view.existing if k == kind and p == patient)
 
@@ -44,7 +28,7 @@ def check_references(view: StoreView, records: list[Record]) -> Iterator[Finding
             if record.kind != kind:
                 continue
             patient = record.entry.patient if target in scoped else None
-            for path, value in _values(record.data, fields):
+            for path, value in kinds.referenced(record.data, fields):
                 if view.exists(target, value, patient):
                     continue
                 close = difflib.get_close_matches(value, _known(view, target, patient), n=1)
