@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -98,3 +99,16 @@ def blank_free_text(store: Path) -> list[str]:
             change(data)
             path.write_text(dump(data), encoding="utf-8")
     return padded
+
+
+def references(node: Any) -> Iterator[str]:
+    """Every `reference` string anywhere under `node` (a bundle, a resource, a list)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "reference" and isinstance(value, str):
+                yield value
+            else:
+                yield from references(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from references(item)

@@ -4,11 +4,13 @@ only when Node.js or npm is not installed; a failed install fails the test."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,3 +52,18 @@ def node_modules(name: str, *packages: str) -> Path:
     except OSError:  # another run installed it meanwhile
         shutil.rmtree(temporary, ignore_errors=True)
     return modules
+
+
+def run_node(script: str, payload: Any, modules: Path, timeout: int = 300) -> Any:
+    """Run `script` in Node with `payload` as JSON on its standard input and `modules` on
+    its NODE_PATH; what it printed, read as JSON. A failed run fails the test."""
+    done = subprocess.run(
+        [node(), "-e", script],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NODE_PATH": str(modules)},
+        timeout=timeout,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)

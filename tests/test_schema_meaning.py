@@ -10,10 +10,8 @@ ajv is installed once into .cache/node (git-ignored) with npm (see node_tools.py
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ from typing import Any
 import pytest
 from charts import BASE, PROVIDER, REFERRAL, SESSION, SETTINGS, THERAPIST, invoke, write_store
 from conftest import DEMO
-from node_tools import node, node_modules
+from node_tools import node_modules, run_node
 
 from medmassage import ecma, kinds
 from medmassage import schema_loader as schemas
@@ -233,16 +231,8 @@ def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "regex": regex,
         "formats": formats,
     }
-    done = subprocess.run(
-        [node(), "-e", RUNNER],
-        input=json.dumps(payload),
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NODE_PATH": str(modules)},
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    return {"judged": judged, "regex": regex, "formats": formats, **json.loads(done.stdout)}
+    found = run_node(RUNNER, payload, modules, timeout=120)
+    return {"judged": judged, "regex": regex, "formats": formats, **found}
 
 
 def test_records_get_the_same_verdict_from_ajv_and_medmassage(verdicts: dict[str, Any]) -> None:

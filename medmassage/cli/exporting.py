@@ -4,7 +4,6 @@ in its own module (export_fhir, export_deid, export_chart)."""
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -34,6 +33,8 @@ def print_summary(summary: Mapping[str, Any], fmt: str, text: str) -> None:
     """What an export wrote: `text` for a person, or with `--format json` one JSON document
     on standard output (stable keys; ids, counts and paths only, never chart text)."""
     if fmt == "json":
+        import json
+
         click.echo(json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False))
     else:
         click.echo(text)
