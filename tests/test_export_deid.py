@@ -54,7 +54,9 @@ def _load(path: Path) -> Any:
 
 
 def _copy_demo(target: Path) -> Path:
-    shutil.copytree(DEMO, target, ignore=shutil.ignore_patterns(".medmassage-cache"))
+    """A copy of the demo clinic without what a run leaves behind (`rendered/` is not in the
+    repository, so a fresh clone has none)."""
+    shutil.copytree(DEMO, target, ignore=shutil.ignore_patterns("rendered", ".medmassage-cache"))
     return target
 
 
@@ -66,8 +68,12 @@ def _export(root: Path, out: Path, *extra: str, real: bool = False) -> Any:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the demo clinic (with its rendered documents, which must not travel)."""
-    return _copy_demo(tmp_path_factory.mktemp("deid") / "store")
+    """A copy of the demo clinic with one patient's notes rendered into it (rendered
+    documents must not travel)."""
+    store = _copy_demo(tmp_path_factory.mktemp("deid") / "store")
+    rendered = run_here("--root", str(store), "render", "soap", "p-0001", "--format", "md")
+    assert rendered.code == 0 and any((store / "rendered").rglob("*.md")), rendered
+    return store
 
 
 @pytest.fixture(scope="module")
@@ -396,7 +402,6 @@ def test_documents_sent_stay_behind_and_their_log_is_kept_without_file(tmp_path:
     import subprocess
 
     store = _copy_demo(tmp_path / "store")
-    shutil.rmtree(store / "rendered")
     for args in (("init", "-q"), ("config", "user.name", "Clinic"),
                  ("config", "user.email", "clinic@example.org"), ("add", "."),
                  ("commit", "-qm", "demo")):  # fmt: skip
