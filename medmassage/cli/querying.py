@@ -81,7 +81,7 @@ def list_(
     visit). A chart with errors is named under the table. Exit status: 0, or 2 on a
     usage error."""
     from medmassage.query.lists import Filters, list_rows
-    from medmassage.report import report_table
+    from medmassage.report.tables import report_table
 
     clinic = _clinic(opts, today, no_cache)
     table = list_rows(clinic, kind, Filters(patient, status, since, until, therapist), names)
@@ -107,7 +107,7 @@ def show(opts: Options, patient: str, fmt: str, today: str | None, no_cache: boo
     active plan with each goal's baseline -> latest -> target, last and next visit, and
     what is due. Exit status: 0, or 2 on a usage error."""
     from medmassage.query.patient import show as show_chart
-    from medmassage.report import report_show
+    from medmassage.report.tables import report_show
 
     clinic = _clinic(opts, today, no_cache)
     data = show_chart(clinic, patient)
@@ -129,7 +129,7 @@ def progress(opts: Options, patient: str, fmt: str, today: str | None, no_cache:
     0, or 2 on a usage error."""
     from medmassage.cli.base import use_colour
     from medmassage.query.patient import progress_of
-    from medmassage.report import report_progress
+    from medmassage.report.tables import report_progress
 
     clinic = _clinic(opts, today, no_cache)
     data = progress_of(clinic, patient)
