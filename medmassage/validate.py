@@ -1,30 +1,38 @@
 """Validation (SPEC §6): syntax → schema → layout → references → clinical rules.
 
-The one place that assembles the pipeline: walk the store, read and schema-check its
-files (`checks`), put the records in a view, run the rules, locate the findings, and
-remember charts in the validation cache. `open_store` gives the façade the other
-commands read through (render, sign, create, amend, and the queries); `validate_store`
-and `validate_candidate` are its two common uses. Returns problems; never prints."""
+The one place that assembles the pipeline: walk the store, have its charts judged
+(`judging`: files read and schema-checked, records put in a view, the rules run, the
+findings located), and remember charts in the validation cache. `open_store` gives the
+façade the other commands read through (render, sign, create, amend, and the queries);
+`validate_store` and `validate_candidate` are its two common uses.
+Returns problems; never prints."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from medmassage import kinds
 from medmassage import schema_loader as schemas
 from medmassage.chart import Record, StoreView
-from medmassage.checks import FileResult, check_data, check_file, locate, locate_in
+from medmassage.checks import check_data, check_file, locate, locate_in
 from medmassage.errors import Finding, MedmassageError, Problem
+from medmassage.judging import (
+    Shared,
+    check_chart,
+    check_shared,
+    judge,
+    key,
+    load_chart,
+    read_shared,
+    run_charts,
+)
 from medmassage.rules import RULES, Rule
 from medmassage.store import Entry, Store
 
 __all__ = ["check_data", "check_file", "locate"]  # the per-file checks, re-exported
-_PATIENT_SCOPED = kinds.patient_scoped()
 
 
 @dataclass
@@ -54,122 +62,6 @@ class Report:
         return [p for p in self.problems if p.file == rel]
 
 
-def _key(entry: Entry) -> tuple[str, str | None, str]:
-    kind = entry.kind or ""
-    return (kind, entry.patient if kind in _PATIENT_SCOPED else None, entry.id)
-
-
-def _judge(rules: Iterable[Rule], view: StoreView, records: list[Record]) -> list[Finding]:
-    """What the rules find in `records`, looking up everything else in `view`."""
-    return [finding for rule in rules for finding in rule(view, records)]
-
-
-@dataclass
-class Shared:
-    """What judging any one chart needs from outside it: settings, therapists, providers.
-    Picklable: process pools are handed one."""
-
-    root: Path
-    today: str
-    extensions: schemas.Extensions
-    records: list[Record]
-    existing: set[tuple[str, str | None, str]]
-    rules: tuple[Rule, ...]
-    compiled: frozenset[str] = frozenset()  # kinds checked through the compiled fast path
-
-    def compiling(self, charts: Iterable[Sequence[Entry]], processes: int = 1) -> Shared:
-        """This, with the fast path for the kinds `charts` hold enough records of; compiled
-        here already when the work is to be shared by forked processes, which inherit it."""
-        compiled = schemas.worth_compiling(e.kind for chart in charts for e in chart)
-        if processes > 1:
-            for kind in compiled:
-                schemas.fast_validator(kind, self.extensions)
-        return replace(self, compiled=compiled)
-
-    def view(self) -> StoreView:
-        """A view holding the shared records, for charts to be added to."""
-        view = StoreView(today=self.today, root=self.root)
-        view.existing = set(self.existing)
-        for record in self.records:
-            view.add(record)
-        return view
-
-
-def check_chart(shared: Shared, entries: list[Entry]) -> tuple[list[Problem], list[Record]]:
-    """Every problem in one patient's folder (its files and the rules across them)."""
-    files = [e for e in entries if e.kind is not None]
-    results = [check_file(shared.root, e, shared.extensions, shared.compiled) for e in files]
-    view = shared.view()
-    view.existing.update(_key(e) for e in files)
-    records = [
-        Record(e, r.data, r.valid)
-        for e, r in zip(files, results, strict=True)
-        if r.data is not None
-    ]
-    for record in records:
-        view.add(record)
-    findings = [f for r in results for f in r.findings]
-    findings.extend(_judge(shared.rules, view, records))
-    problems = [p for r in results for p in r.problems]
-    problems.extend(locate(shared.root, findings))
-    return problems, records
-
-
-def load_chart(shared: Shared, entries: Sequence[Entry]) -> list[Record]:
-    """The records of one chart, parsed and schema-checked but not judged by the rules
-    (for a chart whose problems are already known)."""
-    records = []
-    for entry in entries:
-        if entry.kind is not None:
-            result = check_file(shared.root, entry, shared.extensions, shared.compiled)
-            if result.data is not None:
-                records.append(Record(entry, result.data, result.valid))
-    return records
-
-
-def _read_shared(
-    root: Path,
-    entries: list[Entry],
-    today: str,
-    rules: tuple[Rule, ...],
-    settings: dict[str, Any] | None = None,
-) -> tuple[Shared, list[FileResult]]:
-    """Read settings, therapists and providers (`entries`). Their vocabulary extensions
-    come from the settings file, or from `settings` when those are being written."""
-    mine = [e for e in entries if e.kind is not None and e.patient is None]
-    results: dict[str, FileResult] = {}
-    extensions: schemas.Extensions = ()
-    if settings is not None:
-        extensions = schemas.extensions_from(settings)
-    else:
-        settings_entry = next((e for e in mine if e.kind == "settings"), None)
-        if settings_entry is not None:
-            found = results[settings_entry.rel] = check_file(root, settings_entry, ())
-            extensions = schemas.extensions_from(found.data) if found.valid else ()
-    compiled = schemas.worth_compiling(e.kind for e in mine)
-    for entry in mine:
-        if entry.rel not in results:
-            results[entry.rel] = check_file(root, entry, extensions, compiled)
-    records = [
-        Record(e, results[e.rel].data or {}, results[e.rel].valid)
-        for e in mine
-        if results[e.rel].data is not None
-    ]
-    shared = Shared(root, today, extensions, records, {_key(e) for e in mine}, rules)
-    return shared, list(results.values())
-
-
-def _check_shared(
-    root: Path, entries: list[Entry], today: str, rules: tuple[Rule, ...]
-) -> tuple[Shared, list[Problem]]:
-    """Check settings, therapists and providers, which every chart refers to."""
-    shared, results = _read_shared(root, entries, today, rules)
-    findings = [f for r in results for f in r.findings]
-    findings.extend(_judge(rules, shared.view(), shared.records))
-    problems = [p for r in results for p in r.problems]
-    return shared, problems + locate(root, findings)
-
-
 @dataclass
 class Validation:
     """A store walked once with its validation cache open: charts judged one at a time
@@ -197,7 +89,7 @@ class Validation:
     def shared(self) -> Shared:
         """Settings, therapists and providers, read and checked once."""
         if self._shared is None:
-            self._shared = _check_shared(self.store.root, self.entries, self.today, self.rules)
+            self._shared = check_shared(self.store.root, self.entries, self.today, self.rules)
         return self._shared[0]
 
     def shared_problems(self) -> list[Problem]:
@@ -271,8 +163,8 @@ class Validation:
         view = StoreView(today=self.today)
         if todo or keep_view:
             view = self.view()
-            view.existing.update(_key(e) for e in self.entries if e.kind is not None)
-            work = _run_charts(self.shared(), todo, jobs if not keep_view else 1, keep_view)
+            view.existing.update(key(e) for e in self.entries if e.kind is not None)
+            work = run_charts(self.shared(), todo, jobs if not keep_view else 1, keep_view)
             for patient, (found, records) in work:
                 problems.extend(found)
                 self.remember(patient, found)
@@ -320,7 +212,7 @@ class Validation:
         written as `entry`: schema, references and clinical rules. Located in `text` (what
         it came from, e.g. stdin) under `name`; by default its deterministic dump and rel."""
         others = [e for e in self.entries if e.rel != entry.rel]
-        shared, _ = _read_shared(
+        shared, _ = read_shared(
             self.store.root,
             others,
             self.today,
@@ -332,11 +224,11 @@ class Validation:
         mine = check_data(entry, data, shared.extensions, shared.compiled)
         records = [*load_chart(shared, chart), Record(entry, data, mine.valid)]
         view = shared.view()
-        view.existing = {_key(e) for e in (*others, entry) if e.kind is not None}
+        view.existing = {key(e) for e in (*others, entry) if e.kind is not None}
         for record in records:
             view.add(record)
         findings = list(mine.findings)
-        judged = _judge(self.rules, view, [*shared.records, *records])
+        judged = judge(self.rules, view, [*shared.records, *records])
         findings.extend(f for f in judged if f.rel == entry.rel)
         if text is None:
             from medmassage.yamlio import dump
@@ -394,40 +286,3 @@ def validate_candidate(
 ) -> list[Problem]:
     """Every problem of one record not yet written (see `Validation.check_candidate`)."""
     return open_store(store, today, use_cache=False).check_candidate(entry, data, text, name)
-
-
-def _run_charts(
-    shared: Shared, charts: dict[str, list[Entry]], jobs: int | None, keep: bool
-) -> Iterator[tuple[str, tuple[list[Problem], list[Record]]]]:
-    """Judge charts serially, or over a process pool when the work is large enough."""
-    jobs = jobs or os.cpu_count() or 1
-    files = sum(len(chart) for chart in charts.values())
-    parallel = jobs > 1 and files >= 400
-    shared = shared.compiling(charts.values(), jobs if parallel else 1)
-    if not parallel:
-        for patient in sorted(charts):
-            found, records = check_chart(shared, charts[patient])
-            yield patient, (found, records if keep else [])
-        return
-    from medmassage.workers import worker_pool
-
-    names = sorted(charts)
-    size = max(1, len(names) // (jobs * 8))
-    batches = [[(p, charts[p]) for p in names[i : i + size]] for i in range(0, len(names), size)]
-    with worker_pool(jobs, _init_worker, (shared,)) as pool:
-        for batch in pool.map(_check_batch, batches):
-            for patient, found in batch:
-                yield patient, (found, [])
-
-
-_WORKER_SHARED: Shared | None = None
-
-
-def _init_worker(shared: Shared) -> None:
-    global _WORKER_SHARED
-    _WORKER_SHARED = shared
-
-
-def _check_batch(batch: list[tuple[str, list[Entry]]]) -> list[tuple[str, list[Problem]]]:
-    assert _WORKER_SHARED is not None
-    return [(patient, check_chart(_WORKER_SHARED, chart)[0]) for patient, chart in batch]

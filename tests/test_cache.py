@@ -181,12 +181,12 @@ def test_a_file_edited_while_the_run_reads_it_is_checked_again(
     """The cache records a chart under the identity its files had before they were read:
     an edit landing after the read (here, long enough before the run saves its cache to
     look settled) makes the next run check the chart again, never trust the old result."""
-    from medmassage import validate
+    from medmassage import judging
 
-    real_check = edit_after_reading(monkeypatch, validate, store / SESSION, SESSION)
+    real_check = edit_after_reading(monkeypatch, judging, store / SESSION, SESSION)
     first = validate_store(Store(store), today=TODAY, jobs=1, use_cache=True, keep_view=False)
     assert first.problems == []  # the bytes it read were fine
-    monkeypatch.setattr(validate, "check_chart", real_check)
+    monkeypatch.setattr(judging, "check_chart", real_check)
     assert (SESSION, "schema/maximum") in {(f, r) for f, _, r in rules_of(store)}
 
 

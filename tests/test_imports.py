@@ -18,7 +18,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         "chart",
         "care",
         "rules",
-        "validate explain checks",
+        "validate explain checks judging",
         "documents render charting query export gate",
         "report",
         "cli __main__",

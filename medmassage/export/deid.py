@@ -39,8 +39,9 @@ from medmassage.export.deid_shift import (
     shift_date_id,
 )
 from medmassage.export.output import destination, write_folder
+from medmassage.judging import check_chart, load_chart
 from medmassage.store import RENDERED_DIR, SENT_DIR, TEMPLATES_DIR, Store, record_rel
-from medmassage.validate import Validation, check_chart, load_chart, open_store
+from medmassage.validate import Validation, open_store
 
 _GOAL = re.compile(r"g\d+")  # the goal labels `create` gives: g1, g2...
 Progress = Callable[[Sequence[str], str], AbstractContextManager[Iterable[str]]]

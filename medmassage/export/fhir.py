@@ -28,8 +28,9 @@ from medmassage.export import fhir_ids as ids
 from medmassage.export.fhir_care import plan_resources, referral_resources
 from medmassage.export.fhir_history import history
 from medmassage.export.fhir_people import Resource, clinic, patient, provider, therapist
+from medmassage.judging import Shared, check_chart, load_chart
 from medmassage.store import CACHE_DIR, PATIENTS, SETTINGS_FILE, TEMPLATES_DIR, Store
-from medmassage.validate import Shared, Validation, check_chart, load_chart, open_store
+from medmassage.validate import Validation, open_store
 
 SUFFIX = ".fhir.json"
 BUNDLE_IDENTIFIER = "urn:ietf:rfc:3986"  # the bundle's identifier is its own urn:uuid

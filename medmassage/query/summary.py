@@ -18,9 +18,10 @@ from typing import Any
 from medmassage.care import due
 from medmassage.chart import Chart, StoreView
 from medmassage.errors import Problem
+from medmassage.judging import Shared, check_chart
 from medmassage.query.lists import CHART_KINDS
 from medmassage.store import Entry
-from medmassage.validate import Shared, Validation, check_chart
+from medmassage.validate import Validation
 
 Summary = dict[str, Any]  # {"rows": {kind: [[value, ...], ...]}, "due": [[field, ...], ...]}
 ROW_KEYS: dict[str, tuple[str, ...]] = {

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from medmassage.errors import Problem
+from medmassage.judging import Shared, check_chart, load_chart
 from medmassage.render.cache import (
     MALFORMED,
     UNSETTLED,
@@ -35,7 +36,6 @@ from medmassage.render.request import (
 )
 from medmassage.store import Entry
 from medmassage.store.cache import Identity
-from medmassage.validate import Shared, check_chart, load_chart
 
 # Below this many files to read, a process pool costs more than it saves.
 PARALLEL_FILES = 400
