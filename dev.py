@@ -65,9 +65,20 @@ def ensure_venv(env: Path = PINNED) -> Path:
     return python
 
 
-def run(*args: str | Path) -> int:
+def run(*args: str | Path, env: dict[str, str] | None = None) -> int:
     """Run a command from the project folder and return its exit status."""
-    return subprocess.run([str(a) for a in args], cwd=HERE).returncode
+    return subprocess.run([str(a) for a in args], cwd=HERE, env=env).returncode
+
+
+def test_environment() -> dict[str, str]:
+    """The environment for the tests: Python keeps compiled bytecode, under .cache/pycache
+    (git-ignored) rather than beside the sources, even where PYTHONDONTWRITEBYTECODE is
+    set. The suite starts a hundred-odd CLI processes and two test workers; without
+    bytecode each of them compiles the package and the test modules again."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.setdefault("PYTHONPYCACHEPREFIX", str(HERE / ".cache" / "pycache"))
+    return env
 
 
 def demo(python: Path) -> int:
@@ -135,7 +146,7 @@ def main(argv: list[str]) -> int:
         return lint(python)
     if job == "bench":
         return run(python, "bench/run.py", *argv[1:])
-    return run(python, "-m", "pytest", *argv[1:])
+    return run(python, "-m", "pytest", *argv[1:], env=test_environment())
 
 
 if __name__ == "__main__":
