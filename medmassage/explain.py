@@ -133,6 +133,16 @@ def _message(keyword: str, schema: dict[str, Any], value: Any, error: Any, subje
     if keyword == "pattern":
         expected = _FORMS.get(title, schema.get("description", "see the schema"))
         return f"{subject} does not have the expected form: {expected}"
+    limit = _limit(keyword, error.validator_value, subject)
+    if limit is not None:
+        return limit
+    # jsonschema's own wording quotes the value: say only that the schema refuses it.
+    return f"{subject} is refused by the schema ({keyword})"
+
+
+def _limit(keyword: str, bound: Any, subject: str) -> str | None:
+    """A limit the value breaks (size, count, range, a fixed value) in words; None for
+    other keywords."""
     if keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         words = {
             "minimum": "is below the minimum of",
@@ -140,23 +150,18 @@ def _message(keyword: str, schema: dict[str, Any], value: Any, error: Any, subje
             "exclusiveMinimum": "must be more than",
             "exclusiveMaximum": "must be less than",
         }
-        return f"{subject} {words[keyword]} {error.validator_value}"
+        return f"{subject} {words[keyword]} {bound}"
     if keyword == "minLength":
-        return (
-            "must not be empty"
-            if error.validator_value == 1
-            else f"must be at least {error.validator_value} characters"
-        )
+        return "must not be empty" if bound == 1 else f"must be at least {bound} characters"
     if keyword == "maxLength":
-        return f"is longer than {error.validator_value} characters"
+        return f"is longer than {bound} characters"
     if keyword == "minItems":
-        plural = "s" if error.validator_value != 1 else ""
-        return f"needs at least {error.validator_value} item{plural}"
+        plural = "s" if bound != 1 else ""
+        return f"needs at least {bound} item{plural}"
     if keyword == "maxItems":
-        return f"has more than {error.validator_value} items"
+        return f"has more than {bound} items"
     if keyword == "const":
-        return f"must be {error.validator_value!r}"
+        return f"must be {bound!r}"
     if keyword == "uniqueItems":
         return "lists the same item twice"
-    # jsonschema's own wording quotes the value: say only that the schema refuses it.
-    return f"{subject} is refused by the schema ({keyword})"
+    return None

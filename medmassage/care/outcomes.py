@@ -322,17 +322,19 @@ def recommend(
         f"{improving} of {len(goals)} goals met or improving, "
         f"{len(meaningful)} by a clinically meaningful amount"
     ]
+    reasons.append(_visits_left(goals, left, authorized, expired))
+    return Recommendation("continue", tuple(reasons))
+
+
+def _visits_left(goals: list[GoalProgress], left: int, authorized: int, expired: bool) -> str:
+    """For care that continues: the visits left, and whether to ask for more."""
     unmet = [g.goal["id"] for g in goals if g.status != "met"]
     if left <= 0 or expired:
-        reasons.append(
-            "the referral is used up or has expired: we ask you to authorize further visits"
-        )
-    elif unmet and left * 4 <= authorized:
-        reasons.append(
+        return "the referral is used up or has expired: we ask you to authorize further visits"
+    if unmet and left * 4 <= authorized:
+        return (
             f"only {left} of {authorized} authorized visits {'is' if left == 1 else 'are'} left "
             f"and {_goals(unmet)} {_is(unmet)} not yet met: "
             "we ask you to consider authorizing further visits"
         )
-    else:
-        reasons.append(f"visits left: {left} of {authorized} authorized")
-    return Recommendation("continue", tuple(reasons))
+    return f"visits left: {left} of {authorized} authorized"

@@ -142,25 +142,37 @@ def _plan(c: Course) -> Context:
     }
 
 
+def _advice(
+    c: Course, goals: list[progress.GoalProgress], referral: Context, status: episode.EpisodeStatus
+) -> progress.Recommendation:
+    """What the letter recommends: the recommendation from progress on the goals, unless
+    the episode is closed or paused."""
+    advice = progress.recommend(
+        goals, len(c.visits), referral["visits_authorized"], referral["expired"]
+    )
+    if status.discharged:  # a closed episode asks for no further visits (issue 13)
+        kept = advice.reasons if advice.action == "discharge" else ()
+        return progress.Recommendation("discharged", (*status.reasons, *kept))
+    if status.state == "on_hold":  # paused care: say so, and ask for nothing yet
+        return progress.Recommendation("on hold", (*status.reasons, *advice.reasons))
+    return advice
+
+
+def _author(view: StoreView, c: Course) -> Any:
+    """Who signs the letter: the therapist of the last visit (of the period if any), else
+    of the plan, else the practice's default therapist."""
+    if c.visits:
+        return (c.period or c.visits)[-1].data["therapist"]
+    return c.plan.data["therapist"] if c.plan else view.setting("default_therapist", default="")
+
+
 def update_context(view: StoreView, chart: Chart, c: Course, date: str | None) -> Context:
     """Everything a physician update shows, for one patient and the course found by `course`."""
     letter_date = date or c.end
     goals = update_measures.goal_progress(c)
     referral = _referral(c, letter_date)
-    advice = progress.recommend(
-        goals, len(c.visits), referral["visits_authorized"], referral["expired"]
-    )
     status, unsigned = episode.episode_status(view, chart, c), episode.unsigned_days(c)
-    if status.discharged:  # a closed episode asks for no further visits (issue 13)
-        kept = advice.reasons if advice.action == "discharge" else ()
-        advice = progress.Recommendation("discharged", (*status.reasons, *kept))
-    elif status.state == "on_hold":  # paused care: say so, and ask for nothing yet
-        advice = progress.Recommendation("on hold", (*status.reasons, *advice.reasons))
-    author = (
-        (c.period or c.visits)[-1].data["therapist"]
-        if c.visits
-        else (c.plan.data["therapist"] if c.plan else view.setting("default_therapist", default=""))
-    )
+    advice = _advice(c, goals, referral, status)
     outcomes = update_measures.outcomes(c)
     table = str(view.setting("norms", default=norms.DEFAULT_TABLE) or norms.DEFAULT_TABLE)
     return {
@@ -186,7 +198,7 @@ def update_context(view: StoreView, chart: Chart, c: Course, date: str | None) -
         "adverse": _adverse(c.period),
         "recommendation": {"action": advice.action, "reasons": list(advice.reasons)},
         "episode": {"status": status.state, "reasons": list(status.reasons)},
-        "therapist": therapist(view, author),
+        "therapist": therapist(view, _author(view, c)),
         "charts": update_measures.charts(c, outcomes),
         "attendance": attendance(view, chart, c),
         "request": visit_request(c, advice.action, referral["visits_left"]),

@@ -198,6 +198,27 @@ def _subjective(subjective: Mapping[str, Any]) -> Context:
     }
 
 
+def _objective(view: StoreView, objective: Mapping[str, Any]) -> Context:
+    """O: the therapist's findings, range of motion against the norms, palpation."""
+    return {
+        "findings": objective.get("findings", ""),
+        "rom": _rom(objective.get("range_of_motion", []), _table(view)),
+        "norms": norms.reference(_table(view)),
+        "palpation": _palpation(objective.get("palpation", [])),
+    }
+
+
+def _response(data: Mapping[str, Any]) -> Context:
+    """The response to treatment: pain before and after, feedback, adverse events."""
+    response = data.get("response", {})
+    return {
+        "pain_before": data["subjective"]["pain"],
+        "pain_after": num(response.get("pain")),
+        "feedback": response.get("feedback", ""),
+        "adverse": response.get("adverse", "") or "none recorded",
+    }
+
+
 def soap_context(view: StoreView, chart: Chart, session: Record) -> Context:
     """Everything a SOAP note shows, for one schema-valid session."""
     data = session.data
@@ -205,8 +226,7 @@ def soap_context(view: StoreView, chart: Chart, session: Record) -> Context:
     referral = episode.referral_of(view, chart, plan) if plan is not None else None
     assert chart.patient is not None
     person = chart.patient.data
-    subjective, response = data["subjective"], data.get("response", {})
-    objective, next_steps = data.get("objective", {}), data.get("plan", {})
+    next_steps = data.get("plan", {})
     return {
         "practice": practice(view),
         "patient": patient(chart),
@@ -223,21 +243,11 @@ def soap_context(view: StoreView, chart: Chart, session: Record) -> Context:
         "safety": soap_episode.safety(person, referral),
         "consent": soap_episode.consent_on_file(person, data),
         "claim": soap_episode.claim_data(person),
-        "subjective": _subjective(subjective),
-        "objective": {
-            "findings": objective.get("findings", ""),
-            "rom": _rom(objective.get("range_of_motion", []), _table(view)),
-            "norms": norms.reference(_table(view)),
-            "palpation": _palpation(objective.get("palpation", [])),
-        },
+        "subjective": _subjective(data["subjective"]),
+        "objective": _objective(view, data.get("objective", {})),
         "treatment": _treatment(data["treatment"]),
         "treatment_minutes": sum(t["minutes"] for t in data["treatment"]),
-        "response": {
-            "pain_before": subjective["pain"],
-            "pain_after": num(response.get("pain")),
-            "feedback": response.get("feedback", ""),
-            "adverse": response.get("adverse", "") or "none recorded",
-        },
+        "response": _response(data),
         "assessment": {
             "summary": data.get("assessment", {}).get("summary", ""),
             "goals": _goals(data, plan),
