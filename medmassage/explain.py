@@ -2,7 +2,7 @@
 
 Messages name the field, the rule and what is expected, never the value written: a
 misplaced allergy note, an email or a birth date must not land in a CI log. (`validate
---show-values` adds the value on a local screen; see report.py.)"""
+--show-values` adds the value on a local screen; see `report.with_values`.)"""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Commands that write records: `init`, `create`, `sign`, `amend`, and `log`, which reads
-their history."""
+"""Commands that write records: `init`, `create`, `sign` and `amend` (`log`, which reads
+their history, is in cli/querying.py)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from medmassage.charting.create import Outcome, Request
     from medmassage.charting.prompts import Terminal
+    from medmassage.charting.sign import SignOutcome
 
 
 @main.command()
@@ -261,7 +262,6 @@ def sign(
     Prints the path of each signed file. Exit status: 0 all signed, 1 some refused."""
     from medmassage.charting.sign import SignRequest
     from medmassage.charting.sign import sign as sign_notes
-    from medmassage.errors import MedmassageError
     from medmassage.report import display_path
     from medmassage.store.lock import store_lock
 
@@ -277,10 +277,18 @@ def sign(
                 [n.path for n in outcome.signed],
                 _sign_message([n.entry for n in outcome.signed]),
             )
+    _report_signing(store.root, outcome)
+
+
+def _report_signing(root: Path, outcome: SignOutcome) -> None:
+    """On stderr: the notes about the signing, and each note refused with its problems;
+    MedmassageError (exit status 1) when any was refused."""
+    from medmassage.errors import MedmassageError
+
     for message in outcome.notes:
         click.echo(_with_root(f"medmassage: {message}"), err=True)
     for name, refusal in outcome.refused:
-        _print_problems(store.root, refusal.problems)
+        _print_problems(root, refusal.problems)
         click.echo(_with_root(f"medmassage: not signed: {name}: {refusal}"), err=True)
     if outcome.refused:
         raise MedmassageError(
@@ -374,31 +382,3 @@ def amend(
         raise MedmassageError(
             f"{kind} not written: it would not validate; nothing was written{kept}"
         )
-
-
-@main.command()
-@click.argument("ref", metavar="REF")
-@click.option(
-    "--patch", is_flag=True, help="Show each change in full (a diff) instead of a summary."
-)
-@click.pass_obj
-def log(opts: Options, ref: str, patch: bool) -> None:
-    """Show the history of one record from git: who changed it, when, and what.
-
-    REF is a session as PATIENT/ID or the path of any record file. This is the
-    record's audit trail. For a note it first says whether the signature still
-    holds (if not, which fields differ from the last committed version that matches
-    it) and lists the note's addenda. With --patch it prints record content."""
-    from medmassage.charting.audit import note_status
-    from medmassage.errors import MedmassageError
-    from medmassage.store.git import history
-    from medmassage.store.refs import resolve
-
-    store = opts.store()
-    entry = resolve(store, ref, kinds.names())
-    text = history(store.root, store.root / entry.rel, patch)
-    if not text.strip():
-        raise MedmassageError(f"{entry.rel} has no history yet: it has never been committed")
-    status = note_status(store, entry)
-    click.echo("\n".join(status) + "\n" if status else "", nl=bool(status))
-    click.echo(text, nl=False)

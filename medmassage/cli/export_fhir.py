@@ -65,6 +65,15 @@ def fhir(
             result.bundle = None  # written: only its counts are kept, so memory stays flat
             done.append(result)
     job.close()
+    refused = _left_out(store.root, done)
+    if folder is not None:
+        _summarize(folder, done, fmt)
+    sys.exit(1 if refused else 0)
+
+
+def _left_out(root: Path, done: list[Exported]) -> list[str]:
+    """Name on stderr the charts not exported: withheld for want of consent, and refused
+    for their errors (which are printed, as by validate). Returns the patients refused."""
     refused = [r.patient for r in done if r.refused]
     withheld = [r.patient for r in done if r.withheld]
     if withheld:  # every patient was asked for: the ones who said no are left out, and named
@@ -74,16 +83,14 @@ def fhir(
             f"{', '.join(withheld)}",
             err=True,
         )
-    _print_problems(store.root, sorted({p for result in done for p in result.problems}))
+    _print_problems(root, sorted({p for result in done for p in result.problems}))
     if refused:
         click.echo(
             f"medmassage: {len(refused)} chart{'s' if len(refused) != 1 else ''} not exported "
             f"because of the errors above: {', '.join(refused)}",
             err=True,
         )
-    if folder is not None:
-        _summarize(folder, done, fmt)
-    sys.exit(1 if refused else 0)
+    return refused
 
 
 def _summarize(folder: Path, done: list[Exported], fmt: str) -> None:

@@ -1,4 +1,5 @@
-"""Commands that ask the store: `list KIND`, `show PATIENT` and `progress PATIENT`."""
+"""Commands that ask the store: `list KIND`, `show PATIENT`, `progress PATIENT`, and
+`log REF`, the history of a record."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from medmassage import kinds
 from medmassage.cli.base import DATE, Options, _date_param, format_option, main, today_option
 
 if TYPE_CHECKING:
@@ -135,3 +137,31 @@ def progress(opts: Options, patient: str, fmt: str, today: str | None, no_cache:
     data = progress_of(clinic, patient)
     clinic.close()
     report_progress(data, sys.stdout, fmt, fancy=use_colour(sys.stdout))
+
+
+@main.command()
+@click.argument("ref", metavar="REF")
+@click.option(
+    "--patch", is_flag=True, help="Show each change in full (a diff) instead of a summary."
+)
+@click.pass_obj
+def log(opts: Options, ref: str, patch: bool) -> None:
+    """Show the history of one record from git: who changed it, when, and what.
+
+    REF is a session as PATIENT/ID or the path of any record file. This is the
+    record's audit trail. For a note it first says whether the signature still
+    holds (if not, which fields differ from the last committed version that matches
+    it) and lists the note's addenda. With --patch it prints record content."""
+    from medmassage.charting.audit import note_status
+    from medmassage.errors import MedmassageError
+    from medmassage.store.git import history
+    from medmassage.store.refs import resolve
+
+    store = opts.store()
+    entry = resolve(store, ref, kinds.names())
+    text = history(store.root, store.root / entry.rel, patch)
+    if not text.strip():
+        raise MedmassageError(f"{entry.rel} has no history yet: it has never been committed")
+    status = note_status(store, entry)
+    click.echo("\n".join(status) + "\n" if status else "", nl=bool(status))
+    click.echo(text, nl=False)

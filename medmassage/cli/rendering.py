@@ -168,11 +168,7 @@ def render(
 
         raise click.UsageError(f"name a DOCUMENT: {' or '.join(DOCUMENTS)}")
     to_stdout = out == "-"
-    chosen = (
-        ("md", "html", "txt")
-        if "all" in formats or not (formats or to_stdout)
-        else tuple(dict.fromkeys(formats or ("md",)))
-    )
+    chosen = _formats(formats, to_stdout)
     store = opts.store()
     request = Request(
         document, refs, all_, patient, since, until, chosen, date, statuses or ACTIVE, ascii_
@@ -181,6 +177,14 @@ def render(
     held = _render_to_stdout(batch, chosen) if to_stdout else _render_to_folder(batch, out)
     _report_held(store.root, document, held)
     sys.exit(1 if any(held.values()) else 0)
+
+
+def _formats(formats: tuple[str, ...], to_stdout: bool) -> tuple[str, ...]:
+    """The formats asked for, each once: md, html and txt by default (or for `all`), md
+    alone on standard output."""
+    if "all" in formats or not (formats or to_stdout):
+        return ("md", "html", "txt")
+    return tuple(dict.fromkeys(formats or ("md",)))
 
 
 def _render_to_stdout(batch: Batch, chosen: tuple[str, ...]) -> dict[Any, list[Any]]:

@@ -4,7 +4,7 @@ Records are read through the validation façade (`medmassage.validate.open_store
 chart's problems come from the validation cache when it is unchanged, and a chart with
 errors is reported as such beside its rows. The clinical arithmetic (visits under a
 referral, the plan in effect, goal progress, MCID) is care/'s; this package only picks
-and arranges it. Pure data: nothing here prints (report.py does)."""
+and arranges it. Pure data: nothing here prints (report/tables.py does)."""
 
 from __future__ import annotations
 
