@@ -1,5 +1,8 @@
-"""`medmassage due` through the real CLI; the expected items are read from the demo YAML
-and the store's settings (CLINICAL.md §4), never written down here."""
+"""`medmassage due` through the CLI (in this process; the exit status of `--fail-on` is also
+checked on a real one); the expected items are read from the demo YAML and the store's
+settings (CLINICAL.md §4), never written down here.
+
+Tests that only read use the shared `demo_store`; those that edit it use a private `store`."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from tests.conftest import TODAY, run_cli
+from tests.conftest import TODAY, run_cli, run_here
 
 
 def _load(path: Path) -> Any:
@@ -21,7 +24,7 @@ def _day(day: str, plus: int) -> str:
 
 
 def _due(store: Path, *args: str) -> Any:
-    result = run_cli("--root", str(store), "due", "--today", TODAY, "--format", "json", *args)
+    result = run_here("--root", str(store), "due", "--today", TODAY, "--format", "json", *args)
     assert result.code == 0, result
     return result.json()
 
@@ -45,7 +48,8 @@ def _severity(since: str, until: str | None) -> str:
     return "due" if since <= TODAY else "soon"
 
 
-def test_unsigned_notes_follow_the_signing_window(store: Path) -> None:
+def test_unsigned_notes_follow_the_signing_window(demo_store: Path) -> None:
+    store = demo_store
     window = int(_settings(store).get("signing", {}).get("window_days", 3))
     expected = set()
     for patient in _patients(store):
@@ -65,17 +69,19 @@ def test_a_narrower_signing_window_makes_the_notes_overdue(store: Path) -> None:
     items = _due(store, "--kind", "note")["items"]
     assert items and {i["severity"] for i in items} == {"overdue"}
     assert all(i["command"].startswith("medmassage sign --late ") for i in items)
+    # the exit status a scheduler or CI job sees: a real process
     failing = run_cli("--root", str(store), "due", "--today", TODAY, "--fail-on", "overdue")
     assert failing.code == 1, failing
     (store / "medmassage.yaml").write_text(settings.replace("window_days: 3", "window_days: 30"))
-    calm = run_cli(
+    calm = run_here(
         "--root", str(store), "due", "--today", TODAY, "--kind", "note", "--fail-on", "overdue"
     )
     assert calm.code == 0, calm
     assert {i["severity"] for i in _due(store, "--kind", "note")["items"]} == {"due"}
 
 
-def test_a_discharged_patient_has_nothing_due(store: Path) -> None:
+def test_a_discharged_patient_has_nothing_due(demo_store: Path) -> None:
+    store = demo_store
     discharged = [p for p, d in _patients(store).items() if d["status"] == "discharged"]
     assert discharged
     listed = {i["patient"] for i in _due(store, "--within", "365")["items"]}
@@ -89,7 +95,8 @@ def _referral(store: Path, patient: str) -> dict[str, Any]:
     return dict(_load(files[-1]))
 
 
-def test_referrals_nearly_used_up_are_listed(store: Path) -> None:
+def test_referrals_nearly_used_up_are_listed(demo_store: Path) -> None:
+    store = demo_store
     keep = int(_settings(store).get("due", {}).get("referral_visits_left", 2))
     expected = set()
     for patient, data in _patients(store).items():
@@ -101,9 +108,10 @@ def test_referrals_nearly_used_up_are_listed(store: Path) -> None:
     assert got == expected and expected
 
 
-def test_progress_reports_by_the_referral_visit_cadence(store: Path) -> None:
+def test_progress_reports_by_the_referral_visit_cadence(demo_store: Path) -> None:
     """Referrals asking for an update every N visits: due once N visits are given, overdue
     once another visit followed (no update is logged in the demo)."""
+    store = demo_store
     items = {i["patient"]: i for i in _due(store, "--kind", "progress")["items"]}
     checked = 0
     for patient, data in _patients(store).items():
@@ -129,7 +137,8 @@ def test_a_logged_update_clears_its_progress_report(store: Path) -> None:
     assert _due(store, "--kind", "progress", "--patient", patient, "--within", "0")["items"] == []
 
 
-def test_reassessment_at_most_every_ten_visits(store: Path) -> None:
+def test_reassessment_at_most_every_ten_visits(demo_store: Path) -> None:
+    store = demo_store
     cap = int(_settings(store).get("due", {}).get("reassess_max_visits", 10))
     items = {i["patient"]: i for i in _due(store, "--kind", "reassessment")["items"]}
     for patient, data in _patients(store).items():
@@ -159,7 +168,8 @@ def test_a_license_expiring_soon_is_listed(store: Path) -> None:
     assert [(i["therapist"], i["severity"]) for i in items] == [(therapist.stem, "due")]
 
 
-def test_filters_and_text_fit_80_columns(store: Path) -> None:
+def test_filters_and_text_fit_80_columns(demo_store: Path) -> None:
+    store = demo_store
     everything = _due(store)["items"]
     patient = everything[0]["patient"]
     only = _due(store, "--patient", patient)["items"]
@@ -170,8 +180,9 @@ def test_filters_and_text_fit_80_columns(store: Path) -> None:
     assert list(everything[0]) == [
         "patient", "therapist", "kind", "what", "why", "since", "until", "severity", "command"
     ]  # fmt: skip
-    text = run_cli("--root", str(store), "due", "--today", TODAY)
+    text = run_here("--root", str(store), "due", "--today", TODAY)
     assert text.code == 0 and text.out.strip()
     assert max(len(line) for line in text.out.splitlines()) <= 80
-    bad = run_cli("--root", str(store), "due", "--patient", "p-9999")
+    bad = run_here("--root", str(store), "due", "--patient", "p-9999")
     assert bad.code == 2 and "Traceback" not in bad.err
+    assert "no patient 'p-9999'" in bad.err, bad

@@ -111,7 +111,7 @@ def test_a_new_store_is_valid_and_complete(tmp_path: Path) -> None:
     assert {".medmassage-cache/", "rendered/"} <= set(
         (root / ".gitignore").read_text().splitlines()
     )
-    check = run_cli("--root", str(root), "validate", "--format", "json")
+    check = run_here("--root", str(root), "validate", "--format", "json")
     assert check.code == 0 and check.json() == {"ok": True, "files": 1, "problems": []}, check
 
 
@@ -194,8 +194,8 @@ def test_an_existing_store_is_refused(tmp_path: Path) -> None:
     again = init(str(root), "--no-input", "--name", "Second")
     assert again.code == 1 and "already holds a medmassage store" in again.err, again
     assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
-    via_root = run_cli("--root", str(root), "init", "--no-input", "--name", "Third", input="")
-    assert via_root.code == 1, via_root
+    via_root = run_here("--root", str(root), "init", "--no-input", "--name", "Third", input="")
+    assert via_root.code == 1 and "already holds a medmassage store" in via_root.err, via_root
 
 
 def test_missing_name_is_named(tmp_path: Path) -> None:

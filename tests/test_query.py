@@ -1,4 +1,6 @@
-"""`list`, `show` and `progress` through the real CLI, expectations read from the demo YAML."""
+"""`list`, `show` and `progress` through the CLI, expectations read from the demo YAML: each
+command once as a real process (its exit status and output), the rest in this process.
+Tests that only read use the shared `demo_store`; those that edit it use a private `store`."""
 
 from __future__ import annotations
 
@@ -6,12 +8,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from medmassage.query.jsontext import dumps
-from tests.conftest import TODAY, run_cli
+from tests.conftest import TODAY, run_cli, run_here
 
 
 def _load(path: Path) -> Any:
@@ -25,7 +28,9 @@ def _sessions(store: Path) -> list[tuple[str, str, dict[str, Any]]]:
     ]
 
 
-def test_list_sessions_rows_are_the_session_files(store: Path) -> None:
+def test_list_sessions_rows_are_the_session_files(demo_store: Path) -> None:
+    store = demo_store
+    # a real process: the exit status and the JSON on its stdout
     result = run_cli("--root", str(store), "list", "sessions", "--format", "json", "--today", TODAY)
     assert result.code == 0, result
     rows = result.json()["rows"]
@@ -47,11 +52,13 @@ def test_list_sessions_rows_are_the_session_files(store: Path) -> None:
         assert numbers == list(range(1, len(mine) + 1))
 
 
-def test_list_sessions_filters(store: Path) -> None:
+def test_list_sessions_filters(demo_store: Path) -> None:
+    store = demo_store
     unsigned = [(p, d["date"]) for p, _, d in _sessions(store) if "signature" not in d]
-    result = run_cli(
+    result = run_here(
         "--root", str(store), "list", "sessions", "--status", "unsigned", "--format", "json"
     )
+    assert result.code == 0, result
     assert [(r["patient"], r["date"]) for r in result.json()["rows"]] == unsigned
     since, until = "2026-11-01", "2026-11-10"
     by_day = [
@@ -59,15 +66,16 @@ def test_list_sessions_filters(store: Path) -> None:
         for p, _, d in _sessions(store)
         if since <= d["date"] <= until and d["therapist"] == "amara-okafor"
     ]
-    result = run_cli(
+    result = run_here(
         "--root", str(store), "list", "sessions", "--since", since, "--until", until,
         "--therapist", "amara-okafor", "--format", "json",
     )  # fmt: skip
     assert [(r["patient"], r["date"]) for r in result.json()["rows"]] == by_day
 
 
-def test_list_patients_counts_visits_under_the_referral_and_hides_names(store: Path) -> None:
-    result = run_cli("--root", str(store), "list", "patients", "--today", TODAY)
+def test_list_patients_counts_visits_under_the_referral_and_hides_names(demo_store: Path) -> None:
+    store = demo_store
+    result = run_here("--root", str(store), "list", "patients", "--today", TODAY)
     assert result.code == 0, result
     lines = result.out.splitlines()
     assert all(len(line) <= 80 for line in lines)
@@ -81,7 +89,7 @@ def test_list_patients_counts_visits_under_the_referral_and_hides_names(store: P
         assert row[1] == patient["status"]
         assert f"{visits}/{referral['visits_authorized']}" in row
         assert last in row
-    named = run_cli("--root", str(store), "list", "patients", "--names", "--format", "json")
+    named = run_here("--root", str(store), "list", "patients", "--names", "--format", "json")
     family = _load(store / "patients" / "p-0001" / "patient.yaml")["name"]["family"]
     assert family in named.json()["rows"][0]["name"]
 
@@ -90,7 +98,7 @@ def test_a_new_session_changes_the_rows(store: Path) -> None:
     source = store / "patients" / "p-0001" / "sessions" / "2026-11-19.yaml"
     copy = source.with_name("2026-11-21.yaml")
     copy.write_text(source.read_text().replace("2026-11-19", "2026-11-21"))
-    result = run_cli("--root", str(store), "list", "patients", "--format", "json")
+    result = run_here("--root", str(store), "list", "patients", "--format", "json")
     row = result.json()["rows"][0]
     authorized = _load(sorted((store / "patients/p-0001/referrals").glob("*.yaml"))[-1])
     sessions = len(list(source.parent.glob("*.yaml")))
@@ -101,16 +109,17 @@ def test_a_new_session_changes_the_rows(store: Path) -> None:
 def test_a_chart_with_errors_is_reported_as_such(store: Path) -> None:
     plan = next((store / "patients" / "p-0002" / "plans").glob("*.yaml"))
     plan.write_text(plan.read_text().replace("status: completed", "status: bogus"))
-    result = run_cli("--root", str(store), "list", "plans", "--format", "json")
+    result = run_here("--root", str(store), "list", "plans", "--format", "json")
     assert result.code == 0, result
     assert result.json()["charts_with_errors"].get("p-0002", 0) >= 1
     assert "p-0002" not in [r["patient"] for r in result.json()["rows"]]  # not schema-valid
-    text = run_cli("--root", str(store), "list", "plans")
+    text = run_here("--root", str(store), "list", "plans")
     assert "! p-0002" in text.out
 
 
-def test_show_puts_precautions_and_allergies_first(store: Path) -> None:
-    result = run_cli("--root", str(store), "show", "p-0001", "--today", TODAY)
+def test_show_puts_precautions_and_allergies_first(demo_store: Path) -> None:
+    store = demo_store
+    result = run_cli("--root", str(store), "show", "p-0001", "--today", TODAY)  # a real process
     assert result.code == 0, result
     patient = _load(store / "patients/p-0001/patient.yaml")
     lines = result.out.splitlines()
@@ -119,7 +128,7 @@ def test_show_puts_precautions_and_allergies_first(store: Path) -> None:
     diagnosis = next(i for i, line in enumerate(lines) if line.startswith("diagnosis"))
     assert allergy < diagnosis
     assert all(len(line) <= 80 for line in lines)
-    data = run_cli("--root", str(store), "show", "p-0001", "--format", "json", "--today", TODAY)
+    data = run_here("--root", str(store), "show", "p-0001", "--format", "json", "--today", TODAY)
     shown = data.json()
     referral = _load(next((store / "patients/p-0001/referrals").glob("*.yaml")))
     plan = _load(next((store / "patients/p-0001/plans").glob("*.yaml")))
@@ -135,10 +144,13 @@ def test_show_puts_precautions_and_allergies_first(store: Path) -> None:
     ]
 
 
-def test_progress_lists_every_pain_value_with_its_change(store: Path) -> None:
+def test_progress_lists_every_pain_value_with_its_change(demo_store: Path) -> None:
+    store = demo_store
     plan = _load(next((store / "patients/p-0003/plans").glob("*.yaml")))
     goal = next(g for g in plan["goals"] if g["measure"]["kind"] == "pain")
-    result = run_cli("--root", str(store), "progress", "p-0003", "--format", "json")
+    result = run_cli(  # a real process
+        "--root", str(store), "progress", "p-0003", "--format", "json"
+    )
     assert result.code == 0, result
     shown = next(g for g in result.json()["goals"] if g["goal"] == goal["id"])
     sessions = {
@@ -151,7 +163,7 @@ def test_progress_lists_every_pain_value_with_its_change(store: Path) -> None:
         assert {day: got[day] for day in sessions} == sessions
     baseline = float(goal["baseline"])
     assert all(p["change"] == p["value"] - baseline for p in shown["points"])
-    text = run_cli("--root", str(store), "progress", "p-0003")
+    text = run_here("--root", str(store), "progress", "p-0003")
     assert text.out.isascii() or "°" in text.out  # the chart itself is plain ASCII here
     chart_line = next(
         line for line in text.out.splitlines() if line.startswith(f"goal {goal['id']}")
@@ -160,16 +172,21 @@ def test_progress_lists_every_pain_value_with_its_change(store: Path) -> None:
     assert len(chart_line.rsplit(" ", 1)[1]) == len(shown["points"])
 
 
-def test_usage_errors_exit_2_without_a_traceback(store: Path) -> None:
-    for args in (
-        ("list", "providers", "--status", "active"),
-        ("list", "sessions", "--names"),
-        ("show", "p-9999"),
-        ("list", "sessions", "--since", "2026-13-01"),
-    ):
-        result = run_cli("--root", str(store), *args)
-        assert result.code == 2, result
-        assert "Traceback" not in result.err
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("list", "providers", "--status", "active"), "has no --status filter"),
+        (("list", "sessions", "--names"), "--names applies to `list patients` only"),
+        (("show", "p-9999"), "no patient 'p-9999'"),
+        (("list", "sessions", "--since", "2026-13-01"), "'2026-13-01' is not a date"),
+    ],
+)
+def test_usage_errors_exit_2_without_a_traceback(
+    demo_store: Path, args: tuple[str, ...], said: str
+) -> None:
+    result = run_here("--root", str(demo_store), *args)
+    assert result.code == 2, result
+    assert "Traceback" not in result.err and said in result.err, result
 
 
 _PLAIN_JSON = st.none() | st.booleans() | st.integers() | st.floats() | st.text()

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli
+from conftest import run_cli, run_here
 from jsonschema import Draft202012Validator
 
 from medmassage.kinds import NAMES as KINDS
@@ -77,7 +77,7 @@ def test_vocabulary_extensions_widen_the_enum_only_for_that_store() -> None:
 
 
 def test_schema_command_prints_the_bundled_schema(tmp_path: Path) -> None:
-    result = run_cli("schema", "session", cwd=tmp_path)
+    result = run_cli("schema", "session", cwd=tmp_path)  # a real process
     assert result.code == 0, result
     printed = json.loads(result.out)
     assert printed["$id"] == "urn:medmassage:schema:session"
@@ -86,7 +86,7 @@ def test_schema_command_prints_the_bundled_schema(tmp_path: Path) -> None:
 
 
 def test_schema_command_rejects_an_unknown_kind(tmp_path: Path) -> None:
-    result = run_cli("schema", "invoice", cwd=tmp_path)
+    result = run_here("schema", "invoice", cwd=tmp_path)
     assert result.code == 2 and "invoice" in result.err and "Traceback" not in result.err
 
 

@@ -1,5 +1,7 @@
-"""`medmassage validate` through the real CLI on mutated copies of the demo clinic:
-every level and rule reports the right file, line and rule code."""
+"""`medmassage validate` through the CLI on mutated copies of the demo clinic: every level and
+rule reports the right file, line and rule code. The rules run in this process; the exit
+status and summary of a real process, and the store named by the environment, are checked
+on real ones."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Any
 
 import pytest
 from charts import invoke
-from conftest import TODAY, line_of, run_cli
+from conftest import TODAY, line_of, run_cli, run_here
 
 from medmassage.rules import REGISTRY
 
@@ -48,13 +50,14 @@ def only(problems: list[dict[str, Any]], rule: str) -> list[dict[str, Any]]:
     return found
 
 
-def test_demo_store_is_valid(store: Path) -> None:
-    code, problems = check(store)
+def test_demo_store_is_valid(demo_store: Path) -> None:
+    code, problems = check(demo_store, "--no-cache")  # every file judged, none taken as known
     assert code == 0 and problems == []
 
 
-def test_demo_store_text_summary_and_exit_code(store: Path) -> None:
-    result = run_cli("--root", str(store), "validate", "--today", TODAY)
+def test_demo_store_text_summary_and_exit_code(demo_store: Path) -> None:
+    store = demo_store
+    result = run_cli("--root", str(store), "validate", "--today", TODAY)  # a real process
     assert result.code == 0, result
     files = sum(1 for _ in store.rglob("*.yaml"))
     assert files > 50
@@ -172,8 +175,8 @@ def test_stray_files_are_warnings_and_strict_fails_them(store: Path) -> None:
         (f"{P1}/sessions/.2026-11-30.ab12.tmp", "layout/stray-temp-file", "warning"),
         (f"{P1}/visits", "layout/unknown-folder", "warning"),
     }
-    strict = run_cli("--root", str(store), "validate", "--strict", "--today", TODAY)
-    assert strict.code == 1
+    strict = run_here("--root", str(store), "validate", "--strict", "--today", TODAY)
+    assert strict.code == 1, strict
 
 
 def test_record_in_the_wrong_folder(store: Path) -> None:
@@ -321,7 +324,7 @@ def test_pain_goal_off_the_scale(store: Path) -> None:
 
 def test_text_format_is_file_line_col(store: Path) -> None:
     path = edit(store, SESSION, "therapist: amara-okafor", "therapist: amara-okafr")
-    result = run_cli("validate", "--today", TODAY, cwd=store)
+    result = run_here("validate", "--today", TODAY, cwd=store)
     line = line_of(path, "amara-okafr")
     assert result.code == 1
     assert f"{SESSION}:{line}:12: error ref/unknown-therapist: " in result.out
@@ -329,7 +332,7 @@ def test_text_format_is_file_line_col(store: Path) -> None:
 
 def test_github_annotations(store: Path) -> None:
     edit(store, SESSION, "therapist: amara-okafor", "therapist: amara-okafr")
-    result = run_cli(
+    result = run_here(
         "--root", str(store), "validate", "--format", "github", "--today", TODAY, cwd=store
     )
     assert (
@@ -342,7 +345,7 @@ def test_validating_some_files_still_resolves_references(store: Path) -> None:
     edit(store, PLAN, "therapist: amara-okafor", "therapist: nobody")
     code, problems = check(store, str(store / SESSION))
     assert code == 0 and problems == []
-    result = run_cli(
+    result = run_here(
         "--root", str(store), "validate", "--format", "json", str(store / P1 / "plans")
     )
     following = [*(store / P1).glob("sessions/*.yaml"), *(store / P1).glob("updates/*.yaml")]
@@ -351,16 +354,18 @@ def test_validating_some_files_still_resolves_references(store: Path) -> None:
 
 
 def test_root_from_environment_and_from_the_working_folder(store: Path) -> None:
+    # a real process started with the variable set and elsewhere as its working folder
     assert (
         run_cli(
             "validate", "--today", TODAY, env={"MEDMASSAGE_ROOT": str(store)}, cwd=store.parent
         ).code
         == 0
     )
-    assert run_cli("validate", "--today", TODAY, cwd=store / P1 / "sessions").code == 0
+    # run_here reads the same working folder and environment (both looked up per call)
+    assert run_here("validate", "--today", TODAY, cwd=store / P1 / "sessions").code == 0
     # --root wins over the environment
     assert (
-        run_cli(
+        run_here(
             "--root",
             str(store),
             "validate",
@@ -382,15 +387,15 @@ def test_root_from_environment_and_from_the_working_folder(store: Path) -> None:
         ("nonsense",),
     ],
 )
-def test_usage_errors_exit_2(store: Path, args: tuple[str, ...]) -> None:
-    result = run_cli("--root", str(store), *args)
+def test_usage_errors_exit_2(demo_store: Path, args: tuple[str, ...]) -> None:
+    result = run_here("--root", str(demo_store), *args)
     assert result.code == 2 and "Traceback" not in result.err and result.out == ""
     # The message names what was wrong: the value given (or the option, for a bad choice).
     assert args[-1] in result.err, result
 
 
 def test_no_store_found_exit_2(tmp_path: Path) -> None:
-    result = run_cli("validate", cwd=tmp_path)
+    result = run_here("validate", cwd=tmp_path)
     assert result.code == 2 and "medmassage.yaml" in result.err
 
 
