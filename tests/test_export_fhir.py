@@ -1,8 +1,9 @@
-"""`medmassage export fhir`, the administrative half: through the real CLI on a copy of the
-demo clinic, every bundle and every resource validated with fhir.resources (R4B models),
-every reference resolved, the output byte-stable, and every record field the mapping
-table (medmassage/export/fhir_map.py, the README's table) gives a FHIR home found there
-with the record's value, read from the YAML."""
+"""`medmassage export fhir`, the administrative half: through the CLI (a real process for
+the whole demo's export, stdout piped and the terminal; the refusals in this process) on a
+copy of the demo clinic, every bundle and every resource validated with fhir.resources
+(R4B models), every reference resolved, the output byte-stable, and every record field
+the mapping table (medmassage/export/fhir_map.py, the README's table) gives a FHIR home
+found there with the record's value, read from the YAML."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DEMO, PROJECT, TODAY, run_cli
+from conftest import DEMO, PROJECT, TODAY, run_cli, run_here
 from fhir_stores import references
 from hypothesis import given
 from hypothesis import strategies as st
@@ -40,8 +41,10 @@ class Export:
     err: str
 
 
-def export(store: Path, *args: str) -> Any:
-    return run_cli("--root", str(store), "export", "fhir", *args, "--today", TODAY)
+def export(store: Path, *args: str, run: Any = run_here) -> Any:
+    """`export fhir` in this process unless `run` says otherwise: the whole demo's export
+    and the bundles piped to stdout are real processes, the refusals are judged here."""
+    return run("--root", str(store), "export", "fhir", *args, "--today", TODAY)
 
 
 def copy_demo(folder: Path) -> Path:
@@ -54,7 +57,7 @@ def copy_demo(folder: Path) -> Path:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Export:
     folder = tmp_path_factory.mktemp("fhir")
     store = copy_demo(folder)
-    result = export(store, "--out", str(folder / "out"), "--format", "json")
+    result = export(store, "--out", str(folder / "out"), "--format", "json", run=run_cli)
     assert result.code == 0, result
     bundles = {
         path.name.removesuffix(".fhir.json"): json.loads(path.read_text(encoding="utf-8"))
@@ -135,7 +138,7 @@ def test_two_runs_write_the_same_bytes_and_stdout_is_one_bundle_a_line(
         name = f"{patient_id}.fhir.json"
         assert (tmp_path / "again" / name).read_bytes() == (demo.out / name).read_bytes()
     chosen = patients(demo.store)[:2]
-    piped = export(demo.store, *chosen, "--out", "-")
+    piped = export(demo.store, *chosen, "--out", "-", run=run_cli)
     assert piped.code == 0, piped
     files = [(demo.out / f"{p}.fhir.json").read_text(encoding="utf-8") for p in chosen]
     assert piped.out == "".join(files)  # NDJSON: each file's one line, in the order named

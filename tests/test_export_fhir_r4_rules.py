@@ -1,6 +1,7 @@
 """`medmassage export fhir` on valid records the demo clinic does not hold, where R4 has a
-rule the records' schema does not: through the real CLI on a copy of the demo clinic, each
-figure checked against the record as read from its YAML.
+rule the records' schema does not: through the CLI (in this process; the real-process
+export is in test_export_fhir.py) on a copy of the demo clinic, each figure checked against
+the record as read from its YAML.
 
 - Timing.repeat.frequency is a positiveInt: visits a week go in as a whole number per a
   whole number of weeks, exactly as written (1.3 a week is 13 every 10 weeks, not the
@@ -20,7 +21,7 @@ from typing import Any
 
 import fhir_stores
 import pytest
-from conftest import TODAY, run_cli
+from conftest import TODAY, run_here
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -166,13 +167,13 @@ def _blank_required(store: Path) -> list[tuple[str, str]]:
 def test_text_r4_requires_is_refused_blank_and_its_chart_not_exported(tmp_path: Path) -> None:
     store = fhir_stores.copy_demo(tmp_path / "store")
     blanked = _blank_required(store)
-    checked = run_cli("--root", str(store), "validate", "--today", TODAY, "--format", "json")
+    checked = run_here("--root", str(store), "validate", "--today", TODAY, "--format", "json")
     assert checked.code == 1, checked
     errors = {
         (p["file"], p["path"]) for p in checked.json()["problems"] if p["severity"] == "error"
     }
     assert errors == set(blanked) and len(blanked) >= 5
-    done = run_cli(
+    done = run_here(
         "--root", str(store), "export", "fhir", "--out", str(tmp_path / "out"), "--today", TODAY
     )
     charts = {file.split("/")[1] for file, _ in blanked}

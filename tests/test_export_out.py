@@ -6,6 +6,7 @@ hidden folder left), and the same place for the path written in the JSON summary
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -94,14 +95,22 @@ def test_an_empty_folder_receives_the_export_readable_by_its_owner_only(
         assert path.stat().st_mode & 0o777 == (0o700 if path.is_dir() else 0o600), path
 
 
+@functools.cache
+def _unprivileged_can_run() -> bool:
+    """Whether the unprivileged user reaches this Python (asked once per test process)."""
+    try:
+        subprocess.run([sys.executable, "-c", "pass"], check=True, timeout=60, user=65534)
+    except (OSError, subprocess.CalledProcessError):
+        return False
+    return True
+
+
 def _unprivileged() -> dict[str, int]:
     """Root ignores folder permissions: run the command as an unprivileged user then, or
     skip when that user cannot reach this Python (a checkout in a private folder)."""
     if os.geteuid() != 0:
         return {}
-    try:
-        subprocess.run([sys.executable, "-c", "pass"], check=True, timeout=60, user=65534)
-    except (OSError, subprocess.CalledProcessError):
+    if not _unprivileged_can_run():
         pytest.skip("an unprivileged user cannot run this checkout's Python")
     return {"user": 65534}
 

@@ -4,13 +4,16 @@ file names never crash a report, and concurrent or failing writes leave no debri
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -113,7 +116,8 @@ def test_a_file_name_that_is_not_utf8_is_shown_escaped(store: Path, fmt: str) ->
     folder = os.fsencode(store / P1 / "sessions")
     open(folder + b"/notes-\xe9.txt", "wb").close()
     (store / P1 / "sessions" / "2026-11-30.yml").write_text("id: 2026-11-30\n")
-    result = run_cli("--root", str(store), "validate", "--format", fmt, "--today", TODAY)
+    run = run_cli if fmt == "text" else run_here  # one real process writing the name out
+    result = run("--root", str(store), "validate", "--format", fmt, "--today", TODAY)
     assert result.code == 1, result
     assert f"{P1}/sessions/notes-\\xe9.txt" in (
         result.out if fmt != "json" else "".join(p["file"] for p in result.json()["problems"])
@@ -270,19 +274,36 @@ def test_whatever_lands_in_the_store_validate_answers_cleanly(
         for place, name, kind, data in items:
             _plant(os.fsencode(root / place), name, kind, data, secret)
         before = tree(outside)
-        proc = subprocess.run(
-            [*CLI, "--root", str(root), "validate", "--format", "json", "--today", TODAY],
-            capture_output=True,
-            timeout=60,
-            cwd=PROJECT,
-        )
-        out = proc.stdout + proc.stderr
-        assert proc.returncode in (0, 1, 2), out
-        assert b"Traceback" not in out and b"internal error" not in out
-        assert MARKER.encode() not in out
-        if proc.returncode != 2:
-            json.loads(proc.stdout)  # a whole report, whatever the names held
+        with _stopped_after(60):  # a pipe opened would hang this process: fail instead
+            result = run_here("--root", str(root), "validate", "--format", "json", "--today", TODAY)
+        out = result.out + result.err
+        assert result.code in (0, 1, 2), out
+        assert "Traceback" not in out and "internal error" not in out
+        assert MARKER not in out
+        if result.code != 2:
+            json.loads(result.out)  # a whole report, whatever the names held
         assert tree(outside) == before
+
+
+class _Hung(Exception):
+    """The command ran past its time (it waits on something, such as a pipe it opened)."""
+
+
+@contextlib.contextmanager
+def _stopped_after(seconds: float) -> Iterator[None]:
+    """Interrupt what runs here once `seconds` have passed, as run_cli's timeout would a
+    process: a pipe opened for reading by mistake fails the test instead of hanging it."""
+
+    def expire(signum: int, frame: Any) -> None:
+        raise _Hung(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _plant(folder: bytes, name: str | bytes, kind: str, data: bytes, secret: bytes) -> None:
