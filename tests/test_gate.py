@@ -1,8 +1,10 @@
 """A bad chart never lands (SPEC §6): in a git repository holding the demo store, the
 real `pre-commit` running the README's hook (and the published hook's own settings)
-refuses a commit that breaks records it does not touch, lets clean commits and files
-outside the store through, and does not hold a commit hostage to errors already
-committed. `validate FILE...` reports the records depending on the files named."""
+refuses a commit that breaks records it does not touch and lets a clean commit and files
+outside the store through. The gate the hook runs (`validate --gate`, in this process:
+its rules need no process of their own) refuses each of the README's ways of breaking
+untouched records, passes a tidied record, and does not hold a commit hostage to errors
+already committed. `validate FILE...` reports the records depending on the files named."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ BIN = Path(sys.executable).parent  # medmassage and pre-commit, as installed for
 STORE = "records"  # the store lies in a folder of the repository, beside docs/
 LINE = re.compile(r"^(\S+?):(\d+):(\d+): (error|warning) (\S+): ", re.M)
 Expected = set[tuple[str, int, str]]  # (file from the repository's top, line, rule)
+Clinic = tuple[Path, dict[str, str]]  # a repository and the environment its git runs in
 
 
 def readme_hook() -> dict[str, Any]:
@@ -85,6 +88,24 @@ def repository(tmp_path: Path, hook: dict[str, Any] | None) -> tuple[Path, dict[
 
 def head(repo: Path, env: dict[str, str]) -> str:
     return run(repo, env, "git", "rev-parse", "HEAD").stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def committed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str], str]:
+    """One clinic's repository (no hook) for the tests that run the gate or `validate`
+    in this process, and its first commit."""
+    repo, env = repository(tmp_path_factory.mktemp("gate"), None)
+    return repo, env, head(repo, env)
+
+
+@pytest.fixture
+def clinic(committed: tuple[Path, dict[str, str], str]) -> Iterator[Clinic]:
+    """The module's clinic repository, put back to its first commit after the test (the
+    store's caches, git-ignored, stay, as they do in a clinic's repository)."""
+    repo, env, first = committed
+    yield repo, env
+    assert run(repo, env, "git", "reset", "-q", "--hard", first).returncode == 0
+    assert run(repo, env, "git", "clean", "-q", "-d", "--force").returncode == 0
 
 
 def errors_in(output: str) -> Expected:
@@ -160,17 +181,45 @@ LEAKS: dict[str, Callable[[Path, dict[str, str]], Expected]] = {
 }
 
 
-@pytest.mark.parametrize("leak", LEAKS)
-def test_the_readme_hook_refuses_a_commit_breaking_records_it_does_not_touch(
-    tmp_path: Path, leak: str
+def gate_here(repo: Path) -> tuple[int, str]:
+    """The README hook's command, `validate --gate records` from the repository's top, run
+    in this process: its exit status and all it printed (the tests of the hooks run them
+    through the real pre-commit; the gate's rules need no process of their own)."""
+    result = run_here("validate", "--gate", STORE, cwd=repo)
+    return result.code, result.out + result.err
+
+
+def test_the_readme_hook_refuses_a_broken_commit_and_lets_a_clean_one_through(
+    tmp_path: Path,
 ) -> None:
+    """Through the real pre-commit: deleting a provider the charts name is refused though
+    no chart is in the commit; a commit of files outside the store passes."""
     repo, env = repository(tmp_path, readme_hook())
     before = head(repo, env)
-    expected = LEAKS[leak](repo, env)
-    commit = run(repo, env, "git", "commit", "-m", leak)
+    expected = delete_provider(repo, env)
+    commit = run(repo, env, "git", "commit", "-m", "Provider retired")
     assert commit.returncode != 0 and head(repo, env) == before, commit
     assert errors_in(output(commit)) == expected, output(commit)
     assert "Traceback" not in output(commit)
+    assert run(repo, env, "git", "reset", "-q", "--hard").returncode == 0
+    notes = repo / "docs" / "patients" / "README.md"
+    notes.parent.mkdir(parents=True)
+    notes.write_text("# How we keep charts\n")
+    assert run(repo, env, "git", "add", str(notes)).returncode == 0
+    commit = run(repo, env, "git", "commit", "-m", "How we keep charts")
+    assert commit.returncode == 0, commit
+    assert run(repo, env, "git", "log", "-1", "--format=%s").stdout.strip() == "How we keep charts"
+
+
+@pytest.mark.parametrize("leak", LEAKS)
+def test_the_gate_refuses_a_change_breaking_records_it_does_not_touch(
+    clinic: Clinic, leak: str
+) -> None:
+    repo, env = clinic
+    expected = LEAKS[leak](repo, env)
+    code, printed = gate_here(repo)
+    assert code == 1 and errors_in(printed) == expected, printed
+    assert "Traceback" not in printed
 
 
 def test_the_published_hook_refuses_a_deleted_provider_and_passes_a_clean_commit(
@@ -188,22 +237,17 @@ def test_the_published_hook_refuses_a_deleted_provider_and_passes_a_clean_commit
     assert run(repo, env, "git", "commit", "-q", "-am", "New phone").returncode == 0
 
 
-def test_clean_commits_and_files_outside_the_store_pass(tmp_path: Path) -> None:
-    repo, env = repository(tmp_path, readme_hook())
-    notes = repo / "docs" / "patients" / "README.md"
-    notes.parent.mkdir(parents=True)
-    notes.write_text("# How we keep charts\n")
-    assert run(repo, env, "git", "add", str(notes)).returncode == 0
-    commit = run(repo, env, "git", "commit", "-m", "How we keep charts")
-    assert commit.returncode == 0, commit
-    assert run(repo, env, "git", "log", "-1", "--format=%s").stdout.strip() == "How we keep charts"
+def test_a_tidied_record_passes_the_gate(clinic: Clinic) -> None:
+    repo, env = clinic
     therapist = repo / STORE / "therapists" / "mateo-lindqvist.yaml"
     therapist.write_text(therapist.read_text().replace("active: true", "active: true\n"))
-    assert run(repo, env, "git", "commit", "-qam", "Therapist record tidied").returncode == 0
+    assert run(repo, env, "git", "add", str(therapist)).returncode == 0
+    code, printed = gate_here(repo)
+    assert code == 0 and errors_in(printed) == set(), printed
 
 
-def test_errors_already_committed_do_not_block_but_new_ones_do(tmp_path: Path) -> None:
-    repo, env = repository(tmp_path, readme_hook())
+def test_errors_already_committed_do_not_block_but_new_ones_do(clinic: Clinic) -> None:
+    repo, env = clinic
     old = delete_provider(repo, env)
     forced = run(repo, env, "git", "commit", "-q", "--no-verify", "-m", "Provider retired")
     assert forced.returncode == 0
@@ -212,11 +256,11 @@ def test_errors_already_committed_do_not_block_but_new_ones_do(tmp_path: Path) -
     marked = {(f"{STORE}/{p['file']}", p["line"], p["rule"]) for p in gate.json()["problems"]}
     assert old <= marked and not [p for p in gate.json()["problems"] if p["severity"] == "error"]
     new = rename_goal(repo, env)
-    commit = run(repo, env, "git", "commit", "-m", "Goal renamed")
-    assert commit.returncode != 0, commit
-    assert errors_in(output(commit)) == new
+    code, printed = gate_here(repo)
+    assert code == 1, printed
+    assert errors_in(printed) == new
     # the provider's errors are still shown, as warnings marked as already there
-    shown = {(m[1], int(m[2]), m[5]) for m in LINE.finditer(output(commit)) if m[4] == "warning"}
+    shown = {(m[1], int(m[2]), m[5]) for m in LINE.finditer(printed) if m[4] == "warning"}
     assert old <= shown
 
 
@@ -248,8 +292,8 @@ def validate_json(root: Path, *paths: str) -> tuple[int, Expected]:
     return result.code, {(p["file"], p["line"], p["rule"]) for p in problems}
 
 
-def test_validating_a_therapist_reports_the_charts_depending_on_it(tmp_path: Path) -> None:
-    repo, env = repository(tmp_path, None)
+def test_validating_a_therapist_reports_the_charts_depending_on_it(clinic: Clinic) -> None:
+    repo, env = clinic
     root = repo / STORE
     rel = "therapists/amara-okafor.yaml"
     expected = expire_license(repo, env)
@@ -259,8 +303,8 @@ def test_validating_a_therapist_reports_the_charts_depending_on_it(tmp_path: Pat
     assert errors == expected
 
 
-def test_validating_a_plan_reports_the_notes_using_its_goals(tmp_path: Path) -> None:
-    repo, env = repository(tmp_path, None)
+def test_validating_a_plan_reports_the_notes_using_its_goals(clinic: Clinic) -> None:
+    repo, env = clinic
     root = repo / STORE
     expected = rename_goal(repo, env)
     chart = root / "patients" / "p-0001"
