@@ -16,8 +16,8 @@ in it), and of a copy whose optional free text is all white space or ends in a l
 Each judges every distinct resource (one the blank copy exports exactly as the other copy
 does is judged once) and must find nothing to call an error in the export, and each must
 catch the kind of error it is here for in a copy of a real bundle broken on purpose (so a
-validator that silently checks nothing fails the test). The tools are installed once into .cache/node with
-npm (see node_tools.py); without Node.js the test skips, saying why.
+validator that silently checks nothing fails the test). The tools are installed once into
+.cache/node with npm (see node_tools.py); without Node.js the test skips, saying why.
 
 Beside them, the rules of FHIR that no schema holds: no empty element anywhere, every
 code system and identifier system an absolute URI and the well-known ones spelled exactly,
