@@ -2,7 +2,8 @@
 """Set-up and the everyday jobs, with nothing but Python 3.11+ on the machine.
 
     python3 dev.py demo      # make .venv, install medmassage, check and render the demo clinic
-    python3 dev.py test      # make .venv, install medmassage with its test tools, run the tests
+    python3 dev.py test      # make .venv, install medmassage with its test tools (and the
+                             # Node.js tools some tests compare with), run the tests
     python3 dev.py latest    # the tests again in .venv-latest, against the newest releases
     python3 dev.py lint      # ruff (lint and format check) and mypy --strict
     python3 dev.py bench     # the speed benchmark (see "Speed" in README.md)
@@ -146,7 +147,10 @@ def main(argv: list[str]) -> int:
         return lint(python)
     if job == "bench":
         return run(python, "bench/run.py", *argv[1:])
-    return run(python, "-m", "pytest", *argv[1:], env=test_environment())
+    environment = test_environment()
+    # The Node.js tools some tests compare with, installed before the suite starts.
+    run(python, "tests/node_tools.py", env=environment)
+    return run(python, "-m", "pytest", *argv[1:], env=environment)
 
 
 if __name__ == "__main__":

@@ -263,7 +263,7 @@ def diagnostics(server: Path, *paths: Path) -> list[list[dict[str, Any]]]:
 def test_yaml_language_server_reads_the_readme_line(store: Path) -> None:
     """The real editor server, driven over stdio: with the README's first line, a demo
     session is clean and the same session with a bad value gets an error on its line."""
-    modules = node_modules("yaml-language-server", "yaml-language-server@1")
+    modules = node_modules("yaml-language-server")
     server = modules / "yaml-language-server" / "bin" / "yaml-language-server"
     readme_session, target = readme_modeline()
     session = store / readme_session.relative_to(DEMO)

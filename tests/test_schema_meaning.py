@@ -26,7 +26,6 @@ from medmassage import schema_loader as schemas
 from medmassage.store import Store
 from medmassage.yamlio import dump, json_path, load_file, parse_text
 
-NODE_PACKAGES = ("ajv@8", "ajv-formats@3")
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 
 # One Node process judges everything: records against their kind's schema, patterns
@@ -219,7 +218,7 @@ def shipped_patterns() -> list[str]:
 @pytest.fixture(scope="module")
 def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Every case, and what ajv made of it (one Node process for all)."""
-    modules = node_modules("ajv", *NODE_PACKAGES)
+    modules = node_modules("ajv")
     judged = catalogue(tmp_path_factory.mktemp("catalogue"))
     names = {(kind, ext): f"{kind}#{n}" for n, (_, kind, ext, *_) in enumerate(judged)}
     regex = [(p, t) for p in shipped_patterns() + EXTRA_PATTERNS for t in TEXTS]
