@@ -3,10 +3,17 @@ with the letterhead on page 1 and no table row of the multi-page letter cut acro
 
 from __future__ import annotations
 
+import base64
+import json
+import os
 import re
+import select
 import shutil
 import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import DEMO, run_here
@@ -36,11 +43,14 @@ def test_every_html_template_carries_the_print_rules() -> None:
         assert '{% include "style.css.j2" %}' in path.read_text(), path.name
 
 
-def print_pdf(html: Path, pdf: Path, profile: Path) -> None:
-    assert CHROMIUM is not None
-    subprocess.run(
-        [
-            CHROMIUM,
+class Chromium:
+    """One headless Chromium for the module's prints, driven over its DevTools pipe (fds 3 and 4,
+    NUL-separated JSON): the browser starts once, and each document is loaded in its tab and
+    printed through the same print path as `--print-to-pdf` (no header or footer)."""
+
+    def __init__(self, profile: Path) -> None:
+        assert CHROMIUM is not None
+        flags = [
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
@@ -50,31 +60,95 @@ def print_pdf(html: Path, pdf: Path, profile: Path) -> None:
             "--disable-component-update",
             "--disable-sync",
             f"--user-data-dir={profile}",
-            "--no-pdf-header-footer",
-            f"--print-to-pdf={pdf}",
-            html.as_uri(),
-        ],
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
+            "--remote-debugging-pipe",
+        ]
+        # The pipe's ends become the browser's fds 3 (commands in) and 4 (replies out).
+        shell = 'exec "$@" 3<&0 4>&1 0</dev/null 1>/dev/null'
+        self.proc = subprocess.Popen(
+            ["sh", "-c", shell, "sh", CHROMIUM, *flags],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        self.pending = b""
+        self.last_id = 0
+        self.events: list[dict[str, Any]] = []  # arrived while waiting for a reply
+        target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        self.tab = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})[
+            "sessionId"
+        ]
+        self.call("Page.enable", session=self.tab)
+        self.call("Page.setLifecycleEventsEnabled", {"enabled": True}, self.tab)
+
+    def receive(self, deadline: float) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        while b"\0" not in self.pending:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise TimeoutError("Chromium did not answer in time")
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                raise EOFError(f"Chromium exited ({self.proc.poll()})")
+            self.pending += chunk
+        message, self.pending = self.pending.split(b"\0", 1)
+        return json.loads(message)  # type: ignore[no-any-return]
+
+    def call(self, method: str, params: dict[str, Any] | None = None, session: str = "") -> Any:
+        assert self.proc.stdin is not None
+        self.last_id += 1
+        command = {"id": self.last_id, "method": method, "params": params or {}}
+        if session:
+            command["sessionId"] = session
+        self.proc.stdin.write(json.dumps(command).encode() + b"\0")
+        self.proc.stdin.flush()
+        deadline = time.monotonic() + 60
+        while (message := self.receive(deadline)).get("id") != self.last_id:
+            self.events.append(message)
+        assert "error" not in message, (method, message)
+        return message["result"]
+
+    def print_pdf(self, html: Path) -> bytes:
+        """Load the file in the tab, wait for that load's `load` event, print it."""
+        self.events.clear()
+        loader = self.call("Page.navigate", {"url": html.as_uri()}, self.tab)["loaderId"]
+        deadline = time.monotonic() + 60
+        while not any(
+            event.get("method") == "Page.lifecycleEvent"
+            and event["params"]["name"] == "load"
+            and event["params"]["loaderId"] == loader
+            for event in self.events
+        ):
+            self.events.append(self.receive(deadline))
+        pdf = self.call("Page.printToPDF", {"displayHeaderFooter": False}, self.tab)["data"]
+        return base64.b64decode(pdf)
+
+    def close(self) -> None:
+        try:
+            self.call("Browser.close")
+            self.proc.wait(timeout=30)
+        except (OSError, EOFError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+        finally:
+            for pipe in (self.proc.stdin, self.proc.stdout):
+                if pipe is not None:
+                    pipe.close()
+
+
+@pytest.fixture(scope="module")
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromium]:
+    browser = Chromium(tmp_path_factory.mktemp("chromium-profile"))
+    yield browser
+    browser.close()
 
 
 def page_texts(pdf: Path) -> list[str]:
-    info = subprocess.run(
-        ["pdfinfo", str(pdf)], capture_output=True, text=True, timeout=30, check=True
+    """The text of each page (pdftotext ends every page with a form feed)."""
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], capture_output=True, text=True, timeout=30, check=True
     ).stdout
-    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))  # type: ignore[union-attr]
-    return [
-        subprocess.run(
-            ["pdftotext", "-f", str(n), "-l", str(n), str(pdf), "-"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        ).stdout
-        for n in range(1, pages + 1)
-    ]
+    return text.split("\f")[:-1]
 
 
 def words(text: str) -> set[str]:
@@ -108,13 +182,15 @@ def test_the_multi_page_letter_is_printed() -> None:
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium or chromium-browser executable")
 @pytest.mark.parametrize("document", list(DOCUMENTS))
-def test_every_document_prints(printable: dict[str, Path], tmp_path: Path, document: str) -> None:
-    poppler = shutil.which("pdfinfo") and shutil.which("pdftotext")
+def test_every_document_prints(
+    printable: dict[str, Path], chromium: Chromium, tmp_path: Path, document: str
+) -> None:
+    poppler = shutil.which("pdftotext")
     html = printable[document]
     pdf = tmp_path / f"{document}.pdf"
-    print_pdf(html, pdf, tmp_path / f"profile-{document}")
-    data = pdf.read_bytes() if pdf.exists() else b""
+    data = chromium.print_pdf(html)
     assert data.startswith(b"%PDF") and len(data) > 1000, document
+    pdf.write_bytes(data)
     if not poppler:
         return
     pages = page_texts(pdf)
