@@ -117,11 +117,14 @@ def pin() -> int:
     """Write constraints.txt from a throw-away install of the newest releases."""
     ensure_venv(LATEST)
     frozen = subprocess.run(
-        [str(_bin(LATEST, "python")), "-m", "pip", "freeze", "--exclude-editable"],
+        [str(_bin(LATEST, "python")), "-m", "pip", "freeze", "--all", "--exclude-editable"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
+    # --all keeps setuptools and wheel (the tests build a wheel with them); pip itself is
+    # the installer, not something installed.
+    frozen = "".join(line for line in frozen.splitlines(True) if not line.startswith("pip=="))
     header = "# Tested versions; refresh with `python3 dev.py pin` (see README, Development).\n"
     CONSTRAINTS.write_text(header + frozen)
     return 0
