@@ -25,7 +25,9 @@ import sys
 import venv
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+# The folder dev.py is found in, links not followed: a folder holding links to dev.py and
+# the environment, beside its own records/, works on its own records (tests/test_readme.py).
+HERE = Path(__file__).absolute().parent
 CONSTRAINTS = HERE / "constraints.txt"
 PINNED = HERE / ".venv"
 LATEST = HERE / ".venv-latest"
