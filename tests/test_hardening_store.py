@@ -215,6 +215,30 @@ def _skip_unless_runnable(as_user: dict[str, int]) -> None:
         pytest.skip("an unprivileged user cannot run this checkout's Python")
 
 
+@pytest.mark.parametrize("command", [["validate"], ["create", "patient", "--no-input"]])
+def test_a_store_the_user_may_not_open_is_a_usage_error(command: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as shared:  # reachable by an unprivileged user
+        os.chmod(shared, 0o755)
+        locked = Path(shared) / "locked"
+        root = locked / "store"
+        shutil.copytree(DEMO, root, ignore=shutil.ignore_patterns("rendered", ".medmassage-*"))
+        os.chmod(locked, 0o700 if os.geteuid() == 0 else 0o000)  # only root may enter
+        as_user = {"user": 65534} if os.geteuid() == 0 else {}
+        _skip_unless_runnable(as_user)
+        proc = subprocess.run(
+            [*CLI, "--root", str(root), *command],
+            capture_output=True,
+            text=True,
+            cwd=PROJECT,
+            timeout=120,
+            **as_user,  # type: ignore[call-overload]
+        )
+        os.chmod(locked, 0o700)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert f"{root} (--root) cannot be opened: no permission to read it" in proc.stderr
+
+
 def test_create_in_a_read_only_store_names_the_folder(tmp_path: Path) -> None:
     with tempfile.TemporaryDirectory() as shared:  # reachable by an unprivileged user
         root = Path(shared) / "store"

@@ -6,6 +6,7 @@ record, a folder, the settings or the cache is."""
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -51,20 +52,34 @@ class Entry(NamedTuple):
     message: str = ""
 
 
+def _holds_settings(folder: Path) -> bool | None:
+    """Whether `folder` holds medmassage.yaml; None when this user may not look into it."""
+    try:
+        return stat.S_ISREG(os.stat(folder / SETTINGS_FILE).st_mode)
+    except PermissionError:
+        return None
+    except (OSError, ValueError):  # missing, not a folder, a name the system refuses
+        return False
+
+
 def find_root(explicit: str | os.PathLike[str] | None, start: Path | None = None) -> Path:
-    """`--root` > $MEDMASSAGE_ROOT > the nearest ancestor holding medmassage.yaml."""
+    """`--root` > $MEDMASSAGE_ROOT > the nearest ancestor holding medmassage.yaml (folders
+    this user may not look into are passed over)."""
     named = explicit if explicit is not None else os.environ.get(ROOT_ENV) or None
     if named is not None:
         root = Path(named).expanduser()
-        if not (root / SETTINGS_FILE).is_file():
-            how = "--root" if explicit is not None else f"${ROOT_ENV}"
+        holds = _holds_settings(root)
+        how = "--root" if explicit is not None else f"${ROOT_ENV}"
+        if holds is None:
+            raise StoreNotFound(f"{root} ({how}) cannot be opened: no permission to read it")
+        if not holds:
             raise StoreNotFound(
                 f"{root} ({how}) is not a medmassage store: it has no {SETTINGS_FILE}"
             )
         return root.resolve()
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
-        if (folder / SETTINGS_FILE).is_file():
+        if _holds_settings(folder):
             return folder
     raise StoreNotFound(
         f"no medmassage store here: no {SETTINGS_FILE} in {here} or any folder above it "
