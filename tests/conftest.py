@@ -84,6 +84,27 @@ def run_here(
     return Result(done)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "compile_per_run: the CLI in this process compiles schemas and templates per run, "
+        "as a new process does (no sharing between runs; see `_compiled_once`)",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _compiled_once(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI runs in this process share what each run would compile again: the compiled
+    fast path of every record kind and the compiled templates (`share_compiled`). What a run
+    gives is the same (the two schema paths agree: tests/test_schema_meaning.py and the fast
+    path's property tests); real processes, and tests marked `compile_per_run`, keep the
+    product's own choice (jsonschema for a handful of records of a kind)."""
+    if request.node.get_closest_marker("compile_per_run") is None:
+        from render_deps_support import share_compiled
+
+        share_compiled(monkeypatch)
+
+
 @pytest.fixture
 def cli() -> Any:
     return run_cli

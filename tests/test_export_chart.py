@@ -19,19 +19,10 @@ import yaml
 from conftest import DEMO, TODAY, run_cli, run_here
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from render_deps_support import share_compiled
 
 from medmassage.documents import DOCUMENTS
 
 FORMATS = ("html", "txt")
-
-
-@pytest.fixture(autouse=True)
-def _compiled_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Schemas and templates compiled once per test process for the runs in this process
-    (`share_compiled`: what a run gives is the same, the release and the engine's renders
-    it is compared with alike)."""
-    share_compiled(monkeypatch)
 
 
 def export(store: Path, *args: str, cwd: Path | None = None, real: bool = False) -> Any:

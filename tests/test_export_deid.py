@@ -18,7 +18,6 @@ import pytest
 import yaml
 from hypothesis import example, given
 from hypothesis import strategies as st
-from render_deps_support import share_compiled
 
 from medmassage import kinds
 from medmassage.codesets import npi_valid
@@ -40,13 +39,6 @@ from tests.conftest import DEMO, TODAY, run_cli, run_here
 
 SEED = "7"
 _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
-
-
-@pytest.fixture(autouse=True)
-def _compiled_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Schemas and templates compiled once per test process for the runs in this process
-    (`share_compiled`: what a run gives is the same)."""
-    share_compiled(monkeypatch)
 
 
 def _load(path: Path) -> Any:

@@ -32,7 +32,6 @@ from render_deps_support import (
     load,
     replace,
     rewrite,
-    share_compiled,
     spy_loads,
     tree,
 )
@@ -60,12 +59,6 @@ def render(root: Path, document: str, out: Path, fmt: str = "md") -> None:
 def clinic(tmp_path: Path, trusting: None) -> Path:
     """A private copy of the demo clinic, cut to p-0001 (what the tests using it read)."""
     return copy_clinic(tmp_path / "store", (P1,))
-
-
-@pytest.fixture(autouse=True)
-def compiled(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Schemas and templates compiled once per process (see `share_compiled`)."""
-    share_compiled(monkeypatch)
 
 
 @pytest.fixture

@@ -50,6 +50,7 @@ def only(problems: list[dict[str, Any]], rule: str) -> list[dict[str, Any]]:
     return found
 
 
+@pytest.mark.compile_per_run  # the kinds with a handful of records judged by jsonschema
 def test_demo_store_is_valid(demo_store: Path) -> None:
     code, problems = check(demo_store, "--no-cache")  # every file judged, none taken as known
     assert code == 0 and problems == []
