@@ -41,8 +41,13 @@ SEED = "7"
 _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 
 
+# libyaml's reader where PyYAML has it (the pure-Python one reads the same, ten times slower):
+# PyYAML's own loader, not the store's composer and pre-scan.
+_LOADER = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+
+
 def _load(path: Path) -> Any:
-    return yaml.load(path.read_text(), Loader=yaml.BaseLoader)  # dates stay strings
+    return yaml.load(path.read_text(), Loader=_LOADER)  # dates stay strings
 
 
 def _copy_demo(target: Path) -> Path:
