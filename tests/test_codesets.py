@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import shutil
@@ -85,9 +86,11 @@ def test_lookup_details() -> None:
     assert codesets.lookup("S72").examples == ("S72.001A", "S72.001B", "S72.001C")
 
 
-def _index_lines() -> list[tuple[str, str, str]]:
+@functools.cache
+def _index_lines() -> tuple[tuple[str, str, str], ...]:
+    """The shipped index's lines, split (read once per process; only read)."""
     text = codesets.INDEX_PATH.read_text("utf-8")
-    return [tuple(line.split("\t")) for line in text.splitlines()]  # type: ignore[misc]
+    return tuple(tuple(line.split("\t")) for line in text.splitlines())  # type: ignore[misc]
 
 
 def _status(kind: str) -> str:
