@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from medmassage.kinds import NAMES as KINDS
+from medmassage.report import for_display
 from medmassage.schema_loader import fast_validator, validator
 from medmassage.store import Entry, Store
 from medmassage.validate import check_data, validate_store
@@ -204,15 +205,18 @@ def test_parallel_and_serial_report_identical_problems(tmp_path: Path) -> None:
     broken = sorted(root.glob("patients/*/sessions/*.yaml"))[::37]
     for path in broken:
         path.write_text(path.read_text().replace("pain: ", "pain: 12 #", 1))
-    store = Store(root)
-    serial = validate_store(store, today=TODAY, jobs=1, keep_view=False)
-    parallel = validate_store(store, today=TODAY, jobs=2, keep_view=False)
+    serial = validate_store(Store(root), today=TODAY, jobs=1, keep_view=False)
     assert serial.files > 400 and len(serial.problems) >= len(broken)
-    assert parallel.problems == serial.problems and parallel.files == serial.files
-    # The command with two processes says what the serial run found (the same answer its
-    # -j 1 gives: that run is the serial one above, without another pass over 600 files).
-    serial_rules = [(p.file, p.line, p.rule) for p in serial.problems]
-    assert rules_of(root, "-j", "2", "--no-cache") == serial_rules
+    # The parallel run is the command's with two processes (the same call: no cache, no
+    # view kept): every problem whole, as the serial run's show once the command has added
+    # its --root to their fixes (its -j 1 is the serial run, without another pass over 600
+    # files).
+    command = ("--root", str(root), "validate", "--format", "json", "--today", TODAY)
+    parallel = run_here(*command, "-j", "2", "--no-cache")
+    assert parallel.code == 1, parallel
+    shown = for_display(serial, root, False, str(root)).problems
+    assert parallel.json()["problems"] == [p.as_dict() for p in shown]
+    assert parallel.json()["files"] == serial.files
 
 
 # ---------------------------------------------------------------- the compiled fast path
