@@ -152,29 +152,55 @@ def test_a_worker_whose_parent_changes_exits_without_the_kernel(tmp_path: Path) 
 
 # 2. No chart values in messages (unless --show-values) ----------------------------------
 
-TEXT_MARK = "Zq7Marker anaphylaxis, carries EpiPen"
-NUMBER_MARK = 987654321
+TEXT_MARK = "Zq7Marker"  # each case's text starts with it, then its own number
+NUMBER_MARK = 987654321  # each number case its own value beginning with these digits
 # (record, field path, bad value, rule): one per schema keyword the shipped schemas use
-# on a value (required and unknown fields name only fields).
+# on a value (required and unknown fields name only fields). Each case has a field and a
+# value of its own, so one store holds them all and each value is looked for on its own.
 VALUE_CASES = [
-    ("patients/p-0001/patient.yaml", ("allergies", 0, "severity"), TEXT_MARK, "schema/enum"),
-    ("patients/p-0001/patient.yaml", ("contact", "email"), TEXT_MARK, "schema/format"),
-    ("patients/p-0001/patient.yaml", ("date_of_birth",), TEXT_MARK, "schema/format"),
-    ("providers/dr-lena-hartwell.yaml", ("npi",), TEXT_MARK, "schema/pattern"),
-    ("patients/p-0001/sessions/2026-10-29.yaml", ("duration_minutes",), TEXT_MARK, "schema/type"),
+    (
+        "patients/p-0001/patient.yaml",
+        ("allergies", 0, "severity"),
+        f"{TEXT_MARK}1 anaphylaxis, carries EpiPen",
+        "schema/enum",
+    ),
+    (
+        "patients/p-0001/patient.yaml",
+        ("contact", "email"),
+        f"{TEXT_MARK}2 anaphylaxis, carries EpiPen",
+        "schema/format",
+    ),
+    (
+        "patients/p-0001/patient.yaml",
+        ("date_of_birth",),
+        f"{TEXT_MARK}3 anaphylaxis, carries EpiPen",
+        "schema/format",
+    ),
+    (
+        "providers/dr-lena-hartwell.yaml",
+        ("npi",),
+        f"{TEXT_MARK}4 anaphylaxis, carries EpiPen",
+        "schema/pattern",
+    ),
     (
         "patients/p-0001/sessions/2026-10-29.yaml",
         ("duration_minutes",),
-        NUMBER_MARK,
+        f"{TEXT_MARK}5 anaphylaxis, carries EpiPen",
+        "schema/type",
+    ),
+    (
+        "patients/p-0001/sessions/2026-11-02.yaml",
+        ("duration_minutes",),
+        NUMBER_MARK * 10 + 1,
         "schema/maximum",
     ),
     (
-        "patients/p-0001/sessions/2026-10-29.yaml",
+        "patients/p-0001/sessions/2026-11-05.yaml",
         ("duration_minutes",),
-        -NUMBER_MARK,
+        -(NUMBER_MARK * 10 + 2),
         "schema/exclusive-minimum",
     ),
-    ("medmassage.yaml", ("format",), NUMBER_MARK, "schema/const"),
+    ("medmassage.yaml", ("format",), NUMBER_MARK * 10 + 3, "schema/const"),
 ]
 
 
@@ -211,11 +237,12 @@ def test_messages_never_quote_the_value_unless_asked(
     for rel, path, value, _ in cases:
         _set_field(store, rel, path, value)
     marks = [str(value).split()[0] for _, _, value, _ in cases]
+    none_of = [*marks, TEXT_MARK, str(NUMBER_MARK)]  # nor any part of a value
     base = ["--root", str(store), "validate", "--today", TODAY]
     for fmt in ("text", "json", "github"):
         run = run_here(*base, "--format", fmt)
         assert run.code == 1 and all(c[3] in run.out for c in cases), run
-        assert not [m for m in marks if m in run.out + run.err], (fmt, run)
+        assert not [m for m in none_of if m in run.out + run.err], (fmt, run)
         shown = run_here(*base, "--format", fmt, "--show-values")
         assert shown.code == 1 and all(m in shown.out for m in marks), (fmt, shown)
 
