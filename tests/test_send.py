@@ -16,7 +16,7 @@ import yaml
 from medmassage.documents import DOCUMENTS
 from medmassage.render.ascii import to_ascii
 from medmassage.yamlio import load_file
-from tests.conftest import TODAY, run_cli, run_here
+from tests.conftest import DEMO, TODAY, run_cli, run_here
 
 AT = f"{TODAY}T16:30:00-08:00"
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
@@ -28,9 +28,11 @@ def _git(root: Path, *args: str) -> str:
     ).stdout
 
 
-@pytest.fixture
-def repo(store: Path) -> Path:
-    """The demo store in a fresh git repository with one commit."""
+@pytest.fixture(scope="module")
+def _repo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo store in a fresh git repository with one commit, made once per module."""
+    store = tmp_path_factory.mktemp("send-repo") / "store"
+    shutil.copytree(DEMO, store, ignore=shutil.ignore_patterns("rendered", ".medmassage-cache"))
     _git(store, "init", "--quiet")
     for key, value in (("user.name", "Test Clinic"), ("user.email", "clinic@example.org")):
         _git(store, "config", key, value)
@@ -38,6 +40,14 @@ def repo(store: Path) -> Path:
     _git(store, "add", ".")
     _git(store, "commit", "--quiet", "-m", "demo")
     return store
+
+
+@pytest.fixture
+def repo(_repo_template: Path, tmp_path: Path) -> Path:
+    """A private copy of that repository (working tree and .git), free to change."""
+    target = tmp_path / "store"
+    shutil.copytree(_repo_template, target, symlinks=True)
+    return target
 
 
 def _load(path: Path) -> Any:

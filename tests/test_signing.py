@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PROJECT, TODAY, Result, line_of, run_cli, run_here
+from conftest import DEMO, PROJECT, TODAY, Result, line_of, run_cli, run_here
 
 from medmassage.signature import signed_copy
 from medmassage.yamlio import dump, load_file
@@ -78,9 +78,11 @@ def git(root: Path, *args: str) -> str:
     return proc.stdout
 
 
-@pytest.fixture
-def repo(store: Path) -> Path:
-    """The demo store in a fresh git repository with one commit."""
+@pytest.fixture(scope="module")
+def _repo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo store in a fresh git repository with one commit, made once per module."""
+    store = tmp_path_factory.mktemp("signing-repo") / "store"
+    shutil.copytree(DEMO, store, ignore=shutil.ignore_patterns("rendered", ".medmassage-cache"))
     git(store, "init", "--quiet")
     for key, value in (
         ("user.name", "Test Therapist"),
@@ -92,6 +94,14 @@ def repo(store: Path) -> Path:
     git(store, "add", ".")
     git(store, "commit", "--quiet", "-m", "start")
     return store
+
+
+@pytest.fixture
+def repo(_repo_template: Path, tmp_path: Path) -> Path:
+    """A private copy of that repository (working tree and .git), free to change."""
+    target = tmp_path / "store"
+    shutil.copytree(_repo_template, target, symlinks=True)
+    return target
 
 
 # ------------------------------------------------------------------------------ sign
