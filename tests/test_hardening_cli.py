@@ -273,7 +273,8 @@ def test_odd_file_names_are_escaped_in_every_format(store: Path, fmt: str) -> No
     assert named and all("\\x1b" in line and "\\xe9" in line for line in named), run
 
 
-def test_a_path_given_on_the_command_line_is_escaped_in_errors(store: Path) -> None:
+def test_a_path_given_on_the_command_line_is_escaped_in_errors(demo_store: Path) -> None:
+    store = demo_store  # only read
     odd = store / "patients" / "zz\x1b]0;title\x07\n::error file=x::forged"
     run = run_here("--root", str(store), "validate", str(odd))
     assert run.code == 2 and "Traceback" not in run.err, run
@@ -419,10 +420,10 @@ def test_root_is_accepted_after_the_command_and_wins(store: Path, tmp_path: Path
     assert after.code == before.code == 1 and after.json() == before.json(), after
 
 
-def test_fix_commands_in_messages_carry_the_root_given(store: Path) -> None:
+def test_fix_commands_in_messages_carry_the_root_given(demo_store: Path) -> None:
     """The demo's unsigned notes, judged weeks later, are told to be signed late: the
     command printed must work as pasted, so it names the store the user named."""
-    late = "2027-01-31"
+    store, late = demo_store, "2027-01-31"  # the store only read
     run = run_here("validate", "--root", str(store), "--today", late)
     fixes = [line for line in run.out.splitlines() if "integrity/unsigned" in line]
     assert fixes, run

@@ -171,8 +171,10 @@ def test_ascii_letter_sent_is_seven_bit_and_the_plain_one_is_not(repo: Path) -> 
 
 
 @pytest.mark.parametrize("document", sorted(DOCUMENTS))
-def test_every_demo_document_in_ascii_is_seven_bit(store: Path, document: str) -> None:
-    out = store / "out"
+def test_every_demo_document_in_ascii_is_seven_bit(
+    demo_store: Path, tmp_path: Path, document: str
+) -> None:
+    store, out = demo_store, tmp_path / "out"  # the store only read
     result = run_here(
         "--root", str(store), "render", document, "--all", "--status", "any",
         "--format", "txt", "--ascii", "--out", str(out),

@@ -169,7 +169,8 @@ def test_key_order_comments_and_quoting_are_not_changes(store: Path) -> None:
     assert problems(store) == []
 
 
-def test_a_signed_note_is_not_signed_twice(store: Path) -> None:
+def test_a_signed_note_is_not_signed_twice(demo_store: Path) -> None:
+    store = demo_store  # refused: nothing is written (the shared copy checks it)
     path = path_of(store, SIGNED)
     before = path.read_bytes()
     result = sign(store, SIGNED)
@@ -209,7 +210,8 @@ def test_only_the_notes_therapist_signs_unless_cosigning_is_allowed(store: Path)
     assert problems(store) == []
 
 
-def test_bad_signing_times_are_usage_errors(store: Path) -> None:
+def test_bad_signing_times_are_usage_errors(demo_store: Path) -> None:
+    store = demo_store  # refused: nothing is written (the shared copy checks it)
     for at in ("2026-11-19 11:00", "2026-11-19T11:00-08:00", "2026-11-19T25:00:00-08:00"):
         result = mm(store, "sign", UNSIGNED[0], "--at", at, "--today", TODAY)
         assert result.code == 2 and "--at" in result.err, result
@@ -263,7 +265,8 @@ def test_all_unsigned_signs_one_therapists_notes(store: Path) -> None:
 # -------------------------------------------------------------------- late, unsigned
 
 
-def test_unsigned_notes_are_warnings_after_the_signing_window(store: Path) -> None:
+def test_unsigned_notes_are_warnings_after_the_signing_window(demo_store: Path) -> None:
+    store = demo_store  # only read
     result = mm(store, "validate", "--format", "json", "--today", "2026-11-23")
     found = {p["file"] for p in result.json()["problems"] if p["rule"] == "integrity/unsigned"}
     assert result.code == 0 and found == {
@@ -402,7 +405,8 @@ def test_amend_takes_its_text_from_the_editor(store: Path, tmp_path: Path) -> No
     )
 
 
-def test_amend_refuses_unsigned_and_missing_notes(store: Path) -> None:
+def test_amend_refuses_unsigned_and_missing_notes(demo_store: Path) -> None:
+    store = demo_store  # refused: nothing is written (the shared copy checks it)
     unsigned = mm(
         store,
         "amend",
@@ -619,7 +623,8 @@ def test_commit_runs_the_persons_hooks_and_reports_their_refusal(repo: Path) -> 
     assert "signature" in load_file(path_of(repo, UNSIGNED[0]), "note")
 
 
-def test_an_addendum_cannot_predate_the_signature(store: Path) -> None:
+def test_an_addendum_cannot_predate_the_signature(demo_store: Path) -> None:
+    store = demo_store  # refused: nothing is written (the shared copy checks it)
     result = mm(
         store,
         "amend",
