@@ -16,7 +16,7 @@ import yaml
 from medmassage.documents import DOCUMENTS
 from medmassage.render.ascii import to_ascii
 from medmassage.yamlio import load_file
-from tests.conftest import DEMO, TODAY, run_cli, run_here
+from tests.conftest import DEMO, TODAY, _fingerprint, run_cli, run_here
 
 AT = f"{TODAY}T16:30:00-08:00"
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
@@ -60,6 +60,17 @@ def _progress_items(store: Path) -> list[dict[str, Any]]:
     return [i for i in result.json()["items"] if i["kind"] == "progress"]
 
 
+@pytest.fixture(scope="module")
+def due_progress(_shared_demo: tuple[Path, str]) -> list[dict[str, Any]]:
+    """The progress reports `due` lists for the demo store (each test's repository holds
+    the same records), asked once per module of the shared read-only copy."""
+    root, before = _shared_demo
+    items = _progress_items(root)
+    assert items, "the demo has a progress report due"
+    assert _fingerprint(root) == before, "`due` changed the store it read"
+    return items
+
+
 def _referrer(store: Path, patient: str) -> str:
     referrals = sorted((store / "patients" / patient / "referrals").glob("*.yaml"))
     return str(_load(referrals[-1])["provider"])
@@ -96,9 +107,11 @@ def _paths(store: Path, result: Any) -> list[str]:
 
 
 @needs_git
-def test_send_keeps_the_file_logs_its_hash_and_clears_due(repo: Path) -> None:
+def test_send_keeps_the_file_logs_its_hash_and_clears_due(
+    repo: Path, due_progress: list[dict[str, Any]]
+) -> None:
     items = _progress_items(repo)
-    assert items, "the demo has a progress report due"
+    assert items == due_progress, "this repository's records are the demo's"
     patient = items[0]["patient"]
     result = _send(repo, patient, "--format", "txt", run=run_cli)  # a real process
     assert result.code == 0, result
@@ -117,8 +130,10 @@ def test_send_keeps_the_file_logs_its_hash_and_clears_due(repo: Path) -> None:
 
 
 @needs_git
-def test_a_kept_copy_edited_after_sending_is_an_error(repo: Path) -> None:
-    patient = _progress_items(repo)[0]["patient"]
+def test_a_kept_copy_edited_after_sending_is_an_error(
+    repo: Path, due_progress: list[dict[str, Any]]
+) -> None:
+    patient = due_progress[0]["patient"]
     result = _send(repo, patient)
     kept, _ = _sent(repo, result)
     assert run_here("--root", str(repo), "validate", "--today", TODAY).code == 0
@@ -135,8 +150,10 @@ def test_a_kept_copy_edited_after_sending_is_an_error(repo: Path) -> None:
 
 
 @needs_git
-def test_commit_holds_exactly_the_two_files_and_cc_is_logged(repo: Path) -> None:
-    patient = _progress_items(repo)[0]["patient"]
+def test_commit_holds_exactly_the_two_files_and_cc_is_logged(
+    repo: Path, due_progress: list[dict[str, Any]]
+) -> None:
+    patient = due_progress[0]["patient"]
     others = sorted(p.stem for p in (repo / "providers").glob("*.yaml"))
     copy = next(p for p in others if p != _referrer(repo, patient))
     result = _send(repo, patient, "--cc", copy, "--format", "html", "--commit")
@@ -160,8 +177,10 @@ def test_an_unknown_provider_sends_nothing(store: Path) -> None:
 
 
 @needs_git
-def test_ascii_letter_sent_is_seven_bit_and_the_plain_one_is_not(repo: Path) -> None:
-    patient = _progress_items(repo)[0]["patient"]
+def test_ascii_letter_sent_is_seven_bit_and_the_plain_one_is_not(
+    repo: Path, due_progress: list[dict[str, Any]]
+) -> None:
+    patient = due_progress[0]["patient"]
     plain, _ = _sent(repo, _send(repo, patient, "--date", TODAY))
     assert not plain.read_bytes().isascii()  # the letter uses °, –, → ...
     ascii_, log = _sent(repo, _send(repo, patient, "--ascii"))
@@ -199,11 +218,13 @@ def _num(value: float) -> str:
 
 
 @needs_git
-def test_the_letter_sent_shows_attendance_and_a_computed_request(repo: Path) -> None:
+def test_the_letter_sent_shows_attendance_and_a_computed_request(
+    repo: Path, due_progress: list[dict[str, Any]]
+) -> None:
     # An active episode: one on hold or discharged asks for no visits.
     patient = next(
         item["patient"]
-        for item in _progress_items(repo)
+        for item in due_progress
         if load_file(repo / "patients" / item["patient"] / "patient.yaml", "p")["status"]
         == "active"
     )
